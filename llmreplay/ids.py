@@ -1,0 +1,26 @@
+"""Identifiers in each provider's style, drawn from a seeded generator."""
+
+from __future__ import annotations
+
+import random
+import string
+
+_ALNUM = string.ascii_letters + string.digits
+_B64URL = _ALNUM + "-_"
+
+
+def hex_id(rng: random.Random, n: int = 32) -> str:
+    return "%0*x" % (n, rng.getrandbits(4 * n))
+
+
+def alnum_id(rng: random.Random, n: int = 24) -> str:
+    return "".join(rng.choices(_ALNUM, k=n))
+
+
+def b64url_id(rng: random.Random, n: int = 22) -> str:
+    return "".join(rng.choices(_B64URL, k=n))
+
+
+def with_prefix(prefix: str, stem: str) -> str:
+    """``stem`` with ``prefix`` in front unless it already has it (recorded ids keep theirs)."""
+    return stem if stem.startswith(prefix) else prefix + stem

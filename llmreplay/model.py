@@ -1,0 +1,243 @@
+"""The neutral model every codec, source and shaper stage speaks.
+
+A codec turns a provider's HTTP call into a :class:`Request` and a :class:`Reply`
+into :class:`Frame` s; sources produce Replies (or, for replay, Frames directly);
+the shaper only ever sees Frames. Nothing here knows a wire format.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One HTTP call as it arrived, free of any web framework."""
+
+    method: str
+    """Upper-case HTTP method."""
+    path: str
+    """URL path, without the query string."""
+    params: Mapping[str, str] = field(default_factory=dict)
+    """Values captured from the path pattern (e.g. ``model`` for Gemini)."""
+    query: Mapping[str, str] = field(default_factory=dict)
+    """Query parameters (last value wins)."""
+    headers: Mapping[str, str] = field(default_factory=dict)
+    """Request headers, names in lower case."""
+    body: bytes = b""
+    """The raw request body."""
+
+    def json(self) -> Any:
+        """The body parsed as JSON (raises ``ValueError`` when it is not JSON)."""
+        return json.loads(self.body)
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One conversation turn, reduced to what synthesis and token counts need."""
+
+    role: str
+    """``system``, ``user``, ``assistant`` or ``tool``."""
+    text: str
+    """All textual content of the turn joined (tool calls and results as JSON text)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Tool:
+    """A function the model may call."""
+
+    name: str
+    description: str = ""
+    schema: Mapping[str, Any] = field(default_factory=lambda: {"type": "object", "properties": {}})
+    """Parameters as standard JSON Schema (codecs convert Gemini's OpenAPI form)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ToolChoice:
+    """Whether the model may, must or must not call a tool."""
+
+    mode: Literal["auto", "none", "required"] = "auto"
+    names: tuple[str, ...] = ()
+    """When non-empty, only these tools may be called (a named choice has one)."""
+
+
+@dataclass(frozen=True, slots=True)
+class OutputFormat:
+    """The shape the text answer must take."""
+
+    kind: Literal["text", "json", "json_schema"] = "text"
+    schema: Mapping[str, Any] | None = None
+    """JSON Schema of the answer when ``kind`` is ``json_schema``."""
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class Request:
+    """What the client asked for, independent of provider."""
+
+    api: str
+    """Codec name: ``openai-chat``, ``openai-responses``, ``openai-completions``,
+    ``anthropic-messages`` or ``gemini``."""
+    endpoint: str
+    """Endpoint name used for configuration and metrics (``chat-completions`` …)."""
+    model: str
+    messages: tuple[Message, ...] = ()
+    system: str = ""
+    """System prompt / instructions, joined."""
+    tools: tuple[Tool, ...] = ()
+    tool_choice: ToolChoice = ToolChoice()
+    parallel_tool_calls: bool = True
+    output: OutputFormat = OutputFormat()
+    max_tokens: int | None = None
+    """Output token limit; reaching it finishes with :attr:`Finish.LENGTH`."""
+    stop: tuple[str, ...] = ()
+    stream: bool = False
+    n: int = 1
+    """Number of candidates (OpenAI ``n``, Gemini ``candidateCount``)."""
+    thinking: bool = False
+    """Whether the reply should carry a thinking part first."""
+    logprobs: bool = False
+    top_logprobs: int = 0
+    include_usage: bool = False
+    """OpenAI ``stream_options.include_usage``."""
+    seed: int | None = None
+    body: Mapping[str, Any] = field(default_factory=dict)
+    """The parsed request body, for fields a codec echoes back."""
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """Answer text."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    """A call of one of the request's tools."""
+
+    id: str
+    """Provider-neutral id stem; codecs add their prefix (``call_``, ``toolu_``)."""
+    name: str
+    arguments: str
+    """The arguments as JSON text (an object)."""
+
+    @property
+    def input(self) -> Any:
+        return json.loads(self.arguments) if self.arguments else {}
+
+
+@dataclass(frozen=True, slots=True)
+class Thinking:
+    """Reasoning shown before the answer."""
+
+    text: str
+    signature: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Opaque:
+    """A part the neutral model does not interpret (server tools, citations …)."""
+
+    kind: str
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+Part = Text | ToolCall | Thinking | Opaque
+
+
+class Finish(enum.StrEnum):
+    """Why a candidate ended; codecs map it to their own names."""
+
+    STOP = "stop"
+    LENGTH = "length"
+    TOOL_CALLS = "tool_calls"
+    STOP_SEQUENCE = "stop_sequence"
+    CONTENT_FILTER = "content_filter"
+    OTHER = "other"
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One alternative answer (``choices[i]`` / ``candidates[i]``)."""
+
+    parts: tuple[Part, ...]
+    finish: Finish = Finish.STOP
+    stop_sequence: str | None = None
+    """The stop sequence that ended the text, when ``finish`` is ``STOP_SEQUENCE``."""
+    output_tokens: int = 0
+
+    @property
+    def text(self) -> str:
+        return "".join(p.text for p in self.parts if isinstance(p, Text))
+
+    @property
+    def tool_calls(self) -> tuple[ToolCall, ...]:
+        return tuple(p for p in self.parts if isinstance(p, ToolCall))
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Token counts of one exchange."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    reasoning_tokens: int = 0
+    """Part of ``output_tokens`` spent on thinking."""
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the model said."""
+
+    id: str
+    """Provider-neutral id stem; codecs add their prefix (``chatcmpl-``, ``msg_``)."""
+    model: str
+    created: int
+    """Unix time in seconds."""
+    candidates: tuple[Candidate, ...]
+    usage: Usage = Usage()
+    fingerprint: str = ""
+    """``system_fingerprint`` for OpenAI; stable per model."""
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One piece of a response body to write, with when it is due.
+
+    ``at`` is an offset in seconds from the start of the response. Sources that
+    know the timing (replay) set it; otherwise the timing stage assigns it.
+    """
+
+    data: bytes
+    at: float | None = None
+    paced: bool = True
+    """True when the frame carries new content and so takes a timing step of its
+    own; bookkeeping frames (``message_start``, ``content_block_stop`` …) ride
+    with the step before them."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A complete HTTP answer: status, headers and the frames of its body."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    frames: tuple[Frame, ...]
+    stream: bool = False
+    """True for a chunked stream written frame by frame; False for one body."""
+    steps: int = 1
+    """For a non-stream answer: how many paced frames the same answer would have
+    had as a stream, so that its latency matches the stream's duration."""
+
+    @property
+    def body(self) -> bytes:
+        return b"".join(f.data for f in self.frames)

@@ -1,0 +1,1 @@
+"""One codec per provider API. Codecs do no I/O and never import aiohttp."""

@@ -1,0 +1,168 @@
+"""The codec contract and what all codecs share.
+
+A codec turns one provider API's HTTP calls into the neutral model and the model
+back into that API's exact bytes:
+
+- ``parse_request(call)``: :class:`Call` → :class:`Request`, or raise :class:`ApiError`
+  naming the offending field;
+- ``render(reply, request, opts)``: :class:`Reply` → :class:`Answer` (a stream of
+  frames when ``request.stream``, else one body);
+- ``render_error(error, opts)``: :class:`ApiError` → :class:`Answer` in the provider's envelope;
+- ``parse_events(body)`` / ``encode_events(events)``: a recorded stream body ↔ typed events;
+- ``events_to_reply(events)`` / ``body_to_reply(body)``: a recorded stream or body → Reply.
+
+Simple operations (models, embeddings, token counts) are plain functions
+``(call, opts) -> Answer`` listed in the provider module's ``ROUTES``.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, TypeVar
+
+import pydantic
+
+from llmreplay.errors import ApiError, ErrorKind
+from llmreplay.model import Answer, Call, Frame, Reply, Request
+
+
+@dataclass(frozen=True, slots=True)
+class RenderOptions:
+    """Per-answer choices a codec needs but cannot make itself."""
+
+    chunk_size: int = 10
+    """Characters of text (or of tool arguments) per streamed content frame."""
+    request_id: str = "0" * 32
+    """32 hex digits; codecs format it as their request-id header."""
+    seed: int = 0
+    """For values a codec draws itself (logprobs, padding), so replies stay reproducible."""
+
+
+@dataclass(frozen=True, slots=True)
+class StreamEvent:
+    """One event of a recorded or rendered stream, typed by the codec."""
+
+    type: str
+    """``message_start``, ``response.output_text.delta``, ``chunk``, ``done`` …"""
+    data: Any
+    """The event's JSON payload (``None`` for ``[DONE]``)."""
+    raw: bytes
+    """The exact bytes of the event."""
+
+
+SimpleOp = Callable[[Call, RenderOptions], Answer]
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One HTTP route of a provider API."""
+
+    method: str
+    path: str
+    """aiohttp path pattern (``{model:[^/:]+}`` captures go to ``Call.params``)."""
+    endpoint: str
+    """Configuration / metrics name (``chat-completions``, ``gemini``, ``embeddings`` …)."""
+    codec: Codec
+    """Renders this route's errors; for ``generate`` routes, also its requests and replies."""
+    op: SimpleOp | None = None
+    """None for a generation route; otherwise the function that answers it."""
+
+
+class Codec(ABC):
+    """One provider API's wire format."""
+
+    api: ClassVar[str]
+    endpoint: ClassVar[str]
+
+    @abstractmethod
+    def parse_request(self, call: Call) -> Request: ...
+
+    @abstractmethod
+    def render(self, reply: Reply, request: Request, opts: RenderOptions) -> Answer: ...
+
+    @abstractmethod
+    def render_error(self, error: ApiError, opts: RenderOptions) -> Answer: ...
+
+    @abstractmethod
+    def parse_events(self, body: bytes) -> list[StreamEvent]: ...
+
+    @abstractmethod
+    def encode_events(self, events: list[StreamEvent]) -> bytes: ...
+
+    @abstractmethod
+    def events_to_reply(self, events: list[StreamEvent]) -> Reply: ...
+
+    @abstractmethod
+    def body_to_reply(self, body: bytes) -> Reply: ...
+
+    def in_stream_error(self, error: ApiError, opts: RenderOptions) -> bytes | None:
+        """The bytes of this provider's error event inside an open stream, if it has one."""
+        return None
+
+
+# ---- JSON --------------------------------------------------------------------
+
+
+def dumps(obj: Any) -> bytes:
+    """Compact JSON as the providers send it (UTF-8, no spaces)."""
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def json_answer(
+    status: int, obj: Any, headers: Mapping[str, str] | None = None, content_type: str = "application/json"
+) -> Answer:
+    hs = [("content-type", content_type)]
+    if headers:
+        hs.extend(headers.items())
+    return Answer(status=status, headers=tuple(hs), frames=(Frame(dumps(obj)),))
+
+
+# ---- request validation --------------------------------------------------------
+
+M = TypeVar("M", bound=pydantic.BaseModel)
+
+
+class Body(pydantic.BaseModel):
+    """Base of the pydantic models of provider request bodies: unknown fields are kept."""
+
+    model_config = pydantic.ConfigDict(extra="allow", populate_by_name=True)
+
+
+def load_json(call: Call) -> Any:
+    """The call's body as JSON, or an INVALID_REQUEST error that says why not."""
+    if not call.body.strip():
+        raise ApiError(ErrorKind.INVALID_REQUEST, "The request body is empty; expected a JSON object.")
+    try:
+        return json.loads(call.body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(ErrorKind.INVALID_REQUEST, f"The request body is not valid JSON: {exc}") from None
+
+
+def validate(model: type[M], call: Call) -> M:
+    """Parse the call's JSON body into ``model``, mapping failures to INVALID_REQUEST errors."""
+    data = load_json(call)
+    if not isinstance(data, dict):
+        raise ApiError(ErrorKind.INVALID_REQUEST, "The request body must be a JSON object.")
+    try:
+        return model.model_validate(data)
+    except pydantic.ValidationError as exc:
+        raise validation_error(exc) from None
+
+
+def validation_error(exc: pydantic.ValidationError) -> ApiError:
+    """The first field error as an ApiError whose ``param`` is the dotted field path."""
+    err = exc.errors(include_url=False)[0]
+    loc = [str(x) for x in err["loc"]]
+    # pydantic adds union-member tags to the location; they mean nothing to the client.
+    loc = [x for x in loc if not x.startswith(("function-", "tagged-union", "list[", "dict[")) and x not in {"str", "int", "float", "bool", "list", "dict"}]
+    param = ".".join(loc) or None
+    if err["type"] == "missing":
+        msg = f"Missing required parameter: '{param}'."
+    else:
+        got = err.get("input")
+        shown = json.dumps(got)[:80] if isinstance(got, str | int | float | bool | type(None)) else type(got).__name__
+        msg = f"Invalid value for '{param}': {err['msg']} (got {shown})."
+    return ApiError(ErrorKind.INVALID_REQUEST, msg, param=param, code="missing_required_parameter" if err["type"] == "missing" else "invalid_value")

@@ -1,0 +1,1 @@
+"""Synthetic content: text pools, the JSON-Schema faker, token estimates, embeddings."""

@@ -1,0 +1,86 @@
+"""Deterministic token estimates.
+
+Not a real tokenizer: a stable rule (words, numbers and punctuation marks; long
+words count one token per four characters) so that the same text always gives
+the same count, a streamed reply reports what the same reply does unstreamed,
+and count_tokens agrees with a generation's prompt usage.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+
+from llmreplay.model import Candidate, Request, Text, Thinking, ToolCall
+
+_TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
+_PER_MESSAGE = 4
+_PER_TOOL = 8
+_PRIMING = 3
+
+
+def _word_tokens(word: str) -> int:
+    return max(1, (len(word) + 3) // 4)
+
+
+def count(text: str) -> int:
+    """Tokens in ``text``."""
+    return sum(_word_tokens(m.group()) for m in _TOKEN.finditer(text))
+
+
+def pieces(text: str) -> Iterable[str]:
+    """The text cut into spans of one token each (whitespace rides with the next token)."""
+    last = 0
+    for m in _TOKEN.finditer(text):
+        word = m.group()
+        start = last
+        for i in range(0, len(word), 4):
+            end = m.start() + min(i + 4, len(word))
+            yield text[start:end]
+            start = end
+        last = m.end()
+    if last < len(text):
+        yield text[last:]
+
+
+def truncate(text: str, limit: int) -> str:
+    """The longest prefix of ``text`` that is at most ``limit`` tokens."""
+    if limit <= 0:
+        return ""
+    out: list[str] = []
+    for i, piece in enumerate(pieces(text)):
+        if i >= limit:
+            break
+        out.append(piece)
+    return "".join(out)
+
+
+def prompt_tokens(req: Request) -> int:
+    """Input tokens of a request: system prompt, every message, and the tool declarations."""
+    total = _PRIMING
+    if req.system:
+        total += _PER_MESSAGE + count(req.system)
+    for m in req.messages:
+        total += _PER_MESSAGE + count(m.text)
+    for t in req.tools:
+        total += _PER_TOOL + count(t.name) + count(t.description)
+        total += count(json.dumps(t.schema, sort_keys=True))
+    if req.output.schema is not None:
+        total += count(json.dumps(req.output.schema, sort_keys=True))
+    return total
+
+
+def candidate_tokens(c: Candidate) -> tuple[int, int]:
+    """(output tokens, of which reasoning) of one candidate's parts."""
+    out = reasoning = 0
+    for p in c.parts:
+        if isinstance(p, Text):
+            out += count(p.text)
+        elif isinstance(p, ToolCall):
+            out += _PRIMING + count(p.name) + count(p.arguments)
+        elif isinstance(p, Thinking):
+            n = count(p.text)
+            out += n
+            reasoning += n
+    return out, reasoning
