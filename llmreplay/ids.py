@@ -10,7 +10,7 @@ _B64URL = _ALNUM + "-_"
 
 
 def hex_id(rng: random.Random, n: int = 32) -> str:
-    return "%0*x" % (n, rng.getrandbits(4 * n))
+    return f"{rng.getrandbits(4 * n):0{n}x}"
 
 
 def alnum_id(rng: random.Random, n: int = 24) -> str:

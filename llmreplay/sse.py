@@ -154,12 +154,11 @@ class JSONArrayParser:
                     if self._depth == 0:
                         self._start = i
                     self._depth += 1
-            elif c in (0x7D, 0x5D):  # } ]
-                if self._depth > 0:
-                    self._depth -= 1
-                    if self._depth == 0:
-                        out.append(bytes(buf[self._start : i + 1]))
-                        self._start = -1
+            elif c in (0x7D, 0x5D) and self._depth > 0:  # } ]
+                self._depth -= 1
+                if self._depth == 0:
+                    out.append(bytes(buf[self._start : i + 1]))
+                    self._start = -1
             i += 1
         # Drop what has been consumed so memory stays bounded on long streams.
         keep = self._start if self._start >= 0 else i

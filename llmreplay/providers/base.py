@@ -26,7 +26,7 @@ from typing import Any, ClassVar, TypeVar
 import pydantic
 
 from llmreplay.errors import ApiError, ErrorKind
-from llmreplay.model import Answer, Call, Frame, Reply, Request
+from llmreplay.model import Answer, Call, Frame, Reply, Request, Text, Thinking, ToolCall
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,12 +152,16 @@ def validate(model: type[M], call: Call) -> M:
         raise validation_error(exc) from None
 
 
+_UNION_TAGS = ("function-", "tagged-union", "list[", "dict[")
+_TYPE_TAGS = frozenset({"str", "int", "float", "bool", "list", "dict"})
+
+
 def validation_error(exc: pydantic.ValidationError) -> ApiError:
     """The first field error as an ApiError whose ``param`` is the dotted field path."""
     err = exc.errors(include_url=False)[0]
     loc = [str(x) for x in err["loc"]]
     # pydantic adds union-member tags to the location; they mean nothing to the client.
-    loc = [x for x in loc if not x.startswith(("function-", "tagged-union", "list[", "dict[")) and x not in {"str", "int", "float", "bool", "list", "dict"}]
+    loc = [x for x in loc if not x.startswith(_UNION_TAGS) and x not in _TYPE_TAGS]
     param = ".".join(loc) or None
     if err["type"] == "missing":
         msg = f"Missing required parameter: '{param}'."
@@ -165,4 +169,30 @@ def validation_error(exc: pydantic.ValidationError) -> ApiError:
         got = err.get("input")
         shown = json.dumps(got)[:80] if isinstance(got, str | int | float | bool | type(None)) else type(got).__name__
         msg = f"Invalid value for '{param}': {err['msg']} (got {shown})."
-    return ApiError(ErrorKind.INVALID_REQUEST, msg, param=param, code="missing_required_parameter" if err["type"] == "missing" else "invalid_value")
+    code = "missing_required_parameter" if err["type"] == "missing" else "invalid_value"
+    return ApiError(ErrorKind.INVALID_REQUEST, msg, param=param, code=code)
+
+
+# ---- stream planning -------------------------------------------------------------
+
+
+def split(text: str, size: int) -> list[str]:
+    """``text`` in pieces of ``size`` characters (at least one piece, possibly empty)."""
+    size = max(1, size)
+    return [text[i : i + size] for i in range(0, len(text), size)] or [""]
+
+
+def content_steps(reply: Reply, chunk_size: int) -> int:
+    """Paced frames a stream of ``reply`` carries: one per text/thinking/argument piece.
+
+    Non-stream answers use it as ``Answer.steps`` so that they take as long as the
+    same reply would have taken streamed.
+    """
+    steps = 0
+    for c in reply.candidates:
+        for p in c.parts:
+            if isinstance(p, Text | Thinking):
+                steps += len(split(p.text, chunk_size))
+            elif isinstance(p, ToolCall):
+                steps += len(split(p.arguments, chunk_size))
+    return max(1, steps)
