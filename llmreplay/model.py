@@ -107,6 +107,9 @@ class Request:
     seed: int | None = None
     body: Mapping[str, Any] = field(default_factory=dict)
     """The parsed request body, for fields a codec echoes back."""
+    wire: Mapping[str, Any] = field(default_factory=dict)
+    """Codec-private hints taken from the call and read back by the same codec when
+    rendering (Gemini's ``alt=sse`` versus a JSON-array stream, for instance)."""
 
 
 @dataclass(frozen=True, slots=True)
