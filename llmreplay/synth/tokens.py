@@ -18,10 +18,12 @@ _TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 _PER_MESSAGE = 4
 _PER_TOOL = 8
 _PRIMING = 3
+_WORD = 8
+"""Characters of a word per token: short words are one token, long ones a few."""
 
 
 def _word_tokens(word: str) -> int:
-    return max(1, (len(word) + 3) // 4)
+    return max(1, (len(word) + _WORD - 1) // _WORD)
 
 
 def count(text: str) -> int:
@@ -35,8 +37,8 @@ def pieces(text: str) -> Iterable[str]:
     for m in _TOKEN.finditer(text):
         word = m.group()
         start = last
-        for i in range(0, len(word), 4):
-            end = m.start() + min(i + 4, len(word))
+        for i in range(0, len(word), _WORD):
+            end = m.start() + min(i + _WORD, len(word))
             yield text[start:end]
             start = end
         last = m.end()

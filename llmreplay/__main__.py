@@ -1,0 +1,3 @@
+from llmreplay.cli import main
+
+main()

@@ -1,0 +1,167 @@
+"""Settings: each option declared once, with its help text, environment name and default.
+
+Precedence: defaults ← TOML config file ← environment ← CLI flags. The original
+Mock LLM Server's environment variable names are kept (``PORT``, ``STREAM_*``,
+``RATE_LIMIT_*``, ``TOOL_CALL_PROBABILITY``, ``DEFAULT_RESPONSE``).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field
+
+from llmreplay.errors import ConfigError
+
+
+def _opt(default: Any, help: str, env: str | None = None, **kw: Any) -> Any:
+    extra = {"env": env} if env else {}
+    return Field(default, description=help, json_schema_extra=extra, **kw)
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ServerSettings(_Section):
+    host: str = _opt("127.0.0.1", "Address to bind.", "HOST")
+    port: int = _opt(57593, "Port to listen on.", "PORT", ge=0, le=65535)
+    quiet: bool = _opt(False, "Do not log one line per request.", "LLMREPLAY_QUIET")
+    max_body_mb: float = _opt(32, "Largest request body accepted, in MiB.", "LLMREPLAY_MAX_BODY_MB", gt=0)
+
+
+class LatencySettings(_Section):
+    initial_delay_ms: float = _opt(300, "Time to first token, in ms.", "STREAM_INITIAL_DELAY_MS", ge=0)
+    delay_ms: float = _opt(50, "Delay between streamed chunks, in ms.", "STREAM_DELAY_MS", ge=0)
+    jitter_ms: float = _opt(30, "Random extra delay per chunk, from 0 to this many ms.", "STREAM_JITTER_MS", ge=0)
+    chunk_size: int = _opt(10, "Characters of text per streamed chunk.", "STREAM_CHUNK_SIZE", ge=1)
+
+
+class RateLimitSettings(_Section):
+    enabled: bool = _opt(False, "Enable rate limiting.", "RATE_LIMIT_ENABLED")
+    mode: Literal["always", "random", "after_n"] = _opt(
+        "after_n", "Rate-limit mode of the original server: always, random or after_n.", "RATE_LIMIT_MODE"
+    )
+    after_n: int = _opt(5, "Requests that succeed before every request gets 429 (after_n).", "RATE_LIMIT_AFTER_N", ge=0)
+    random_probability: float = _opt(
+        0.3, "Probability of a 429 per request (random).", "RATE_LIMIT_RANDOM_PROBABILITY", ge=0, le=1
+    )
+    requests: int = _opt(10, "Requests allowed per window.", "RATE_LIMIT_REQUESTS", ge=1)
+    window_ms: int = _opt(60000, "Rate-limit window, in ms.", "RATE_LIMIT_WINDOW_MS", ge=1)
+
+
+class SyntheticSettings(_Section):
+    tool_call_probability: float = _opt(
+        0.75, "Probability of a tool call when tools are offered.", "TOOL_CALL_PROBABILITY", ge=0, le=1
+    )
+    default_response: str | None = _opt(
+        None, "Fixed reply text; unset: half from a pool of answers, half lorem ipsum.", "DEFAULT_RESPONSE"
+    )
+    seed: int | None = _opt(None, "Seed that makes every response reproducible, ids included.", "LLMREPLAY_SEED")
+
+
+class Settings(_Section):
+    """All of llmreplay's settings."""
+
+    server: ServerSettings = ServerSettings()
+    latency: LatencySettings = LatencySettings()
+    rate_limit: RateLimitSettings = RateLimitSettings()
+    synthetic: SyntheticSettings = SyntheticSettings()
+
+
+def env_table() -> Iterator[tuple[str, str, str, pydantic.fields.FieldInfo]]:
+    """(environment name, section, field, field info) for every option that has one."""
+    for section, sfield in Settings.model_fields.items():
+        model = sfield.annotation
+        assert isinstance(model, type) and issubclass(model, BaseModel)
+        for name, info in model.model_fields.items():
+            extra = info.json_schema_extra
+            if isinstance(extra, dict) and extra.get("env"):
+                yield str(extra["env"]), section, name, info
+
+
+def _describe(info: pydantic.fields.FieldInfo) -> str:
+    """What values a field allows, in a few words."""
+    ann = info.annotation
+    args = getattr(ann, "__args__", ())
+    if getattr(ann, "__origin__", None) is Literal:
+        return "one of " + ", ".join(map(str, args))
+    kinds = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
+    kind = next((kinds[t] for t in (ann, *args) if t in kinds), "a value")
+    lo = next((getattr(m, a) for m in info.metadata for a in ("ge", "gt") if hasattr(m, a)), None)
+    hi = next((getattr(m, a) for m in info.metadata for a in ("le", "lt") if hasattr(m, a)), None)
+    if lo is not None and hi is not None:
+        return f"{kind} from {lo} to {hi}"
+    if lo is not None:
+        return f"{kind} ≥ {lo}"
+    return kind
+
+
+def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(out.get(k, {}), v) if isinstance(v, Mapping) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def _check_section_keys(data: Mapping[str, Any], origin: str) -> None:
+    for section, values in data.items():
+        if section not in Settings.model_fields:
+            allowed = ", ".join(Settings.model_fields)
+            raise ConfigError(f"{origin}: unknown section [{section}] (allowed: {allowed})")
+        if not isinstance(values, Mapping):
+            raise ConfigError(f"{origin}: [{section}] must be a table")
+
+
+def load(
+    config_file: str | Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Settings:
+    """Build the settings from defaults, a TOML file, the environment and flag overrides.
+
+    Raises :class:`ConfigError` with one line naming the bad option and what it allows.
+    """
+    data: dict[str, Any] = {}
+    if config_file is not None:
+        path = Path(config_file)
+        try:
+            data = tomllib.loads(path.read_text())
+        except FileNotFoundError:
+            raise ConfigError(f"config file {path} does not exist") from None
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"config file {path}: {exc}") from None
+        _check_section_keys(data, str(path))
+        _validate(data, lambda s, f: f"{path}: [{s}] {f}")
+
+    env = os.environ if environ is None else environ
+    for name, section, fname, info in env_table():
+        raw = env.get(name)
+        if raw is None or (raw == "" and fname != "default_response"):
+            continue
+        candidate = _merge(data, {section: {fname: raw}})
+        try:
+            Settings.model_validate(candidate)
+        except pydantic.ValidationError:
+            raise ConfigError(f"{name}={raw!r}: expected {_describe(info)}") from None
+        data = candidate
+
+    if overrides:
+        data = _merge(data, {k: v for k, v in overrides.items() if v})
+        _validate(data, lambda s, f: f"--{f.replace('_', '-')}")
+    return Settings.model_validate(data)
+
+
+def _validate(data: Mapping[str, Any], name: Any) -> None:
+    try:
+        Settings.model_validate(data)
+    except pydantic.ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        loc = [str(x) for x in err["loc"]]
+        section, field = [*loc, "", ""][:2]
+        raise ConfigError(f"{name(section, field)}: {err['msg']}") from None

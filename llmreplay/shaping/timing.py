@@ -1,0 +1,74 @@
+"""The timing stage: gives every frame its due time.
+
+Deadlines are offsets from the exchange's start. The first frames go out at the
+time to first token; each later *paced* frame (one carrying new content) comes
+one gap plus a jitter draw after the one before; bookkeeping frames ride with the
+paced frame before them. A non-stream answer is due when the same answer, streamed,
+would have ended. Frames that already carry a time (replay) keep it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+
+from llmreplay.exchange import Exchange
+from llmreplay.model import Answer, Frame
+
+
+def offsets(frames: tuple[Frame, ...], ttft: float, gap: float, jitter: float, rng: random.Random) -> list[float]:
+    """The due time, in seconds, of each frame."""
+    out: list[float] = []
+    t = ttft
+    started = False
+    for f in frames:
+        if f.at is not None:
+            t = f.at
+            started = True
+        elif f.paced:
+            if started:
+                t += gap + (rng.uniform(0.0, jitter) if jitter > 0 else 0.0)
+            started = True
+        out.append(t)
+    return out
+
+
+def body_delay(steps: int, ttft: float, gap: float, jitter: float, rng: random.Random) -> float:
+    """When a non-stream answer of ``steps`` content steps is due."""
+    t = ttft
+    for _ in range(max(0, steps - 1)):
+        t += gap + (rng.uniform(0.0, jitter) if jitter > 0 else 0.0)
+    return t
+
+
+class TimingStage:
+    """Assigns deadlines from the exchange's latency settings."""
+
+    name = "timing"
+
+    def admit(self, ex: Exchange) -> Answer | None:
+        return None
+
+    def shape(self, ex: Exchange, answer: Answer) -> Answer:
+        lat = ex.latency
+        ttft, gap, jitter = lat.initial_delay_ms / 1000, lat.delay_ms / 1000, lat.jitter_ms / 1000
+        if not answer.stream:
+            if answer.frames and answer.frames[0].at is not None:
+                return answer
+            at = body_delay(answer.steps, ttft, gap, jitter, ex.rng) if ex.request is not None else 0.0
+            return dataclasses.replace(answer, frames=(Frame(answer.body, at=at),))
+        times = offsets(answer.frames, ttft, gap, jitter, ex.rng)
+        frames = tuple(Frame(f.data, at=t, paced=f.paced) for f, t in zip(answer.frames, times, strict=True))
+        return dataclasses.replace(answer, frames=frames)
+
+
+def batches(frames: tuple[Frame, ...]) -> list[tuple[float, bytes]]:
+    """Frames due at the same time joined into one write: (offset, bytes), in order."""
+    out: list[tuple[float, bytes]] = []
+    for f in frames:
+        at = f.at or 0.0
+        if out and out[-1][0] == at:
+            out[-1] = (at, out[-1][1] + f.data)
+        else:
+            out.append((at, f.data))
+    return out

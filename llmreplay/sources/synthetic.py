@@ -1,0 +1,106 @@
+"""The synthetic source: a plausible :class:`Reply` for any :class:`Request`.
+
+Tool calls follow the request's tool choice (forced, forbidden, or drawn with the
+configured probability) and their arguments are generated from each tool's JSON
+Schema; structured output is generated from the output schema by the same faker.
+Everything is drawn from the ``rng`` passed in, so a seeded generator makes the
+reply reproducible, ids included.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable
+
+from llmreplay.config import SyntheticSettings
+from llmreplay.ids import b64url_id, hex_id
+from llmreplay.model import Candidate, Finish, Part, Reply, Request, Text, Thinking, Tool, ToolCall, Usage
+from llmreplay.synth import text as texts
+from llmreplay.synth import tokens
+from llmreplay.synth.faker import fake
+
+_PARALLEL_PROBABILITY = 0.25
+"""How often, when parallel calls are allowed and several tools offered, a second tool is called too."""
+
+
+class SyntheticSource:
+    """Generates replies from the synthetic settings."""
+
+    def __init__(self, settings: SyntheticSettings, clock: Callable[[], float] = time.time) -> None:
+        self.settings = settings
+        self._clock = clock
+
+    def reply(self, req: Request, rng: random.Random, force_tool: bool | None = None) -> Reply:
+        """A reply to ``req``; ``force_tool`` True/False overrides the drawn tool decision."""
+        candidates = tuple(self._candidate(req, rng, force_tool) for _ in range(max(1, req.n)))
+        out = sum(c.output_tokens for c in candidates)
+        reasoning = sum(tokens.candidate_tokens(c)[1] for c in candidates)
+        usage = Usage(tokens.prompt_tokens(req), out, reasoning)
+        return Reply(
+            id=hex_id(rng, 24),
+            model=req.model,
+            created=int(self._clock()),
+            candidates=candidates,
+            usage=usage,
+            fingerprint=fingerprint(req.model),
+        )
+
+    def _candidate(self, req: Request, rng: random.Random, force_tool: bool | None) -> Candidate:
+        parts: list[Part] = []
+        if req.thinking:
+            parts.append(Thinking(texts.thinking_text(rng), signature=b64url_id(rng, 64)))
+        tools = self._callable_tools(req)
+        if tools and self._wants_tool(req, rng, force_tool):
+            calls = [tools[rng.randrange(len(tools))]]
+            others = [t for t in tools if t is not calls[0]]
+            if req.parallel_tool_calls and others and rng.random() < _PARALLEL_PROBABILITY:
+                calls.append(others[rng.randrange(len(others))])
+            for tool in calls:
+                args = fake(tool.schema, rng)
+                parts.append(ToolCall(hex_id(rng, 24), tool.name, json.dumps(args, ensure_ascii=False)))
+            return _finish(parts, Finish.TOOL_CALLS)
+        return self._text_candidate(req, rng, parts)
+
+    def _text_candidate(self, req: Request, rng: random.Random, parts: list[Part]) -> Candidate:
+        if req.output.kind == "json_schema" and req.output.schema is not None:
+            body = json.dumps(fake(req.output.schema, rng), ensure_ascii=False)
+        elif req.output.kind == "json":
+            body = json.dumps({"answer": texts.reply_text(rng, self.settings.default_response)}, ensure_ascii=False)
+        else:
+            body = texts.reply_text(rng, self.settings.default_response)
+            # A model stops *at* a stop sequence; structured output is left whole so it stays valid JSON.
+            for i, stop in sorted(((body.find(s), s) for s in req.stop if s and s in body), key=lambda x: x[0])[:1]:
+                parts.append(Text(body[:i]))
+                return _finish(parts, Finish.STOP_SEQUENCE, stop)
+        if req.max_tokens is not None and tokens.count(body) > req.max_tokens:
+            parts.append(Text(tokens.truncate(body, req.max_tokens)))
+            return _finish(parts, Finish.LENGTH)
+        parts.append(Text(body))
+        return _finish(parts, Finish.STOP)
+
+    @staticmethod
+    def _callable_tools(req: Request) -> list[Tool]:
+        if req.tool_choice.mode == "none":
+            return []
+        names = set(req.tool_choice.names)
+        return [t for t in req.tools if not names or t.name in names]
+
+    def _wants_tool(self, req: Request, rng: random.Random, force: bool | None) -> bool:
+        if force is not None:
+            return force
+        if req.tool_choice.mode == "required" or req.tool_choice.names:
+            return True
+        return rng.random() < self.settings.tool_call_probability
+
+
+def _finish(parts: list[Part], finish: Finish, stop: str | None = None) -> Candidate:
+    cand = Candidate(tuple(parts), finish, stop)
+    out, _ = tokens.candidate_tokens(cand)
+    return Candidate(cand.parts, finish, stop, out)
+
+
+def fingerprint(model: str) -> str:
+    """A ``system_fingerprint`` that is stable for a model name."""
+    return "fp_" + hex_id(random.Random(model), 10)

@@ -1,0 +1,43 @@
+"""Shared fixtures: real llmreplay servers on free ports of 127.0.0.1."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from llmreplay.config import Settings
+from llmreplay.server import BackgroundServer
+
+FAST = {"latency": {"initial_delay_ms": 0, "delay_ms": 0, "jitter_ms": 0}, "server": {"quiet": True}}
+
+
+def settings(**sections: dict[str, Any]) -> Settings:
+    """Fast settings (no delays) with the given sections merged in."""
+    data: dict[str, dict[str, Any]] = {k: dict(v) for k, v in FAST.items()}
+    for name, values in sections.items():
+        data.setdefault(name, {}).update(values)
+    return Settings.model_validate(data)
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[BackgroundServer]:
+    """A shared synthetic server with no delays."""
+    with BackgroundServer(settings()) as s:
+        yield s
+
+
+@pytest.fixture
+def make_server() -> Iterator[Callable[..., BackgroundServer]]:
+    """Start servers with custom settings sections; all are stopped after the test."""
+    started: list[BackgroundServer] = []
+
+    def start(**sections: dict[str, Any]) -> BackgroundServer:
+        s = BackgroundServer(settings(**sections)).start()
+        started.append(s)
+        return s
+
+    yield start
+    for s in started:
+        s.stop()
