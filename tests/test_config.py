@@ -8,7 +8,12 @@ def test_defaults_match_the_original_server():
     s = config.load(environ={})
     assert s.server.port == 57593
     assert s.server.host == "127.0.0.1"
-    assert (s.latency.initial_delay_ms, s.latency.delay_ms, s.latency.jitter_ms, s.latency.chunk_size) == (300, 50, 30, 10)
+    assert (s.latency.initial_delay_ms, s.latency.delay_ms, s.latency.jitter_ms, s.latency.chunk_size) == (
+        300,
+        50,
+        30,
+        10,
+    )
     assert s.synthetic.tool_call_probability == 0.75
     assert s.synthetic.default_response is None
     rl = s.rate_limit

@@ -1,0 +1,1 @@
+"""Rate-limit strategies: pure algorithms over an injected clock (``now`` in seconds)."""

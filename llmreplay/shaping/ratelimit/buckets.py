@@ -1,0 +1,63 @@
+"""Bucket strategies: token bucket (bursts up to capacity) and leaky bucket (a steady drain)."""
+
+from __future__ import annotations
+
+from llmreplay.shaping.ratelimit.base import Decision
+
+
+class TokenBucket:
+    """Holds up to ``capacity`` tokens, refilled at ``rate`` per second; a request takes ``cost``."""
+
+    def __init__(self, capacity: int, rate: float) -> None:
+        self.capacity, self.rate = capacity, rate
+        self.reset()
+
+    def reset(self) -> None:
+        self._tokens = float(self.capacity)
+        self._at: float | None = None
+
+    def acquire(self, now: float, cost: int = 1) -> Decision:
+        if self._at is not None and now > self._at:
+            self._tokens = min(self.capacity, self._tokens + (now - self._at) * self.rate)
+        self._at = now if self._at is None else max(self._at, now)
+        if self._tokens + 1e-9 >= cost:
+            self._tokens = max(0.0, self._tokens - cost)
+            return Decision(True, self.capacity, int(self._tokens + 1e-9), self._full_after())
+        retry = (cost - self._tokens) / self.rate if self.rate > 0 else float("inf")
+        return Decision(False, self.capacity, int(self._tokens + 1e-9), self._full_after(), retry_after=retry)
+
+    def _full_after(self) -> float:
+        return (self.capacity - self._tokens) / self.rate if self.rate > 0 else 0.0
+
+
+class LeakyBucket:
+    """A meter that drains at ``rate`` units per second and holds at most ``capacity``.
+
+    A request adds ``cost``; it is admitted only if the bucket does not overflow, so
+    the admitted rate can never exceed ``rate`` for long (unlike a token bucket,
+    bursts are limited to what the bucket holds, then traffic is smoothed).
+    """
+
+    def __init__(self, capacity: int, rate: float) -> None:
+        self.capacity, self.rate = capacity, rate
+        self.reset()
+
+    def reset(self) -> None:
+        self._level = 0.0
+        self._at: float | None = None
+
+    def acquire(self, now: float, cost: int = 1) -> Decision:
+        if self._at is not None and now > self._at:
+            self._level = max(0.0, self._level - (now - self._at) * self.rate)
+        self._at = now if self._at is None else max(self._at, now)
+        if self._level + cost <= self.capacity + 1e-9:
+            self._level += cost
+            return Decision(True, self.capacity, self._remaining(), self._empty_after())
+        retry = (self._level + cost - self.capacity) / self.rate if self.rate > 0 else float("inf")
+        return Decision(False, self.capacity, self._remaining(), self._empty_after(), retry_after=retry)
+
+    def _remaining(self) -> int:
+        return max(0, int(self.capacity - self._level + 1e-9))
+
+    def _empty_after(self) -> float:
+        return self._level / self.rate if self.rate > 0 else 0.0
