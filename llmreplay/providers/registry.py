@@ -5,7 +5,7 @@ No module registers itself on import: the list below is the whole API surface.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from llmreplay.errors import ApiError, ErrorKind
 from llmreplay.model import Answer, Call
@@ -39,22 +39,30 @@ def guess_codec(call: Call) -> Codec:
     return openai_chat.CODEC
 
 
-def list_models(call: Call, opts: RenderOptions) -> Answer:
-    """``GET /v1/models``: OpenAI's, Anthropic's or Gemini's shape, by the caller's headers."""
+def _models_codec(call: Call) -> tuple[Codec, Callable[[Call, RenderOptions], Answer], Callable[..., Answer]]:
     if _is_gemini(call):
-        return gemini.list_models(call, opts)
+        return gemini.CODEC, gemini.list_models, gemini.get_model
     if _is_anthropic(call.headers):
-        return anthropic_models.list_models(call, opts)
-    return openai_models.list_models(call, opts)
+        return anthropic_messages.CODEC, anthropic_models.list_models, anthropic_models.get_model
+    return openai_chat.CODEC, openai_models.list_models, openai_models.get_model
+
+
+def list_models(call: Call, opts: RenderOptions) -> Answer:
+    """``GET /v1/models``: OpenAI's, Anthropic's or Gemini's shape (and error envelope), by the caller's headers."""
+    codec, op, _ = _models_codec(call)
+    try:
+        return op(call, opts)
+    except ApiError as err:
+        return codec.render_error(err, opts)
 
 
 def get_model(call: Call, opts: RenderOptions) -> Answer:
     """``GET /v1/models/{model}`` in the caller's provider's shape."""
-    if _is_gemini(call):
-        return gemini.get_model(call, opts)
-    if _is_anthropic(call.headers):
-        return anthropic_models.get_model(call, opts)
-    return openai_models.get_model(call, opts)
+    codec, _, op = _models_codec(call)
+    try:
+        return op(call, opts)
+    except ApiError as err:
+        return codec.render_error(err, opts)
 
 
 def routes() -> list[Route]:
