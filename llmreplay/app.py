@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import logging
 import random
@@ -13,15 +14,26 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from llmreplay.config import Settings
+from llmreplay.control import admin
+from llmreplay.control.live import LatencyConfig, LiveConfig, initial
 from llmreplay.errors import ApiError, ErrorKind
 from llmreplay.exchange import Exchange
 from llmreplay.ids import hex_id
-from llmreplay.model import Answer, Call
+from llmreplay.metrics import Metrics
+from llmreplay.model import Answer, Call, Request, ToolChoice
 from llmreplay.providers import registry
 from llmreplay.providers.base import Codec, RenderOptions, Route
+from llmreplay.shaping.directives import Directives, parse_headers
+from llmreplay.shaping.faults import FaultStage, StreamFaultStage
+from llmreplay.shaping.outcomes import Outcome
+from llmreplay.shaping.ratelimit.quotas import Quotas, api_key_of
+from llmreplay.shaping.ratelimit.stage import RateLimitStage
+from llmreplay.shaping.scenarios import ScenarioBook, UnknownScenario
 from llmreplay.shaping.shaper import Shaper
+from llmreplay.shaping.timing import TimingStage
 from llmreplay.shaping.writer import Writer
 from llmreplay.sources.synthetic import SyntheticSource
+from llmreplay.synth.tokens import prompt_tokens
 
 access_log = logging.getLogger("llmreplay.access")
 log = logging.getLogger("llmreplay")
@@ -31,15 +43,19 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 @dataclass
 class Runtime:
-    """What the running app holds: settings, the source, the shaper and the writer."""
+    """What the running app holds: settings, live configuration, source, shaper, writer and metrics."""
 
     settings: Settings
+    live: LiveConfig
     source: SyntheticSource
     shaper: Shaper
     writer: Writer
+    scenarios: ScenarioBook
+    quotas: Quotas
+    metrics: Metrics
 
     def rng_for(self, call: Call) -> random.Random:
-        """The exchange's generator: seeded from the server seed and the call, or fresh."""
+        """The exchange's generator: seeded from the request or server seed and the call, or fresh."""
         seed = call.headers.get("x-llmreplay-seed")
         if seed is None and self.settings.synthetic.seed is not None:
             seed = str(self.settings.synthetic.seed)
@@ -52,6 +68,25 @@ class Runtime:
 RUNTIME = web.AppKey("llmreplay.runtime", Runtime)
 
 
+def build_runtime(settings: Settings) -> Runtime:
+    """Every long-lived part, wired once: the stage order is written out here."""
+    live = LiveConfig(initial(settings))
+    seed = settings.synthetic.seed
+    quotas = Quotas(time.monotonic, random.Random(seed))
+    stages = [FaultStage(random.Random(seed)), RateLimitStage(quotas), TimingStage(), StreamFaultStage()]
+    source = SyntheticSource(settings.synthetic)
+    rt = Runtime(settings, live, source, Shaper(stages), Writer(), ScenarioBook(), quotas, Metrics())
+    live.listeners.append(lambda what, endpoint: _on_change(rt, what, endpoint))
+    _on_change(rt, "reset", None)
+    return rt
+
+
+def _on_change(rt: Runtime, what: str, endpoint: str | None) -> None:
+    rt.source.settings = rt.settings.synthetic.model_copy(
+        update={"tool_call_probability": rt.live.glob.tool_call_probability}
+    )
+
+
 def create_app(settings: Settings | None = None) -> web.Application:
     """The application for ``settings`` (the embedded defaults when None)."""
     settings = settings or Settings()
@@ -59,9 +94,10 @@ def create_app(settings: Settings | None = None) -> web.Application:
         middlewares=[_access_log, _errors],
         client_max_size=int(settings.server.max_body_mb * 1024 * 1024),
     )
-    app[RUNTIME] = Runtime(settings, SyntheticSource(settings.synthetic), Shaper(), Writer())
+    app[RUNTIME] = build_runtime(settings)
     for route in registry.routes():
         app.router.add_route(route.method, route.path, _handler(route))
+    admin.add_routes(app)
     app.router.add_get("/health", _health)
     return app
 
@@ -89,35 +125,137 @@ def _call_of(request: web.Request, body: bytes = b"") -> Call:
     )
 
 
+def _latency(base: LatencyConfig, d: Directives) -> LatencyConfig:
+    update = {
+        k: v
+        for k, v in (
+            ("initial_delay_ms", d.ttft_ms),
+            ("delay_ms", d.gap_ms),
+            ("jitter_ms", d.jitter_ms),
+            ("chunk_size", d.chunk_size),
+        )
+        if v is not None
+    }
+    return base.model_copy(update=update) if update else base
+
+
 def _handler(route: Route) -> Handler:
+    endpoint = route.endpoint
+
     async def handle(request: web.Request) -> web.StreamResponse:
         rt = request.app[RUNTIME]
-        t0 = asyncio.get_running_loop().time()
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        ex: Exchange | None = None
         try:
             call = await _call(request)
         except ApiError as err:
-            return await rt.writer.send(request, route.codec.render_error(err, RenderOptions()), t0)
-        rng = rt.rng_for(call)
-        opts = RenderOptions(
-            chunk_size=rt.settings.latency.chunk_size, request_id=hex_id(rng), seed=rng.getrandbits(32)
-        )
-        ex = Exchange(call, route, t0, rng, rt.settings.latency, opts)
+            answer = route.codec.render_error(err, RenderOptions())
+        else:
+            rng = rt.rng_for(call)
+            opts = RenderOptions(
+                chunk_size=rt.settings.latency.chunk_size, request_id=hex_id(rng), seed=rng.getrandbits(32)
+            )
+            cfg = rt.live.for_endpoint(endpoint)
+            ex = Exchange(call, route, t0, rng, cfg.latency, opts, config=cfg)
+            try:
+                answer = _answer(rt, ex)
+            except ApiError as err:
+                answer = route.codec.render_error(err, ex.opts)
+        # Counted from here: everything before is a few hundred microseconds of CPU, not waiting.
+        rt.metrics.started(endpoint, stream=answer.stream)
+        status = 0 if answer.cut is not None and answer.cut.before_headers else answer.status
+        marks: dict[str, float] = {}
         try:
-            answer = rt.shaper.admit(ex) or rt.shaper.shape(ex, _answer(rt, ex))
-        except ApiError as err:
-            answer = route.codec.render_error(err, opts)
-        return await rt.writer.send(request, answer, t0)
+            return await rt.writer.send(request, answer, t0, marks)
+        finally:
+            _record(rt, endpoint, ex, status, answer.stream, marks, t0, loop.time())
 
     return handle
 
 
 def _answer(rt: Runtime, ex: Exchange) -> Answer:
-    route = ex.route
+    """Parse, settle the outcome, admit, generate, shape: everything up to the first byte."""
+    call, route = ex.call, ex.route
+    ex.directives = d = parse_headers(call.headers)
+    ex.latency = _latency(ex.latency, d)
+    ex.opts = dataclasses.replace(ex.opts, chunk_size=ex.latency.chunk_size)
+    ex.outcome = d.outcome or _scenario_step(rt, d)
+    ex.api_key = api_key_of(call.headers, call.query)
+    if route.op is None:
+        ex.request = _with_tool_choice(route.codec.parse_request(call), d)
+    early = rt.shaper.admit(ex)
+    if early is not None:
+        return early
     if route.op is not None:
-        return route.op(ex.call, ex.opts)
-    ex.request = route.codec.parse_request(ex.call)
-    reply = rt.source.reply(ex.request, ex.rng)
-    return route.codec.render(reply, ex.request, ex.opts)
+        return rt.shaper.shape(ex, route.op(call, ex.opts))
+    assert ex.request is not None
+    force = d.tool_call if isinstance(d.tool_call, bool) else None
+    reply = rt.source.reply(ex.request, ex.rng, force)
+    ex.output_tokens = reply.usage.output_tokens
+    return rt.shaper.shape(ex, route.codec.render(reply, ex.request, ex.opts))
+
+
+def _scenario_step(rt: Runtime, d: Directives) -> Outcome | None:
+    if d.scenario is None:
+        return None
+    try:
+        return rt.scenarios.next(d.scenario, d.scenario_key)
+    except UnknownScenario as exc:
+        raise ApiError(
+            ErrorKind.INVALID_REQUEST,
+            f"Unknown scenario @{exc.args[0]}; define it with PUT /api/scenarios/{exc.args[0]}.",
+            param="x-llmreplay-scenario",
+        ) from None
+    except ValueError as exc:
+        raise ApiError(
+            ErrorKind.INVALID_REQUEST, f"Invalid header x-llmreplay-scenario: {exc}", param="x-llmreplay-scenario"
+        ) from None
+
+
+def _with_tool_choice(req: Request, d: Directives) -> Request:
+    """A tool named by ``x-llmreplay-tool-call`` is forced, as a named tool choice would."""
+    if not isinstance(d.tool_call, str):
+        return req
+    if not any(t.name == d.tool_call for t in req.tools):
+        raise ApiError(
+            ErrorKind.INVALID_REQUEST,
+            f"Invalid header x-llmreplay-tool-call: no tool named {d.tool_call!r} in the request.",
+            param="x-llmreplay-tool-call",
+        )
+    return dataclasses.replace(req, tool_choice=ToolChoice("required", (d.tool_call,)))
+
+
+def _record(
+    rt: Runtime,
+    endpoint: str,
+    ex: Exchange | None,
+    status: int,
+    stream: bool,
+    marks: dict[str, float],
+    t0: float,
+    end: float,
+) -> None:
+    m = rt.metrics
+    if "first" in marks:
+        m.first_byte(endpoint, marks["first"] - t0)
+    if marks.get("chunks"):
+        m.chunks(endpoint, int(marks["chunks"]))
+    if ex is not None:
+        if ex.denied:
+            m.denied(endpoint)
+        if ex.outcome is not None and not ex.outcome.is_ok:
+            m.fault(endpoint, ex.outcome.name)
+    tokens_in = prompt_tokens(ex.request) if ex is not None and ex.request is not None else 0
+    tokens_out = ex.output_tokens if ex is not None and status < 400 else 0
+    m.finished(
+        endpoint,
+        status=status,
+        stream=stream,
+        total_s=end - t0,
+        input_tokens=tokens_in,
+        output_tokens=tokens_out,
+    )
 
 
 def _codec_for(request: web.Request) -> Codec:
@@ -141,6 +279,8 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     except Exception:
         log.exception("unexpected error answering %s %s", request.method, request.path)
         err = ApiError(ErrorKind.SERVER, "The server had an error while processing your request.")
+    if request.path.startswith("/api/"):
+        return admin.error_response(err)
     answer = _codec_for(request).render_error(err, RenderOptions())
     return web.Response(status=answer.status, headers=dict(answer.headers), body=answer.body)
 

@@ -44,8 +44,12 @@ class LatencySettings(_Section):
 
 class RateLimitSettings(_Section):
     enabled: bool = _opt(False, "Enable rate limiting.", "RATE_LIMIT_ENABLED")
-    mode: Literal["always", "random", "after_n"] = _opt(
-        "after_n", "Rate-limit mode of the original server: always, random or after_n.", "RATE_LIMIT_MODE"
+    mode: Literal[
+        "always", "random", "after_n", "none", "fixed-window", "sliding-window", "token-bucket", "leaky-bucket"
+    ] = _opt(
+        "after_n",
+        "Rate-limit strategy: the original's always, random or after_n, or any of GET /api/rate-limit/strategies.",
+        "RATE_LIMIT_MODE",
     )
     after_n: int = _opt(5, "Requests that succeed before every request gets 429 (after_n).", "RATE_LIMIT_AFTER_N", ge=0)
     random_probability: float = _opt(

@@ -81,6 +81,8 @@ class ApiError(LLMReplayError):
     """Overrides the kind's usual status."""
     headers: dict[str, str] = field(default_factory=dict)
     """Extra response headers (``retry-after`` …)."""
+    retry_after: float | None = None
+    """Seconds the client should wait, for envelopes that carry it in the body (Gemini RetryInfo)."""
 
     def __post_init__(self) -> None:
         super().__init__(self.message)

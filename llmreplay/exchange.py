@@ -5,9 +5,11 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from llmreplay.config import LatencySettings
-from llmreplay.model import Call, Request
+from llmreplay.control.live import EndpointConfig, LatencyConfig
+from llmreplay.model import Call, Quota, Request
 from llmreplay.providers.base import RenderOptions, Route
+from llmreplay.shaping.directives import NONE, Directives
+from llmreplay.shaping.outcomes import Outcome
 
 
 @dataclass
@@ -20,8 +22,19 @@ class Exchange:
     """Event-loop time at which the request arrived; every deadline is relative to it."""
     rng: random.Random
     """The exchange's own seeded generator: reply, jitter and ids all draw from it."""
-    latency: LatencySettings
-    """Latency settings in force for this exchange (a snapshot; later changes do not apply)."""
+    latency: LatencyConfig
+    """Latency in force for this exchange (live configuration and request headers; later changes do not apply)."""
     opts: RenderOptions = field(default_factory=RenderOptions)
     request: Request | None = None
     """The neutral request, once the codec has parsed it."""
+    config: EndpointConfig = field(default_factory=EndpointConfig)
+    """The endpoint's live configuration, as it was when the request arrived."""
+    directives: Directives = NONE
+    outcome: Outcome | None = None
+    """The chosen fault or status (header or scenario), or None to let failure injection draw."""
+    api_key: str = "anonymous"
+    """Digest of the caller's credential (per-key quotas)."""
+    quota: Quota | None = None
+    """What the rate limiter said, for the response headers."""
+    denied: bool = False
+    output_tokens: int = 0

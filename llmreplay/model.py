@@ -228,6 +228,39 @@ class Frame:
     with the step before them."""
 
 
+@dataclass(frozen=True, slots=True)
+class QuotaState:
+    """One quota as the rate-limit headers report it."""
+
+    limit: int
+    remaining: int
+    reset_after: float
+    """Seconds until the quota is whole again."""
+
+
+@dataclass(frozen=True, slots=True)
+class Quota:
+    """What a provider's rate-limit headers tell a client about its quotas."""
+
+    requests: QuotaState | None = None
+    tokens: QuotaState | None = None
+    retry_after: float | None = None
+    """Set on a denial: seconds until a retry would be admitted."""
+
+
+@dataclass(frozen=True, slots=True)
+class Cut:
+    """How an answer ends when it does not end cleanly; the writer carries it out."""
+
+    how: Literal["reset", "close", "hang"]
+    """``reset``: abort the connection (TCP RST); ``close``: close it (FIN) without
+    finishing the body; ``hang``: send nothing more until the client gives up."""
+    at: float | None = None
+    """Offset from the start of the exchange; None: right after the last frame."""
+    before_headers: bool = False
+    """True when not even the status line is sent."""
+
+
 @dataclass(frozen=True)
 class Answer:
     """A complete HTTP answer: status, headers and the frames of its body."""
@@ -240,6 +273,10 @@ class Answer:
     steps: int = 1
     """For a non-stream answer: how many paced frames the same answer would have
     had as a stream, so that its latency matches the stream's duration."""
+    headers_at: float = 0.0
+    """Offset at which the status line and headers go out (slow headers)."""
+    cut: Cut | None = None
+    """An abnormal ending (injected faults); None for a complete answer."""
 
     @property
     def body(self) -> bytes:

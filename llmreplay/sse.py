@@ -26,6 +26,15 @@ class SSEEvent:
     def json(self) -> Any:
         return json.loads(self.data)
 
+    def json_or_none(self) -> Any:
+        """The data as JSON; None when it is empty or not JSON (recorded streams hold both)."""
+        if not self.data.strip():
+            return None
+        try:
+            return json.loads(self.data)
+        except ValueError:
+            return None
+
 
 def encode_sse(data: str | bytes, event: str | None = None, sep: bytes = b"\n\n") -> bytes:
     """One event: optional ``event:`` line, one ``data:`` line, then ``sep``."""

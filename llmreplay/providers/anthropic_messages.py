@@ -7,12 +7,15 @@ holds the codec, the error envelope and the response headers.
 
 from __future__ import annotations
 
+import datetime
 import json
+import math
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from llmreplay.errors import ApiError, ErrorKind
-from llmreplay.model import Answer, Call, Reply, Request
+from llmreplay.model import Answer, Call, Frame, Quota, Reply, Request
 from llmreplay.providers import anthropic_content as content
 from llmreplay.providers import anthropic_request, anthropic_stream
 from llmreplay.providers.base import (
@@ -95,6 +98,34 @@ def render_error(error: ApiError, opts: RenderOptions) -> Answer:
 # ---- the codec ---------------------------------------------------------------------------
 
 
+def _rfc3339(seconds_from_now: float) -> str:
+    at = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=seconds_from_now)
+    return at.replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def quota_headers(quota: Quota) -> dict[str, str]:
+    """``anthropic-ratelimit-*`` (reset as an RFC 3339 time) and ``retry-after`` on a denial.
+
+    The token quota is reported as the combined, input and output limits alike: the
+    shaper keeps one token budget.
+    """
+    out: dict[str, str] = {}
+    units = [("requests", quota.requests)]
+    if quota.tokens is not None:
+        units += [("tokens", quota.tokens), ("input-tokens", quota.tokens), ("output-tokens", quota.tokens)]
+    for unit, q in units:
+        if q is not None:
+            out[f"anthropic-ratelimit-{unit}-limit"] = str(q.limit)
+            out[f"anthropic-ratelimit-{unit}-remaining"] = str(q.remaining)
+            out[f"anthropic-ratelimit-{unit}-reset"] = _rfc3339(q.reset_after)
+    if quota.retry_after is not None:
+        out["retry-after"] = str(math.ceil(quota.retry_after))
+        if quota.retry_after < 1:
+            # retry-after cannot say less than a second; the SDK reads this one first.
+            out["retry-after-ms"] = str(max(1, round(quota.retry_after * 1000)))
+    return out
+
+
 def render_body(reply: Reply) -> dict[str, Any]:
     """The non-stream message object of ``reply`` (its first candidate)."""
     cand = content.first_candidate(reply)
@@ -131,7 +162,10 @@ class AnthropicMessagesCodec(Codec):
     def render_error(self, error: ApiError, opts: RenderOptions) -> Answer:
         return render_error(error, opts)
 
-    def in_stream_error(self, error: ApiError, opts: RenderOptions) -> bytes | None:
+    def quota_headers(self, quota: Quota) -> dict[str, str]:
+        return quota_headers(quota)
+
+    def in_stream_error(self, error: ApiError, opts: RenderOptions, sent: Sequence[Frame] = ()) -> bytes | None:
         # The SDK raises on the event name alone; real error events carry no request_id.
         return anthropic_stream.event({"type": "error", "error": error_object(error)})
 
@@ -171,6 +205,7 @@ __all__ = [
     "AnthropicMessagesCodec",
     "base_headers",
     "count_tokens",
+    "quota_headers",
     "render_error",
     "request_id",
 ]

@@ -110,10 +110,7 @@ def parse_events(body: bytes) -> list[StreamEvent]:
     """Every event of a complete stream body, typed by its ``event:`` name."""
     out: list[StreamEvent] = []
     for ev in parse_sse(body):
-        try:
-            data = json.loads(ev.data) if ev.data.strip() else None
-        except ValueError:
-            data = None
+        data = ev.json_or_none()
         kind = ev.event or (data.get("type") if isinstance(data, dict) else None) or "message"
         out.append(StreamEvent(kind, data, ev.raw))
     return out

@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
 import pydantic
 
 from llmreplay.errors import ApiError, ErrorKind
-from llmreplay.model import Answer, Call, Frame, Reply, Request, Text, Thinking, ToolCall
+from llmreplay.model import Answer, Call, Frame, Quota, Reply, Request, Text, Thinking, ToolCall
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,8 +98,17 @@ class Codec(ABC):
     @abstractmethod
     def body_to_reply(self, body: bytes) -> Reply: ...
 
-    def in_stream_error(self, error: ApiError, opts: RenderOptions) -> bytes | None:
-        """The bytes of this provider's error event inside an open stream, if it has one."""
+    def quota_headers(self, quota: Quota) -> dict[str, str]:
+        """This provider's rate-limit headers for ``quota`` (none by default: Gemini sends none)."""
+        return {}
+
+    def in_stream_error(self, error: ApiError, opts: RenderOptions, sent: Sequence[Frame] = ()) -> bytes | None:
+        """The bytes of this provider's error event inside an open stream, if it has one.
+
+        ``sent`` holds the frames already sent, for codecs whose error event refers to
+        the open stream (OpenAI Responses' ``response.failed`` carries its id and the next
+        ``sequence_number``).
+        """
         return None
 
 
@@ -152,7 +161,7 @@ def validate(model: type[M], call: Call) -> M:
         raise validation_error(exc) from None
 
 
-_UNION_TAGS = ("function-", "tagged-union", "list[", "dict[")
+_UNION_TAGS = ("function-", "tagged-union", "list[", "dict[", "literal[")
 _TYPE_TAGS = frozenset({"str", "int", "float", "bool", "list", "dict"})
 
 

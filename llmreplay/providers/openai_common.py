@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
+
 from llmreplay.errors import ApiError, ErrorKind
-from llmreplay.model import Answer
+from llmreplay.model import Answer, Quota
 from llmreplay.providers.base import RenderOptions, json_answer
 
 # kind -> (status, type, default code)
@@ -48,3 +50,31 @@ def render_error(error: ApiError, opts: RenderOptions) -> Answer:
     headers = base_headers(opts)
     headers.update(error.headers)
     return json_answer(error_status(error), {"error": error_object(error)}, headers)
+
+
+def go_duration(seconds: float) -> str:
+    """A Go-style duration as ``x-ratelimit-reset-*`` carries it: ``2ms``, ``1s``, ``6m0s``, ``1h2m3.5s``."""
+    if seconds < 1:
+        return f"{max(0, round(seconds * 1000))}ms"
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    sec = f"{s:.3f}".rstrip("0").rstrip(".")
+    if h:
+        return f"{int(h)}h{int(m)}m{sec}s"
+    if m:
+        return f"{int(m)}m{sec}s"
+    return f"{sec}s"
+
+
+def quota_headers(quota: Quota) -> dict[str, str]:
+    """``x-ratelimit-{limit,remaining,reset}-{requests,tokens}``, and ``retry-after(-ms)`` on a denial."""
+    out: dict[str, str] = {}
+    for unit, q in (("requests", quota.requests), ("tokens", quota.tokens)):
+        if q is not None:
+            out[f"x-ratelimit-limit-{unit}"] = str(q.limit)
+            out[f"x-ratelimit-remaining-{unit}"] = str(q.remaining)
+            out[f"x-ratelimit-reset-{unit}"] = go_duration(q.reset_after)
+    if quota.retry_after is not None:
+        out["retry-after"] = str(math.ceil(quota.retry_after))
+        out["retry-after-ms"] = str(max(1, round(quota.retry_after * 1000)))
+    return out

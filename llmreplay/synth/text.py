@@ -13,8 +13,7 @@ ANSWERS: tuple[str, ...] = (
     "command again and check the output for errors.",
     "Here's what I found: the function returns early when the input is empty, so the loop never "
     "runs. Adding a guard at the top fixes it.",
-    "The capital of France is Paris. It has been the country's political and cultural centre for "
-    "centuries.",
+    "The capital of France is Paris. It has been the country's political and cultural centre for centuries.",
     "To summarise: caching reduces latency, batching improves throughput, and retries with "
     "exponential backoff make clients resilient to transient failures.",
     "Happy to explain. A hash map stores key-value pairs and gives constant-time lookups on "
@@ -22,8 +21,7 @@ ANSWERS: tuple[str, ...] = (
     "Thanks for the details. Based on what you described, the timeout is too short for the "
     "upstream service; try raising it to thirty seconds.",
     "Hello! How can I help you today?",
-    "Let me think about that step by step. The total is the sum of each part, so the answer is "
-    "forty-two.",
+    "Let me think about that step by step. The total is the sum of each part, so the answer is forty-two.",
     "In Python, a list comprehension builds a new list from an iterable in one readable "
     "expression, for example squares = [x * x for x in range(10)].",
     "The weather today is mild with a light breeze, a high of 21°C and a low of 12°C. No rain is "

@@ -24,7 +24,7 @@ def client(server):
 
 
 def test_create(client):
-    m = client.messages.create(model="claude-sonnet-4-5", max_tokens=1024, messages=USER, system="Be brief.")
+    m = client.messages.create(model="claude-sonnet-4-6", max_tokens=1024, messages=USER, system="Be brief.")
     assert m.id.startswith("msg_") and m.type == "message" and m.role == "assistant"
     assert m.stop_reason == "end_turn" and m.content[0].type == "text" and m.content[0].text
     assert m.usage.input_tokens > 0 and m.usage.output_tokens > 0
@@ -32,7 +32,7 @@ def test_create(client):
 
 
 def test_stream_helper_matches_events(client):
-    with client.messages.stream(model="claude-sonnet-4-5", max_tokens=1024, messages=USER) as stream:
+    with client.messages.stream(model="claude-sonnet-4-6", max_tokens=1024, messages=USER) as stream:
         text = "".join(stream.text_stream)
         final = stream.get_final_message()
     assert text == final.content[0].text

@@ -22,9 +22,23 @@ class TokenBucket:
         self._at = now if self._at is None else max(self._at, now)
         if self._tokens + 1e-9 >= cost:
             self._tokens = max(0.0, self._tokens - cost)
-            return Decision(True, self.capacity, int(self._tokens + 1e-9), self._full_after())
+            return Decision(True, self.capacity, max(0, int(self._tokens + 1e-9)), self._full_after())
         retry = (cost - self._tokens) / self.rate if self.rate > 0 else float("inf")
-        return Decision(False, self.capacity, int(self._tokens + 1e-9), self._full_after(), retry_after=retry)
+        return Decision(False, self.capacity, max(0, int(self._tokens + 1e-9)), self._full_after(), retry_after=retry)
+
+    def peek(self, now: float) -> Decision:
+        """The bucket's state without taking anything."""
+        tokens = self._tokens
+        if self._at is not None and now > self._at:
+            tokens = min(self.capacity, tokens + (now - self._at) * self.rate)
+        return Decision(True, self.capacity, max(0, int(tokens + 1e-9)), self._full_after())
+
+    def charge(self, now: float, cost: int) -> None:
+        """Take ``cost`` after the fact, going into debt if need be (completion tokens)."""
+        if self._at is not None and now > self._at:
+            self._tokens = min(self.capacity, self._tokens + (now - self._at) * self.rate)
+            self._at = now
+        self._tokens -= cost
 
     def _full_after(self) -> float:
         return (self.capacity - self._tokens) / self.rate if self.rate > 0 else 0.0

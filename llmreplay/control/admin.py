@@ -1,0 +1,265 @@
+"""The admin REST API under ``/api``: the original server's paths, plus scenarios and an OpenAPI document.
+
+Every change applies to the next request. Bodies are validated whole by pydantic:
+a bad one gets 422 with the field errors and changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pydantic
+from aiohttp import web
+
+from llmreplay.control import openapi
+from llmreplay.control.live import ENDPOINTS, UnknownEndpoint
+from llmreplay.errors import ApiError
+from llmreplay.shaping.outcomes import DESCRIPTIONS as FAILURE_MODES
+from llmreplay.shaping.ratelimit.strategies import DESCRIPTIONS as STRATEGIES
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+_STRATEGY_PARAMS: dict[str, list[str]] = {
+    "none": [],
+    "fixed-window": ["requests", "window_ms"],
+    "sliding-window": ["requests", "window_ms"],
+    "token-bucket": ["requests", "window_ms"],
+    "leaky-bucket": ["requests", "window_ms"],
+    "after-n": ["after_n"],
+    "random": ["probability"],
+    "always": [],
+}
+
+_SYNTAX: dict[str, str] = {
+    "timeout": "timeout | timeout:MS",
+    "slow-headers": "slow-headers:MS",
+    "slow-first-token": "slow-first-token:MS",
+    "disconnect": "disconnect@N | disconnect@N%",
+    "stall": "stall@N:MS | stall@N:MS:close",
+    "malformed": "malformed@N",
+    "stream-error": "stream-error@N",
+}
+
+
+def _runtime(request: web.Request) -> Any:
+    from llmreplay.app import RUNTIME  # the app imports this module: resolve at call time
+
+    return request.app[RUNTIME]
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    return web.json_response(data, status=status, dumps=lambda o: json.dumps(o, ensure_ascii=False))
+
+
+def _unprocessable(errors: list[dict[str, Any]]) -> web.Response:
+    first = errors[0]
+    where = ".".join(str(x) for x in first["loc"]) or "body"
+    return _json({"message": f"{where}: {first['msg']}", "detail": errors}, 422)
+
+
+def _field_errors(exc: pydantic.ValidationError) -> list[dict[str, Any]]:
+    return [
+        {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]}
+        for e in exc.errors(include_url=False, include_context=False, include_input=False)
+    ]
+
+
+async def _body(request: web.Request) -> dict[str, Any] | web.Response:
+    raw = await request.read()
+    try:
+        data = json.loads(raw) if raw.strip() else {}
+    except ValueError as exc:
+        return _unprocessable([{"loc": ["body"], "msg": f"not valid JSON: {exc}", "type": "json_invalid"}])
+    if not isinstance(data, dict):
+        return _unprocessable([{"loc": ["body"], "msg": "must be a JSON object", "type": "dict_type"}])
+    return data
+
+
+def _unknown_endpoint(name: str) -> web.Response:
+    return _json({"message": f"unknown endpoint {name!r}; known: {', '.join(ENDPOINTS)}"}, 404)
+
+
+def error_response(err: ApiError) -> web.Response:
+    """Errors on admin paths (unknown path, wrong method) as plain JSON, not a provider envelope."""
+    return _json({"message": err.message}, err.http_status)
+
+
+# ---- configuration ---------------------------------------------------------------------
+
+
+async def get_config(request: web.Request) -> web.Response:
+    return _json(_runtime(request).live.snapshot())
+
+
+async def patch_global(request: web.Request) -> web.Response:
+    body = await _body(request)
+    if isinstance(body, web.Response):
+        return body
+    try:
+        new = _runtime(request).live.patch_global(body)
+    except pydantic.ValidationError as exc:
+        return _unprocessable(_field_errors(exc))
+    return _json(new.model_dump())
+
+
+async def get_endpoints(request: web.Request) -> web.Response:
+    return _json(_runtime(request).live.endpoints())
+
+
+async def patch_endpoint(request: web.Request) -> web.Response:
+    name = request.match_info["endpoint"]
+    body = await _body(request)
+    if isinstance(body, web.Response):
+        return body
+    try:
+        cfg = _runtime(request).live.patch_endpoint(name, body)
+    except UnknownEndpoint:
+        return _unknown_endpoint(name)
+    except pydantic.ValidationError as exc:
+        return _unprocessable(_field_errors(exc))
+    return _json({"endpoint": name, "overrides": _runtime(request).live.overrides[name], "effective": cfg.model_dump()})
+
+
+async def delete_endpoint(request: web.Request) -> web.Response:
+    name = request.match_info["endpoint"]
+    try:
+        _runtime(request).live.clear_endpoint(name)
+    except UnknownEndpoint:
+        return _unknown_endpoint(name)
+    return _json({"endpoint": name, "overrides": {}})
+
+
+async def reset_config(request: web.Request) -> web.Response:
+    rt = _runtime(request)
+    rt.live.reset()
+    rt.quotas.reset()
+    return _json(rt.live.snapshot())
+
+
+# ---- metrics ----------------------------------------------------------------------------
+
+
+async def get_metrics(request: web.Request) -> web.Response:
+    return _json(_runtime(request).metrics.snapshot())
+
+
+async def get_latency(request: web.Request) -> web.Response:
+    name = request.match_info["endpoint"]
+    found = _runtime(request).metrics.latency(name)
+    if found is None:
+        return _json({"message": f"no requests recorded for endpoint {name!r}"}, 404)
+    return _json(found)
+
+
+async def reset_metrics(request: web.Request) -> web.Response:
+    _runtime(request).metrics.reset()
+    return _json({"reset": True})
+
+
+async def get_detailed(request: web.Request) -> web.Response:
+    return _json(_runtime(request).metrics.detailed())
+
+
+async def export_json(request: web.Request) -> web.Response:
+    resp = _json(_runtime(request).metrics.detailed())
+    resp.headers["content-disposition"] = 'attachment; filename="llmreplay-metrics.json"'
+    return resp
+
+
+async def export_csv(request: web.Request) -> web.Response:
+    return web.Response(
+        text=_runtime(request).metrics.csv(),
+        content_type="text/csv",
+        headers={"content-disposition": 'attachment; filename="llmreplay-metrics.csv"'},
+    )
+
+
+# ---- rate limits, failure modes, scenarios ---------------------------------------------
+
+
+async def reset_rate_limits(request: web.Request) -> web.Response:
+    name = request.match_info.get("endpoint")
+    if name is not None and name not in ENDPOINTS:
+        return _unknown_endpoint(name)
+    _runtime(request).quotas.reset(name)
+    return _json({"reset": name or "all"})
+
+
+async def get_strategies(request: web.Request) -> web.Response:
+    return _json([{"name": k, "description": v, "parameters": _STRATEGY_PARAMS[k]} for k, v in STRATEGIES.items()])
+
+
+async def get_failure_modes(request: web.Request) -> web.Response:
+    return _json([{"name": k, "description": v, "syntax": _SYNTAX.get(k, k)} for k, v in FAILURE_MODES.items()])
+
+
+class ScenarioBody(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="forbid")
+    steps: str | list[str] = pydantic.Field(description='Outcomes in order, e.g. "429,429,ok" or ["429", "ok"].')
+
+
+async def get_scenarios(request: web.Request) -> web.Response:
+    return _json([s.as_json() for s in _runtime(request).scenarios.named.values()])
+
+
+async def put_scenario(request: web.Request) -> web.Response:
+    name = request.match_info["name"]
+    body = await _body(request)
+    if isinstance(body, web.Response):
+        return body
+    try:
+        parsed = ScenarioBody.model_validate(body)
+        scenario = _runtime(request).scenarios.define(name, parsed.steps)
+    except pydantic.ValidationError as exc:
+        return _unprocessable(_field_errors(exc))
+    except ValueError as exc:
+        return _unprocessable([{"loc": ["steps"], "msg": str(exc), "type": "value_error"}])
+    return _json(scenario.as_json())
+
+
+async def delete_scenario(request: web.Request) -> web.Response:
+    name = request.match_info["name"]
+    if not _runtime(request).scenarios.remove(name):
+        return _json({"message": f"no scenario named {name!r}"}, 404)
+    return _json({"deleted": name})
+
+
+async def reset_scenarios(request: web.Request) -> web.Response:
+    _runtime(request).scenarios.reset()
+    return _json({"reset": True})
+
+
+async def get_openapi(request: web.Request) -> web.Response:
+    return _json(openapi.document(ROUTES))
+
+
+ROUTES: list[tuple[str, str, Handler, str]] = [
+    ("GET", "/api/config", get_config, "Current configuration: global and per-endpoint overrides."),
+    ("PATCH", "/api/config/global", patch_global, "Update the global configuration (partial)."),
+    ("GET", "/api/config/endpoints", get_endpoints, "Every endpoint with its overrides and effective config."),
+    ("PATCH", "/api/config/endpoints/{endpoint}", patch_endpoint, "Override configuration for one endpoint."),
+    ("DELETE", "/api/config/endpoints/{endpoint}", delete_endpoint, "Clear an endpoint's overrides."),
+    ("POST", "/api/config/reset", reset_config, "Back to the configuration the server started with."),
+    ("GET", "/api/metrics", get_metrics, "Current metrics snapshot."),
+    ("GET", "/api/metrics/latency/{endpoint}", get_latency, "Latency percentiles (p50, p90, p95, p99) of an endpoint."),
+    ("POST", "/api/metrics/reset", reset_metrics, "Reset all metrics."),
+    ("POST", "/api/rate-limit/reset", reset_rate_limits, "Reset every rate limiter."),
+    ("POST", "/api/rate-limit/reset/{endpoint}", reset_rate_limits, "Reset one endpoint's rate limiters."),
+    ("GET", "/api/rate-limit/strategies", get_strategies, "Rate-limit strategies and their parameters."),
+    ("GET", "/api/detailed-metrics", get_detailed, "Full metrics: histograms and the per-second time series."),
+    ("GET", "/api/detailed-metrics/export/json", export_json, "Detailed metrics as a JSON download."),
+    ("GET", "/api/detailed-metrics/export/csv", export_csv, "The time series as CSV."),
+    ("GET", "/api/failure-modes", get_failure_modes, "Every failure kind, with its syntax and a description."),
+    ("GET", "/api/scenarios", get_scenarios, "Named scenarios."),
+    ("PUT", "/api/scenarios/{name}", put_scenario, "Define or replace a named scenario."),
+    ("DELETE", "/api/scenarios/{name}", delete_scenario, "Remove a named scenario."),
+    ("POST", "/api/scenarios/reset", reset_scenarios, "Restart every scenario key from its first step."),
+    ("GET", "/api/openapi.json", get_openapi, "This API's OpenAPI 3.1 document."),
+]
+
+
+def add_routes(app: web.Application) -> None:
+    for method, path, handler, _ in ROUTES:
+        app.router.add_route(method, path, handler)

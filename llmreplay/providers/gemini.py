@@ -1,0 +1,97 @@
+"""The Google Gemini API (Generative Language): generateContent, streaming, tokens, embeddings, models.
+
+Requests are parsed in :mod:`gemini_request`, response objects and errors live in
+:mod:`gemini_render`, streams in :mod:`gemini_stream`, the simple operations in
+:mod:`gemini_ops` and :mod:`gemini_models`; this module holds the codec and routes.
+Every path exists under ``v1beta``, ``v1`` and ``v1alpha``. The API key
+(``x-goog-api-key`` or ``?key=``) is never required and never echoed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from llmreplay.errors import ApiError
+from llmreplay.model import Answer, Call, Frame, Reply, Request
+from llmreplay.providers import gemini_render, gemini_request, gemini_stream
+from llmreplay.providers.base import Codec, RenderOptions, Route, StreamEvent, content_steps
+from llmreplay.providers.gemini_models import get_model, list_models
+from llmreplay.providers.gemini_ops import batch_embed_contents, count_tokens, embed_content
+
+VERSIONS = ("v1beta", "v1", "v1alpha")
+MODEL = "{model:[^/:]+}"
+
+
+class GeminiCodec(Codec):
+    """``generateContent`` / ``streamGenerateContent`` in both stream framings."""
+
+    api = "gemini"
+    endpoint = "gemini"
+
+    def parse_request(self, call: Call) -> Request:
+        return gemini_request.parse_generate(call)
+
+    def render(self, reply: Reply, request: Request, opts: RenderOptions) -> Answer:
+        if not request.stream:
+            body = gemini_render.json_body(200, gemini_render.render_response(reply, request, opts))
+            return Answer(body.status, body.headers, body.frames, steps=content_steps(reply, opts.chunk_size))
+        frames = gemini_stream.render_frames(reply, request, opts)
+        return Answer(200, gemini_stream.stream_headers(request), frames, stream=True)
+
+    def render_error(self, error: ApiError, opts: RenderOptions) -> Answer:
+        return gemini_render.render_error(error, opts)
+
+    def in_stream_error(self, error: ApiError, opts: RenderOptions, sent: Sequence[Frame] = ()) -> bytes | None:
+        return gemini_stream.error_event(gemini_render.error_object(error))
+
+    def parse_events(self, body: bytes) -> list[StreamEvent]:
+        return gemini_stream.parse_events(body)
+
+    def encode_events(self, events: list[StreamEvent]) -> bytes:
+        return gemini_stream.encode_events(events)
+
+    def events_to_reply(self, events: list[StreamEvent]) -> Reply:
+        return gemini_stream.events_to_reply(events)
+
+    def body_to_reply(self, body: bytes) -> Reply:
+        return gemini_render.to_reply(json.loads(body))
+
+
+CODEC = GeminiCodec()
+
+
+def _routes(ver: str) -> list[Route]:
+    base = f"/{ver}/models/{MODEL}"
+    # GET /v1/models(/…) is shared with OpenAI and Anthropic: the registry's own routes
+    # send Gemini callers (x-goog-api-key or ?key=) to list_models / get_model.
+    models = (
+        []
+        if ver == "v1"
+        else [
+            Route("GET", f"/{ver}/models", "models", CODEC, op=list_models),
+            Route("GET", base, "models", CODEC, op=get_model),
+        ]
+    )
+    return [
+        Route("POST", f"{base}:generateContent", "gemini", CODEC),
+        Route("POST", f"{base}:streamGenerateContent", "gemini", CODEC),
+        Route("POST", f"{base}:countTokens", "gemini", CODEC, op=count_tokens),
+        Route("POST", f"{base}:embedContent", "embeddings", CODEC, op=embed_content),
+        Route("POST", f"{base}:batchEmbedContents", "embeddings", CODEC, op=batch_embed_contents),
+        *models,
+    ]
+
+
+ROUTES: list[Route] = [r for ver in VERSIONS for r in _routes(ver)]
+
+__all__ = [
+    "CODEC",
+    "ROUTES",
+    "GeminiCodec",
+    "batch_embed_contents",
+    "count_tokens",
+    "embed_content",
+    "get_model",
+    "list_models",
+]

@@ -1,0 +1,179 @@
+"""The Chat Completions chunk stream: a Reply → frames, and a recorded stream → events → Reply.
+
+Every event is ``data: <compact JSON>\\n\\n`` with no ``event:`` line, ending with
+``data: [DONE]``. Per choice: a role chunk (``content:""``, or the first tool call's
+header when the choice starts with a call), content pieces, tool-call headers and
+argument pieces, then an empty delta with ``finish_reason``. With
+``stream_options.include_usage`` every chunk carries ``"usage":null`` and a last chunk
+with ``choices:[]`` carries the usage. Choices of ``n>1`` are interleaved step by step.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from llmreplay.model import Candidate, Frame, Reply, Request, Text, ToolCall
+from llmreplay.providers import openai_chat_content as content
+from llmreplay.providers.base import StreamEvent, dumps, split
+from llmreplay.sse import encode_sse, parse_sse
+
+DONE = b"data: [DONE]\n\n"
+
+
+def event(data: dict[str, Any]) -> bytes:
+    return encode_sse(dumps(data))
+
+
+# ---- rendering ------------------------------------------------------------------------
+
+
+class _Chunks:
+    """Builds chunks that repeat the stream's header fields."""
+
+    def __init__(self, reply: Reply, include_usage: bool) -> None:
+        self.head = {
+            "id": content.completion_id(reply),
+            "object": "chat.completion.chunk",
+            "created": reply.created,
+            "model": reply.model,
+            "service_tier": "default",
+            "system_fingerprint": content.fingerprint(reply),
+        }
+        self.include_usage = include_usage
+
+    def choice(self, index: int, delta: dict[str, Any], logprobs: Any = None, finish: str | None = None) -> bytes:
+        ch = {"index": index, "delta": delta, "logprobs": logprobs, "finish_reason": finish}
+        obj: dict[str, Any] = {**self.head, "choices": [ch]}
+        if self.include_usage:
+            obj["usage"] = None
+        return event(obj)
+
+    def usage(self, reply: Reply) -> bytes:
+        return event({**self.head, "choices": [], "usage": content.usage(reply.usage)})
+
+
+def _tool_header(position: int, call: ToolCall) -> dict[str, Any]:
+    fn = {"name": call.name, "arguments": ""}
+    return {"index": position, "id": content.call_id(call), "type": "function", "function": fn}
+
+
+def _choice_frames(
+    out: _Chunks, index: int, cand: Candidate, request: Request, seed: int, chunk_size: int
+) -> list[Frame]:
+    frames: list[Frame] = []
+    lp = content.Logprobs(seed, index, request.top_logprobs) if request.logprobs else None
+    texts = [p for p in cand.parts if isinstance(p, Text)]
+    calls = cand.tool_calls
+    first: dict[str, Any] = {"role": "assistant", "content": "", "refusal": None}
+    if not texts and calls:
+        first = {"role": "assistant", "content": None, "tool_calls": [_tool_header(0, calls[0])], "refusal": None}
+    frames.append(Frame(out.choice(index, first), paced=False))
+    if texts:
+        for piece in split(cand.text, chunk_size):
+            logprobs = content.logprobs_object(lp.piece(piece)) if lp is not None else None
+            frames.append(Frame(out.choice(index, {"content": piece}, logprobs)))
+    refusal = content.refusal(cand)
+    if refusal is not None:
+        for piece in split(refusal, chunk_size):
+            frames.append(Frame(out.choice(index, {"refusal": piece})))
+    for position, call in enumerate(calls):
+        if texts or position > 0:
+            frames.append(Frame(out.choice(index, {"tool_calls": [_tool_header(position, call)]}), paced=False))
+        for piece in split(call.arguments, chunk_size):
+            delta = {"tool_calls": [{"index": position, "function": {"arguments": piece}}]}
+            frames.append(Frame(out.choice(index, delta)))
+    frames.append(Frame(out.choice(index, {}, None, content.finish_reason(cand)), paced=False))
+    return frames
+
+
+def render_frames(reply: Reply, request: Request, seed: int, chunk_size: int) -> tuple[Frame, ...]:
+    """The frames of a stream telling every candidate of ``reply``."""
+    out = _Chunks(reply, request.include_usage)
+    per_choice = [_choice_frames(out, i, c, request, seed, chunk_size) for i, c in enumerate(reply.candidates)]
+    frames: list[Frame] = []
+    # Real n>1 streams interleave the choices; round-robin over their frames does the same.
+    for step in range(max((len(f) for f in per_choice), default=0)):
+        frames.extend(f[step] for f in per_choice if step < len(f))
+    if request.include_usage:
+        frames.append(Frame(out.usage(reply), paced=False))
+    frames.append(Frame(DONE, paced=False))
+    return tuple(frames)
+
+
+# ---- parsing ------------------------------------------------------------------------------
+
+
+def parse_events(body: bytes) -> list[StreamEvent]:
+    """Every event of a complete stream: ``chunk``, ``error`` (a top-level ``error`` key) or ``done``."""
+    out: list[StreamEvent] = []
+    for ev in parse_sse(body):
+        if ev.data.strip() == "[DONE]":
+            out.append(StreamEvent("done", None, ev.raw))
+            continue
+        data = ev.json_or_none()
+        kind = "error" if isinstance(data, dict) and data.get("error") else "chunk"
+        out.append(StreamEvent(kind, data, ev.raw))
+    return out
+
+
+def encode_events(events: list[StreamEvent]) -> bytes:
+    """The events' bytes back to back (recorded events keep their exact bytes)."""
+    return b"".join(e.raw for e in events)
+
+
+class _Choice:
+    """One choice being accumulated from its deltas."""
+
+    def __init__(self) -> None:
+        self.text: str | None = None
+        self.refusal = ""
+        self.calls: dict[int, dict[str, str]] = {}
+        self.finish: Any = None
+
+    def apply(self, ch: dict[str, Any]) -> None:
+        delta = ch.get("delta") or {}
+        if isinstance(delta.get("content"), str):
+            self.text = (self.text or "") + delta["content"]
+        if isinstance(delta.get("refusal"), str):
+            self.refusal += delta["refusal"]
+        for i, tc in enumerate(delta.get("tool_calls") or ()):
+            call = self.calls.setdefault(int(tc.get("index", i)), {"id": "", "name": "", "arguments": ""})
+            fn = tc.get("function") or {}
+            # Some proxies repeat id and name on every fragment; keep the first instead of concatenating.
+            call["id"] = call["id"] or str(tc.get("id") or "")
+            call["name"] = call["name"] or str(fn.get("name") or "")
+            call["arguments"] += str(fn.get("arguments") or "")
+        if ch.get("finish_reason") is not None:
+            self.finish = ch["finish_reason"]
+
+    def candidate(self) -> Candidate:
+        msg: dict[str, Any] = {"content": self.text, "refusal": self.refusal or None}
+        msg["tool_calls"] = [
+            {"id": c["id"], "function": {"name": c["name"], "arguments": c["arguments"]}}
+            for _, c in sorted(self.calls.items())
+        ]
+        parts = content.to_parts(msg)
+        # A text that only opened the stream (the role chunk's "") says nothing beside tool calls.
+        if self.calls and not self.text:
+            parts = [p for p in parts if not isinstance(p, Text)]
+        return Candidate(tuple(parts), content.to_finish(self.finish))
+
+
+def events_to_reply(events: list[StreamEvent]) -> Reply:
+    """Merge the chunks into a Reply: choices by index, the last non-null usage, the header of the first."""
+    head: dict[str, Any] = {}
+    choices: dict[int, _Choice] = {}
+    for ev in events:
+        d = ev.data
+        if ev.type != "chunk" or not isinstance(d, dict):
+            continue
+        if not head:
+            head = {k: d.get(k) for k in ("id", "model", "created", "system_fingerprint")}
+        if d.get("usage"):
+            head["usage"] = d["usage"]
+        for ch in d.get("choices") or ():
+            if isinstance(ch, dict):
+                choices.setdefault(int(ch.get("index", 0)), _Choice()).apply(ch)
+    if not head:
+        raise ValueError("no chat.completion.chunk in the stream")
+    return content.to_reply(head, [choices[i].candidate() for i in sorted(choices)])

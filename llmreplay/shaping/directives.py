@@ -1,0 +1,99 @@
+"""Per-request control: the ``x-llmreplay-*`` request headers, parsed once per request.
+
+=============================  ==========================================================
+``x-llmreplay-status``         answer with this HTTP error (``429``, ``503`` …)
+``x-llmreplay-fault``          any outcome (``disconnect@5``, ``timeout:2000`` …)
+``x-llmreplay-scenario``       a sequence (``429,429,ok``) or a named one (``@flaky``)
+``x-llmreplay-scenario-key``   which sequence cursor this request advances
+``x-llmreplay-ttft-ms``        time to first token for this request
+``x-llmreplay-gap-ms``         delay between chunks
+``x-llmreplay-jitter-ms``      random extra delay per chunk, 0 to this
+``x-llmreplay-chunk-size``     characters per chunk
+``x-llmreplay-tool-call``      ``true`` / ``false`` / a tool name: force or forbid a call
+``x-llmreplay-seed``           makes this reply reproducible
+``x-llmreplay-retry-after-ms`` the wait an injected 429/5xx asks for
+=============================  ==========================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from llmreplay.errors import ApiError, ErrorKind
+from llmreplay.shaping.outcomes import Outcome, parse
+
+PREFIX = "x-llmreplay-"
+
+
+@dataclass(frozen=True, slots=True)
+class Directives:
+    outcome: Outcome | None = None
+    scenario: str | None = None
+    scenario_key: str | None = None
+    ttft_ms: float | None = None
+    gap_ms: float | None = None
+    jitter_ms: float | None = None
+    chunk_size: int | None = None
+    tool_call: bool | str | None = None
+    """True/False force or forbid a tool call; a string forces that tool."""
+    retry_after_ms: float | None = None
+
+
+NONE = Directives()
+
+
+def _bad(header: str, value: str, allowed: str) -> ApiError:
+    return ApiError(ErrorKind.INVALID_REQUEST, f"Invalid header {header}: {value!r}; expected {allowed}.", param=header)
+
+
+def _number(headers: Mapping[str, str], name: str, *, integer: bool = False, minimum: float = 0) -> float | None:
+    header = PREFIX + name
+    raw = headers.get(header)
+    if raw is None:
+        return None
+    try:
+        value = int(raw) if integer else float(raw)
+    except ValueError:
+        value = None
+    if value is None or value < minimum or value != value or value == float("inf"):
+        kind = "an integer" if integer else "a number"
+        raise _bad(header, raw, f"{kind} ≥ {minimum:g}")
+    return value
+
+
+def parse_headers(headers: Mapping[str, str]) -> Directives:
+    """The directives of a request whose header names are lower case; raises ApiError."""
+    if not any(k.startswith(PREFIX) for k in headers):
+        return NONE
+    outcome: Outcome | None = None
+    status = headers.get(PREFIX + "status")
+    if status is not None:
+        if not (status.isdigit() and 200 <= int(status) <= 599):
+            raise _bad(PREFIX + "status", status, "an HTTP status from 200 to 599")
+        if int(status) >= 400:
+            outcome = parse(status)
+    fault = headers.get(PREFIX + "fault")
+    if fault is not None and outcome is None:
+        try:
+            outcome = parse(fault)
+        except ValueError as exc:
+            msg = f"Invalid header {PREFIX}fault: {exc}"
+            raise ApiError(ErrorKind.INVALID_REQUEST, msg, param=PREFIX + "fault") from None
+    tool = headers.get(PREFIX + "tool-call")
+    tool_call: bool | str | None = None
+    if tool is not None:
+        low = tool.strip().lower()
+        tool_call = True if low in {"true", "1", "yes"} else False if low in {"false", "0", "no"} else tool.strip()
+    chunk = _number(headers, "chunk-size", integer=True, minimum=1)
+    return Directives(
+        outcome=outcome,
+        scenario=headers.get(PREFIX + "scenario") or None,
+        scenario_key=headers.get(PREFIX + "scenario-key") or None,
+        ttft_ms=_number(headers, "ttft-ms"),
+        gap_ms=_number(headers, "gap-ms"),
+        jitter_ms=_number(headers, "jitter-ms"),
+        chunk_size=int(chunk) if chunk is not None else None,
+        tool_call=tool_call,
+        retry_after_ms=_number(headers, "retry-after-ms"),
+    )
