@@ -148,8 +148,11 @@ async def get_metrics(request: web.Request) -> web.Response:
 async def get_latency(request: web.Request) -> web.Response:
     name = request.match_info["endpoint"]
     found = _runtime(request).metrics.latency(name)
+    if found is None and name in ENDPOINTS:
+        empty = {"p50": 0.0, "p90": 0.0, "p95": 0.0, "p99": 0.0, "max": 0.0, "mean": 0.0}
+        found = {"endpoint": name, "count": 0, "ttfb": empty, "total": dict(empty)}
     if found is None:
-        return _json({"message": f"no requests recorded for endpoint {name!r}"}, 404)
+        return _unknown_endpoint(name)
     return _json(found)
 
 
@@ -204,6 +207,14 @@ async def get_scenarios(request: web.Request) -> web.Response:
     return _json([s.as_json() for s in _runtime(request).scenarios.named.values()])
 
 
+async def get_scenario(request: web.Request) -> web.Response:
+    name = request.match_info["name"]
+    found = _runtime(request).scenarios.named.get(name)
+    if found is None:
+        return _json({"message": f"no scenario named {name!r}"}, 404)
+    return _json(found.as_json())
+
+
 async def put_scenario(request: web.Request) -> web.Response:
     name = request.match_info["name"]
     body = await _body(request)
@@ -253,6 +264,7 @@ ROUTES: list[tuple[str, str, Handler, str]] = [
     ("GET", "/api/detailed-metrics/export/csv", export_csv, "The time series as CSV."),
     ("GET", "/api/failure-modes", get_failure_modes, "Every failure kind, with its syntax and a description."),
     ("GET", "/api/scenarios", get_scenarios, "Named scenarios."),
+    ("GET", "/api/scenarios/{name}", get_scenario, "One named scenario."),
     ("PUT", "/api/scenarios/{name}", put_scenario, "Define or replace a named scenario."),
     ("DELETE", "/api/scenarios/{name}", delete_scenario, "Remove a named scenario."),
     ("POST", "/api/scenarios/reset", reset_scenarios, "Restart every scenario key from its first step."),

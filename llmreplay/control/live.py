@@ -8,6 +8,7 @@ Changes are validated whole: a bad patch raises and leaves everything as it was.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
@@ -33,7 +34,8 @@ ENDPOINTS: tuple[str, ...] = (
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # inf/NaN would pass ge/le checks and then break JSON, headers and weighted draws.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class LatencyConfig(_Model):
@@ -63,7 +65,10 @@ class FailureConfig(_Model):
         description="Fault kinds (GET /api/failure-modes syntax, e.g. 503, disconnect@50%) and their weights.",
     )
     retry_after_ms: float = Field(
-        1000, ge=0, description="The wait injected 429/503/529 answers ask for (retry-after, retry-after-ms)."
+        1000,
+        ge=0,
+        le=3_600_000,
+        description="The wait injected 429/503/529 answers ask for (retry-after, retry-after-ms).",
     )
 
     @field_validator("kinds")
@@ -71,7 +76,7 @@ class FailureConfig(_Model):
     def _kinds(cls, v: dict[str, float]) -> dict[str, float]:
         for spec, weight in v.items():
             outcomes.parse(spec)
-            if not weight >= 0:
+            if not (math.isfinite(weight) and weight >= 0):
                 raise ValueError(f"weight of {spec!r} must be ≥ 0")
         return v
 

@@ -69,7 +69,7 @@ def parse_headers(headers: Mapping[str, str]) -> Directives:
     outcome: Outcome | None = None
     status = headers.get(PREFIX + "status")
     if status is not None:
-        if not (status.isdigit() and 200 <= int(status) <= 599):
+        if not (status.isascii() and status.isdigit() and 200 <= int(status) <= 599):
             raise _bad(PREFIX + "status", status, "an HTTP status from 200 to 599")
         if int(status) >= 400:
             outcome = parse(status)

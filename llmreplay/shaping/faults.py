@@ -136,7 +136,8 @@ class StreamFaultStage:
                 return dataclasses.replace(answer, frames=kept, cut=Cut("close", at=last + delay))
             return dataclasses.replace(answer, frames=_shift(frames, n, delay))
         if kind == "malformed":
-            i = min(n, len(frames) - 1)
+            # A content frame: bookkeeping events (Anthropic's ping) may be skipped unparsed by the SDKs.
+            i = next((j for j in range(n, len(frames)) if frames[j].paced), min(n, len(frames) - 1))
             if i >= 0:
                 frames[i] = dataclasses.replace(frames[i], data=malformed(frames[i].data))
             return dataclasses.replace(answer, frames=tuple(frames))

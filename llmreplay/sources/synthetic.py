@@ -12,14 +12,18 @@ from __future__ import annotations
 import json
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import jsonschema
 
 from llmreplay.config import SyntheticSettings
+from llmreplay.errors import ApiError, ErrorKind
 from llmreplay.ids import b64url_id, hex_id
 from llmreplay.model import Candidate, Finish, Part, Reply, Request, Text, Thinking, Tool, ToolCall, Usage
 from llmreplay.synth import text as texts
 from llmreplay.synth import tokens
-from llmreplay.synth.faker import fake
+from llmreplay.synth.faker import UnsatisfiableSchema, fake
 
 _PARALLEL_PROBABILITY = 0.25
 """How often, when parallel calls are allowed and several tools offered, a second tool is called too."""
@@ -58,14 +62,14 @@ class SyntheticSource:
             if req.parallel_tool_calls and others and rng.random() < _PARALLEL_PROBABILITY:
                 calls.append(others[rng.randrange(len(others))])
             for tool in calls:
-                args = fake(tool.schema, rng)
+                args = _fake(tool.schema, rng, f"the parameters of tool '{tool.name}'", "tools")
                 parts.append(ToolCall(hex_id(rng, 24), tool.name, json.dumps(args, ensure_ascii=False)))
             return _finish(parts, Finish.TOOL_CALLS)
         return self._text_candidate(req, rng, parts)
 
     def _text_candidate(self, req: Request, rng: random.Random, parts: list[Part]) -> Candidate:
         if req.output.kind == "json_schema" and req.output.schema is not None:
-            body = json.dumps(fake(req.output.schema, rng), ensure_ascii=False)
+            body = json.dumps(_fake(req.output.schema, rng, "the output schema", "response_format"), ensure_ascii=False)
         elif req.output.kind == "json":
             body = json.dumps({"answer": texts.reply_text(rng, self.settings.default_response)}, ensure_ascii=False)
         else:
@@ -93,6 +97,19 @@ class SyntheticSource:
         if req.tool_choice.mode == "required" or req.tool_choice.names:
             return True
         return rng.random() < self.settings.tool_call_probability
+
+
+def _fake(schema: Mapping[str, Any], rng: random.Random, what: str, param: str) -> Any:
+    """A value for ``schema``; a schema that is invalid or has no value is the client's 400, never a 500."""
+    try:
+        jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator).check_schema(schema)
+        return fake(schema, rng)
+    except jsonschema.SchemaError as exc:
+        raise ApiError(ErrorKind.INVALID_REQUEST, f"Invalid schema for {what}: {exc.message}.", param=param) from None
+    except UnsatisfiableSchema as exc:
+        raise ApiError(ErrorKind.INVALID_REQUEST, f"No value can satisfy {what}: {exc}.", param=param) from None
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise ApiError(ErrorKind.INVALID_REQUEST, f"Invalid schema for {what}: {exc}.", param=param) from None
 
 
 def _finish(parts: list[Part], finish: Finish, stop: str | None = None) -> Candidate:

@@ -182,12 +182,6 @@ def test_malformed_later_chunk_breaks_anthropic_stream(url):
     assert "".join(pieces) != TEXT
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="malformed@2 on /v1/messages tears the `ping` event (frame 2 after message_start and "
-    "content_block_start), which the anthropic SDK skips without parsing (anthropic/_streaming.py: "
-    "`if sse.event == 'ping': continue`), so the stream completes and the fault is invisible.",
-)
 def test_malformed_chunk_breaks_anthropic_stream(url):
     pieces, exc = collect(messages_text, url, fault("malformed@2"))
     assert exc is not None

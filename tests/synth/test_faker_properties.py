@@ -49,7 +49,7 @@ def _number(draw):
     schema = {"type": "number"}
     low = draw(st.none() | st.floats(-1e6, 1e6, allow_nan=False))
     if low is not None:
-        span = draw(st.floats(1, 1e3))
+        span = draw(st.floats(5, 1e3))  # wider than twice the largest multipleOf, so a multiple always fits
         schema["exclusiveMinimum" if draw(st.booleans()) else "minimum"] = low
         schema["exclusiveMaximum" if draw(st.booleans()) else "maximum"] = low + span
     if draw(st.booleans()):
