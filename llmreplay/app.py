@@ -32,6 +32,7 @@ from llmreplay.shaping.scenarios import ScenarioBook, UnknownScenario
 from llmreplay.shaping.shaper import Shaper
 from llmreplay.shaping.timing import TimingStage
 from llmreplay.shaping.writer import Writer
+from llmreplay.sources.deck import Deck
 from llmreplay.sources.synthetic import SyntheticSource
 from llmreplay.synth.tokens import prompt_tokens
 
@@ -53,6 +54,8 @@ class Runtime:
     scenarios: ScenarioBook
     quotas: Quotas
     metrics: Metrics
+    deck: Deck | None = None
+    """Cassettes in play (replay, record, forward); None when serving synthetic replies only."""
 
     def rng_for(self, call: Call) -> random.Random:
         """The exchange's generator: seeded from the request or server seed and the call, or fresh."""
@@ -75,7 +78,8 @@ def build_runtime(settings: Settings) -> Runtime:
     quotas = Quotas(time.monotonic, random.Random(seed))
     stages = [FaultStage(random.Random(seed)), RateLimitStage(quotas), TimingStage(), StreamFaultStage()]
     source = SyntheticSource(settings.synthetic)
-    rt = Runtime(settings, live, source, Shaper(stages), Writer(), ScenarioBook(), quotas, Metrics())
+    deck = Deck(settings.cassettes) if settings.cassettes.dir or settings.cassettes.upstream else None
+    rt = Runtime(settings, live, source, Shaper(stages), Writer(), ScenarioBook(), quotas, Metrics(), deck)
     live.listeners.append(lambda what, endpoint: _on_change(rt, what, endpoint))
     _on_change(rt, "reset", None)
     return rt
@@ -99,7 +103,17 @@ def create_app(settings: Settings | None = None) -> web.Application:
         app.router.add_route(route.method, route.path, _handler(route))
     admin.add_routes(app)
     app.router.add_get("/health", _health)
+    if app[RUNTIME].deck is not None:
+        # Paths no codec knows (/v1/files, /v1/responses/{id} …) are replayed or forwarded verbatim.
+        app.router.add_route("*", "/{tail:.*}", _verbatim)
+        app.on_cleanup.append(_close_deck)
     return app
+
+
+async def _close_deck(app: web.Application) -> None:
+    deck = app[RUNTIME].deck
+    if deck is not None:
+        await deck.close()
 
 
 async def _health(request: web.Request) -> web.Response:
@@ -158,10 +172,15 @@ def _handler(route: Route) -> Handler:
             )
             cfg = rt.live.for_endpoint(endpoint)
             ex = Exchange(call, route, t0, rng, cfg.latency, opts, config=cfg)
+            deck = rt.deck
+            if deck is not None and deck.plan() == "forward":
+                return await _forward(rt, request, route, t0)
             try:
                 answer = _answer(rt, ex)
             except ApiError as err:
                 answer = route.codec.render_error(err, ex.opts)
+            except _Forward:
+                return await _forward(rt, request, route, t0)
         # Counted from here: everything before is a few hundred microseconds of CPU, not waiting.
         rt.metrics.started(endpoint, stream=answer.stream)
         status = 0 if answer.cut is not None and answer.cut.before_headers else answer.status
@@ -175,25 +194,98 @@ def _handler(route: Route) -> Handler:
 
 
 def _answer(rt: Runtime, ex: Exchange) -> Answer:
-    """Parse, settle the outcome, admit, generate, shape: everything up to the first byte."""
+    """Parse, settle the outcome, admit, answer, shape: everything up to the first byte."""
     call, route = ex.call, ex.route
     ex.directives = d = parse_headers(call.headers)
     ex.latency = _latency(ex.latency, d)
     ex.opts = dataclasses.replace(ex.opts, chunk_size=ex.latency.chunk_size)
     ex.outcome = d.outcome or _scenario_step(rt, d)
     ex.api_key = api_key_of(call.headers, call.query)
-    if route.op is None:
-        ex.request = _with_tool_choice(route.codec.parse_request(call), d)
+    if rt.deck is not None:
+        recorded = _replay(rt, rt.deck, ex)
+        if recorded is not None:
+            return rt.shaper.admit(ex) or rt.shaper.shape(ex, recorded)
+    elif route.op is None:
+        ex.request = route.codec.parse_request(call)
+    return _synthetic(rt, ex)
+
+
+def _synthetic(rt: Runtime, ex: Exchange) -> Answer:
+    route, d = ex.route, ex.directives
+    if ex.request is not None:
+        ex.request = _with_tool_choice(ex.request, d)
     early = rt.shaper.admit(ex)
     if early is not None:
         return early
     if route.op is not None:
-        return rt.shaper.shape(ex, route.op(call, ex.opts))
+        return rt.shaper.shape(ex, route.op(ex.call, ex.opts))
     assert ex.request is not None
     force = d.tool_call if isinstance(d.tool_call, bool) else None
     reply = rt.source.reply(ex.request, ex.rng, force)
     ex.output_tokens = reply.usage.output_tokens
     return rt.shaper.shape(ex, route.codec.render(reply, ex.request, ex.opts))
+
+
+class _Forward(Exception):
+    """Raised on a miss that the deck sends upstream."""
+
+
+def _replay(rt: Runtime, deck: Deck, ex: Exchange) -> Answer | None:
+    """The recorded answer (unshaped); None when a miss is to be answered synthetically."""
+    call, route = ex.call, ex.route
+    if route.op is None:
+        try:
+            ex.request = route.codec.parse_request(call)
+        except ApiError:
+            # The recording may hold the provider's own answer to this very request.
+            ex.request = None
+    cs = rt.settings.cassettes
+    found = deck.replay.answer(call, route, ex.request, ex.opts, cs.speed, cs.timing)
+    if found is not None:
+        return found
+    if deck.forwards_misses():
+        raise _Forward
+    if route.op is None and ex.request is None:
+        route.codec.parse_request(call)  # a miss on a bad request: the provider's own 400 naming the field
+    if cs.on_miss == "error":
+        raise deck.replay.miss_error(call, deck.names)
+    return None
+
+
+async def _forward(rt: Runtime, request: web.Request, route: Route, t0: float) -> web.StreamResponse:
+    """Straight to the upstream and back as it arrives; the exchange is recorded by the deck."""
+    assert rt.deck is not None and rt.deck.proxy is not None
+    endpoint = route.endpoint
+    rt.metrics.started(endpoint, stream=False)
+    status = 502
+    try:
+        resp = await rt.deck.proxy.handle(request, route.codec.api, endpoint, route.codec)
+        status = resp.status
+        return resp
+    finally:
+        rt.metrics.finished(endpoint, status=status, stream=False, total_s=asyncio.get_running_loop().time() - t0)
+
+
+async def _verbatim(request: web.Request) -> web.StreamResponse:
+    """A path no codec knows: replayed byte for byte, or forwarded, or a 404 naming the miss."""
+    rt = request.app[RUNTIME]
+    deck = rt.deck
+    assert deck is not None
+    t0 = asyncio.get_running_loop().time()
+    call = await _call(request)
+    codec = registry.guess_codec(call)
+    route = Route(request.method, request.path, "other", codec, op=None)
+    if deck.plan() == "forward":
+        return await _forward(rt, request, route, t0)
+    cs = rt.settings.cassettes
+    answer = deck.replay.answer(call, None, None, RenderOptions(), cs.speed, cs.timing)
+    if answer is None:
+        if deck.forwards_misses():
+            return await _forward(rt, request, route, t0)
+        err = deck.replay.miss_error(call, deck.names)
+        err.kind = ErrorKind.NOT_FOUND
+        answer = codec.render_error(err, RenderOptions())
+    return await rt.writer.send(request, answer, t0)
 
 
 def _scenario_step(rt: Runtime, d: Directives) -> Outcome | None:

@@ -69,6 +69,39 @@ class SyntheticSettings(_Section):
     seed: int | None = _opt(None, "Seed that makes every response reproducible, ids included.", "LLMREPLAY_SEED")
 
 
+class CassetteSettings(_Section):
+    dir: str | None = _opt(None, "Folder of cassettes to replay, and to record into.", "LLMREPLAY_CASSETTES")
+    record_mode: Literal["none", "once", "new_episodes", "all"] = _opt(
+        "none",
+        "none: replay only; once: record a cassette that does not exist yet; new_episodes: record misses; "
+        "all: record everything (vcrpy's meanings).",
+        "LLMREPLAY_RECORD_MODE",
+    )
+    on_miss: Literal["error", "synthetic", "forward"] = _opt(
+        "error",
+        "What a request no cassette matches gets: the provider's error naming the closest recording, "
+        "a synthetic reply, or the upstream's answer (recorded per the record mode).",
+        "LLMREPLAY_ON_MISS",
+    )
+    upstream: str | None = _opt(
+        None, "Where to forward: openai, anthropic, gemini or a base URL.", "LLMREPLAY_UPSTREAM"
+    )
+    cassette: str = _opt("recorded", "Cassette that new recordings go into.", "LLMREPLAY_CASSETTE")
+    speed: float = _opt(1.0, "Replay pace: 2 is twice as fast, 0 as fast as possible.", "LLMREPLAY_SPEED", ge=0)
+    timing: Literal["recorded", "synthetic"] = _opt(
+        "recorded", "Replay at the recorded pace, or with the latency settings.", "LLMREPLAY_TIMING"
+    )
+    match_on: tuple[str, ...] = _opt(("method", "path", "body"), "Request parts that must match (vcrpy's match_on).")
+    ignore: tuple[str, ...] = _opt((), "More JSON body fields (dotted paths) left out of matching.")
+    stream_in_key: bool = _opt(False, "Whether a stream and a non-stream request are different matches.")
+    repeat: Literal["last", "cycle", "none"] = _opt(
+        "last", "After the recorded answers of a request are used: repeat the last, start over, or miss."
+    )
+    scrub_headers: tuple[str, ...] = _opt((), "More header names whose values never reach a cassette.")
+    scrub_body_paths: tuple[str, ...] = _opt((), "JSON body fields (dotted paths) replaced before saving.")
+    scrub_patterns: tuple[str, ...] = _opt((), "Regular expressions replaced wherever they appear before saving.")
+
+
 class Settings(_Section):
     """All of llmreplay's settings."""
 
@@ -76,6 +109,7 @@ class Settings(_Section):
     latency: LatencySettings = LatencySettings()
     rate_limit: RateLimitSettings = RateLimitSettings()
     synthetic: SyntheticSettings = SyntheticSettings()
+    cassettes: CassetteSettings = CassetteSettings()
 
 
 def env_table() -> Iterator[tuple[str, str, str, pydantic.fields.FieldInfo]]:

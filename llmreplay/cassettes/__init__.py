@@ -1,0 +1,1 @@
+"""Cassettes: recorded exchanges with per-event timing, stored as msgpack."""

@@ -1,0 +1,182 @@
+"""What a cassette holds: a header and interactions, each a request and its recorded response.
+
+Times are integer microseconds from the moment the request was sent upstream. A
+stream's response keeps every event's exact bytes (the providers' odd separators
+and padding included) with the offset at which its last byte arrived; the events'
+bytes joined are the body exactly. A plain response keeps its body, the time to
+headers and the time to its end. The on-disk layout is in ``docs/cassettes.md``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+FORMAT = "llmreplay-cassette"
+VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    upstream: str
+    """Base URL recorded from (``https://api.openai.com``), or what an import came from."""
+    created: str
+    """RFC 3339 UTC time the cassette was started."""
+    llmreplay: str
+    """Version of llmreplay that wrote it."""
+    version: int = VERSION
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Keys written by newer versions or other tools, kept on rewrite."""
+
+    def to_obj(self) -> dict[str, Any]:
+        return {
+            **self.extra,
+            "format": FORMAT,
+            "version": self.version,
+            "llmreplay": self.llmreplay,
+            "created": self.created,
+            "upstream": self.upstream,
+        }
+
+    @classmethod
+    def from_obj(cls, obj: Any) -> Header:
+        if not isinstance(obj, dict) or obj.get("format") != FORMAT:
+            raise ValueError("not an llmreplay cassette (no header)")
+        version = obj.get("version")
+        if not isinstance(version, int) or version > VERSION:
+            raise ValueError(f"cassette format version {version!r} is not supported (this llmreplay reads ≤ {VERSION})")
+        known = {"format", "version", "llmreplay", "created", "upstream"}
+        extra = {k: v for k, v in obj.items() if k not in known}
+        return cls(
+            str(obj.get("upstream", "")), str(obj.get("created", "")), str(obj.get("llmreplay", "")), version, extra
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedRequest:
+    method: str
+    path: str
+    query: tuple[tuple[str, str], ...] = ()
+    """In order, repeated names kept; secrets already scrubbed."""
+    headers: tuple[tuple[str, str], ...] = ()
+    """Names in lower case; secrets already scrubbed."""
+    body: bytes = b""
+
+    def to_obj(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "path": self.path,
+            "query": [list(q) for q in self.query],
+            "headers": [list(h) for h in self.headers],
+            "body": self.body,
+        }
+
+    @classmethod
+    def from_obj(cls, o: dict[str, Any]) -> RecordedRequest:
+        return cls(
+            str(o["method"]),
+            str(o["path"]),
+            tuple((str(k), str(v)) for k, v in o.get("query") or ()),
+            tuple((str(k), str(v)) for k, v in o.get("headers") or ()),
+            bytes(o.get("body") or b""),
+        )
+
+
+class RecordedEvent(NamedTuple):
+    # A named tuple, not a dataclass: a large cassette holds hundreds of thousands of
+    # events, and tuples are built several times faster (load time is a target).
+    at_us: int
+    """Arrival of the event's last byte, from the request start."""
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedResponse:
+    status: int
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes | None = None
+    """A plain response's body; None for a stream."""
+    events: tuple[RecordedEvent, ...] | None = None
+    """A stream's events in order; None for a plain response."""
+    headers_us: int = 0
+    """Time to the status line and headers."""
+    end_us: int = 0
+    """Time to the last byte (or to the failure)."""
+    error: str | None = None
+    """How the exchange failed upstream, if it did: ``disconnect``, ``timeout``, ``connect`` …"""
+
+    @property
+    def stream(self) -> bool:
+        return self.events is not None
+
+    @property
+    def raw(self) -> bytes:
+        """The whole body as the client received it."""
+        if self.events is not None:
+            return b"".join(e.data for e in self.events)
+        return self.body or b""
+
+    def to_obj(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "headers": [list(h) for h in self.headers],
+            "body": self.body,
+            "events": None if self.events is None else [[e.at_us, e.data] for e in self.events],
+            "headers_us": self.headers_us,
+            "end_us": self.end_us,
+            "error": self.error,
+        }
+
+    @classmethod
+    def from_obj(cls, o: dict[str, Any]) -> RecordedResponse:
+        events = o.get("events")
+        return cls(
+            int(o["status"]),
+            tuple((str(k), str(v)) for k, v in o.get("headers") or ()),
+            None if o.get("body") is None else bytes(o["body"]),
+            None if events is None else tuple(map(_make_event, events)),
+            int(o.get("headers_us") or 0),
+            int(o.get("end_us") or 0),
+            o.get("error"),
+        )
+
+
+_make_event = RecordedEvent._make
+"""Builds an event from msgpack's ``[int, bytes]`` pair without a Python-level call per field."""
+
+
+@dataclass(frozen=True, slots=True)
+class Interaction:
+    request: RecordedRequest
+    response: RecordedResponse
+    api: str | None = None
+    """The codec's api name (``openai-chat`` …), or None for a path no codec knows (replayed verbatim)."""
+    endpoint: str = "other"
+    recorded_at: str = ""
+    """RFC 3339 UTC time of the recording."""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Fields written by newer versions or other tools, kept on rewrite."""
+
+    def to_obj(self) -> dict[str, Any]:
+        return {
+            **self.extra,
+            "api": self.api,
+            "endpoint": self.endpoint,
+            "recorded_at": self.recorded_at,
+            "request": self.request.to_obj(),
+            "response": self.response.to_obj(),
+        }
+
+    @classmethod
+    def from_obj(cls, o: Any) -> Interaction:
+        if not isinstance(o, dict) or "request" not in o or "response" not in o:
+            raise ValueError("not an interaction")
+        known = {"api", "endpoint", "recorded_at", "request", "response"}
+        return cls(
+            RecordedRequest.from_obj(o["request"]),
+            RecordedResponse.from_obj(o["response"]),
+            o.get("api"),
+            str(o.get("endpoint") or "other"),
+            str(o.get("recorded_at") or ""),
+            {k: v for k, v in o.items() if k not in known},
+        )

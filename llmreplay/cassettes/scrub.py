@@ -1,0 +1,155 @@
+"""Keep secrets out of cassettes: what is removed from a recorded exchange before it is written.
+
+Only the recorded copy is scrubbed; the live exchange passes through untouched.
+Listed headers and query parameters keep their name with a placeholder value, so
+a replay can still see that the client sent them. Whatever the configuration, a
+safety net replaces anything shaped like a provider key (``sk-…``, ``AIza…``,
+``ya29.…``, a bearer token) wherever it appears in the exchange.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, replace
+from typing import Any
+
+from llmreplay.cassettes.model import Interaction, RecordedEvent, RecordedRequest, RecordedResponse
+
+DEFAULT_SECRET_HEADERS: tuple[str, ...] = (
+    "authorization",
+    "proxy-authorization",
+    "x-api-key",
+    "x-goog-api-key",
+    "api-key",
+    "cookie",
+    "set-cookie",
+    "openai-organization",
+    "openai-project",
+    "anthropic-organization-id",
+)
+DEFAULT_SECRET_QUERY: tuple[str, ...] = ("key",)
+
+# Shapes of provider credentials: OpenAI / Anthropic (sk-, sk-proj-, sk-ant-api03-), Google API keys and
+# OAuth access tokens. Kept specific so ordinary text in prompts and answers is not mangled.
+_KEY_SHAPES = (
+    # Not inside a word ("task-…" is no key) nor inside base64 data (an inline PDF may hold "AIza…").
+    rb"(?<![A-Za-z0-9_+-])sk-[A-Za-z0-9_-]{16,}(?![A-Za-z0-9+/=])",
+    rb"(?<![A-Za-z0-9_+-])AIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_+/=-])",
+    rb"(?<![A-Za-z0-9_+-])ya29\.[0-9A-Za-z_.-]{20,}(?![A-Za-z0-9+/=])",
+)
+# In header values only: any bearer token, whatever its shape (Azure AD, vLLM --api-key …).
+_BEARER = re.compile(r"(?i)(bearer\s+)[^\s,]{8,}")
+
+
+@dataclass(frozen=True)
+class ScrubConfig:
+    headers: tuple[str, ...] = DEFAULT_SECRET_HEADERS
+    """Header names (any case) whose value is replaced, in requests and responses."""
+    query: tuple[str, ...] = DEFAULT_SECRET_QUERY
+    """Query parameter names whose value is replaced."""
+    body_paths: tuple[str, ...] = ()
+    """Dotted paths into JSON bodies (``user``, ``metadata.email``, ``messages.*.name``) whose value is replaced."""
+    patterns: tuple[str, ...] = ()
+    """Regexes replaced wherever they match: bodies, stream events, header and query values."""
+    placeholder: str = "REDACTED"
+
+
+class Scrubber:
+    """Applies a :class:`ScrubConfig` to recorded requests, responses and interactions."""
+
+    def __init__(self, cfg: ScrubConfig | None = None) -> None:
+        self.cfg = cfg or ScrubConfig()
+        self._headers = frozenset(h.lower() for h in self.cfg.headers)
+        self._query = frozenset(q.lower() for q in self.cfg.query)
+        self._paths = tuple(tuple(p.split(".")) for p in self.cfg.body_paths if p)
+        self._placeholder = self.cfg.placeholder
+        self._placeholder_b = self.cfg.placeholder.encode()
+        shapes = [p.decode() for p in _KEY_SHAPES]
+        for pattern in self.cfg.patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"scrub pattern {pattern!r} is not a valid regex: {exc}") from None
+        # One alternation per kind of value: one pass over each body or event, however many patterns.
+        joined = "|".join(f"(?:{p})" for p in [*shapes, *self.cfg.patterns])
+        self._str_re = re.compile(joined)
+        self._bytes_re = re.compile(joined.encode())
+
+    def request(self, req: RecordedRequest) -> RecordedRequest:
+        return replace(
+            req,
+            path=self._text(req.path),
+            query=tuple((k, self._placeholder if k.lower() in self._query else self._text(v)) for k, v in req.query),
+            headers=self._header_list(req.headers),
+            body=self._json_body(req.body),
+        )
+
+    def response(self, resp: RecordedResponse) -> RecordedResponse:
+        events = resp.events
+        if events is not None:
+            # Per event, so the boundaries (and times) recorded stay exactly as they were.
+            events = tuple(RecordedEvent(e.at_us, self._bytes(e.data)) for e in events)
+        return replace(
+            resp,
+            headers=self._header_list(resp.headers),
+            body=None if resp.body is None else self._json_body(resp.body),
+            events=events,
+            error=None if resp.error is None else self._text(resp.error),
+        )
+
+    def interaction(self, it: Interaction) -> Interaction:
+        return replace(it, request=self.request(it.request), response=self.response(it.response))
+
+    def _header_list(self, headers: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+        secret = self._headers
+        return tuple((k, self._placeholder if k.lower() in secret else self._header_value(v)) for k, v in headers)
+
+    def _header_value(self, value: str) -> str:
+        return self._text(_BEARER.sub(lambda m: m.group(1) + self._placeholder, value))
+
+    def _text(self, value: str) -> str:
+        return self._str_re.sub(self._placeholder, value)
+
+    def _bytes(self, data: bytes) -> bytes:
+        return self._bytes_re.sub(self._placeholder_b, data)
+
+    def _json_body(self, body: bytes) -> bytes:
+        if self._paths and body:
+            body = self._body_paths(body)
+        return self._bytes(body)
+
+    def _body_paths(self, body: bytes) -> bytes:
+        try:
+            doc = json.loads(body)
+        except ValueError:
+            return body
+        hit = False
+        for path in self._paths:
+            hit = _blank(doc, path, self._placeholder) or hit
+        # Re-serialised only when something was replaced, so untouched bodies keep their exact bytes.
+        return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode() if hit else body
+
+
+def _blank(node: Any, path: tuple[str, ...], placeholder: str) -> bool:
+    """Replace the value(s) at ``path`` (``*`` matches every key or index); True if any was there."""
+    head, rest = path[0], path[1:]
+    if isinstance(node, dict):
+        keys = list(node) if head == "*" else [head] if head in node else []
+    elif isinstance(node, list):
+        if head == "*":
+            keys = list(range(len(node)))
+        elif head.isdigit() and int(head) < len(node):
+            keys = [int(head)]
+        else:
+            keys = []
+    else:
+        return False
+    hit = False
+    for k in keys:
+        if rest:
+            hit = _blank(node[k], rest, placeholder) or hit
+        else:
+            node[k] = placeholder
+            hit = True
+    return hit

@@ -1,0 +1,331 @@
+"""Cassette files on disk: load, atomic save, and a crash-safe appending recorder.
+
+A cassette is one msgpack stream: the header map, then one map per interaction.
+Every interaction reaches the disk as a single ``write`` of its whole encoding
+followed by ``fsync``, so a crash (even ``kill -9``) can only leave a partial
+object at the very end. Readers ignore that tail (reporting its size) and a
+:class:`Recorder` reopening the file cuts it off before appending. Creating and
+rewriting a file go through a temporary file in the same folder, ``fsync`` and
+``os.replace``, so an existing cassette is never seen half-written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import os
+import secrets
+import stat
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, BinaryIO
+
+import msgpack
+
+from llmreplay import __version__
+from llmreplay.cassettes.model import Header, Interaction
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows has no flock; recording there is single-process by convention
+    fcntl = None  # type: ignore[assignment]
+
+SUFFIX = ".msgpack"
+READ_SIZE = 1 << 20
+
+
+class CassetteError(ValueError):
+    """A cassette that cannot be read or written; the one-line message names the file."""
+
+
+@dataclass
+class Cassette:
+    path: Path
+    header: Header
+    interactions: list[Interaction]
+    damaged_tail: int
+    """Bytes ignored after the last complete interaction (0 if none)."""
+
+
+def new_header(upstream: str) -> Header:
+    created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return Header(upstream=upstream, created=created, llmreplay=__version__)
+
+
+def cassette_path(folder: str | Path, name: str) -> Path:
+    if not isinstance(name, str) or not name:
+        raise CassetteError(f"invalid cassette name {name!r}: empty")
+    for bad in ("/", "\\", "..", "\x00"):
+        if bad in name:
+            raise CassetteError(f"invalid cassette name {name!r}: must not contain {bad!r}")
+    return Path(folder) / f"{name}{SUFFIX}"
+
+
+def list_cassettes(folder: str | Path) -> list[Path]:
+    base = Path(folder)
+    if not base.is_dir():
+        return []
+    return sorted(p for p in base.glob(f"*{SUFFIX}") if p.is_file())
+
+
+# ---------------------------------------------------------------- reading
+
+
+@contextmanager
+def _open_for_reading(path: Path) -> Iterator[BinaryIO]:
+    try:
+        f = open(path, "rb", buffering=0)  # noqa: SIM115 - closed by the context manager below
+    except FileNotFoundError:
+        raise CassetteError(f"{path}: no such cassette") from None
+    except IsADirectoryError:
+        raise CassetteError(f"{path}: is a directory, not a cassette") from None
+    except OSError as e:
+        raise CassetteError(f"{path}: cannot read: {e.strerror or e}") from None
+    with f:
+        yield f
+
+
+class _Bounded:
+    """Reads a file only up to the size it had when opened, so an append in flight cannot skew the tail count."""
+
+    __slots__ = ("_f", "_left")
+
+    def __init__(self, f: BinaryIO, size: int) -> None:
+        self._f = f
+        self._left = size
+
+    def read(self, n: int) -> bytes:
+        data = self._f.read(min(n, self._left))
+        self._left -= len(data)
+        return data
+
+
+def _cut_off(e: ValueError) -> bool:
+    """Whether the unpacker refused a length longer than the whole file: an object the file's end cut off."""
+    return "exceeds max_" in str(e)
+
+
+def _zeros_from(f: BinaryIO, start: int, size: int) -> bool:
+    # Some filesystems leave a crashed file's unwritten tail as zero bytes, which decode as integers.
+    f.seek(start)
+    while start < size:
+        chunk = f.read(min(READ_SIZE, size - start))
+        if not chunk or chunk.count(0) != len(chunk):
+            return False
+        start += len(chunk)
+    return True
+
+
+def _scan(path: Path, f: BinaryIO, build: Callable[[Any], Any]) -> tuple[Header, list[Any], int, int]:
+    """Header, every interaction passed through ``build``, the offset just past the last one, and the file size.
+
+    Streams the file through the unpacker in ``READ_SIZE`` chunks: reading it whole
+    and feeding it costs two full copies and doubles the memory for no gain.
+    """
+    size = os.fstat(f.fileno()).st_size
+    if size == 0:
+        raise CassetteError(f"{path}: empty file, not a cassette")
+    # The buffer may need to hold the whole file (one huge object). No length inside can exceed the file, so
+    # the per-object limits say exactly that: a declared length beyond them means an object cut off by the end.
+    unpacker = msgpack.Unpacker(
+        _Bounded(f, size),
+        read_size=min(READ_SIZE, size),
+        raw=False,
+        strict_map_key=False,
+        max_buffer_size=size,
+        max_str_len=size,
+        max_bin_len=size,
+        max_ext_len=size,
+        max_array_len=size,
+        max_map_len=size // 2,
+    )
+    try:
+        header_obj = unpacker.unpack()
+    except msgpack.OutOfData:
+        raise CassetteError(f"{path}: not an llmreplay cassette (truncated header)") from None
+    except ValueError as e:
+        reason = "truncated header" if _cut_off(e) else "not msgpack"
+        raise CassetteError(f"{path}: not an llmreplay cassette ({reason})") from None
+    try:
+        header = Header.from_obj(header_obj)
+    except ValueError as e:
+        raise CassetteError(f"{path}: {e}") from None
+    end = unpacker.tell()
+    items: list[Any] = []
+    append = items.append
+    # Building ~10^6 small objects triggers the cyclic collector over and over (4x slower); none of them form cycles.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        while True:
+            try:
+                obj = unpacker.unpack()
+            except msgpack.OutOfData:
+                break
+            except ValueError as e:
+                if _cut_off(e) or _zeros_from(f, end, size):
+                    break
+                raise CassetteError(f"{path}: corrupt data at byte {end} ({e})") from None
+            try:
+                append(build(obj))
+            except (ValueError, KeyError, TypeError, AttributeError):
+                if _zeros_from(f, end, size):
+                    break
+                raise CassetteError(f"{path}: object {len(items) + 2} at byte {end} is not an interaction") from None
+            end = unpacker.tell()
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return header, items, end, size
+
+
+def load(path: str | Path) -> Cassette:
+    p = Path(path)
+    with _open_for_reading(p) as f:
+        header, interactions, end, size = _scan(p, f, Interaction.from_obj)
+    return Cassette(p, header, interactions, size - end)
+
+
+def _validate(obj: Any) -> None:
+    # Same check as load(), so a recorder never appends to a file that load() would refuse; keeps nothing.
+    Interaction.from_obj(obj)
+
+
+# ---------------------------------------------------------------- writing
+
+
+def _fsync_dir(folder: Path) -> None:
+    # Makes the rename itself durable; not possible (nor needed) on every platform.
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def _replace_atomically(path: Path, chunks: Iterable[bytes]) -> None:
+    """Write ``chunks`` to a temporary file beside ``path``, fsync it, and rename it over ``path``."""
+    folder = path.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        try:
+            with os.fdopen(fd, "wb", closefd=False) as f:
+                for chunk in chunks:
+                    f.write(chunk)
+            if path.exists():
+                os.chmod(tmp, stat.S_IMODE(path.stat().st_mode))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(folder)
+
+
+def save(path: str | Path, header: Header, interactions: Iterable[Interaction]) -> None:
+    packer = msgpack.Packer(use_bin_type=True)
+
+    def chunks() -> Iterable[bytes]:
+        yield packer.pack(header.to_obj())
+        for interaction in interactions:
+            yield packer.pack(interaction.to_obj())
+
+    _replace_atomically(Path(path), chunks())
+
+
+class Recorder:
+    """Appends interactions to one cassette file, safely across threads and crashes.
+
+    Holds an exclusive ``flock`` on the file while open, so a second recorder
+    (in this or another process) fails instead of interleaving with this one.
+    """
+
+    def __init__(self, path: str | Path, upstream: str) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._fd: int | None = None
+        if not self.path.exists():
+            self.header = new_header(upstream)
+            _replace_atomically(self.path, [msgpack.packb(self.header.to_obj(), use_bin_type=True)])
+        fd = self._open()
+        try:
+            self.header, self._size = self._recover(fd)
+        except BaseException:
+            os.close(fd)
+            raise
+        self._fd = fd
+
+    def _open(self) -> int:
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | getattr(os, "O_BINARY", 0))
+        except OSError as e:
+            raise CassetteError(f"{self.path}: cannot open for recording: {e.strerror or e}") from None
+        if fcntl is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)
+                raise CassetteError(f"{self.path}: already being recorded by another recorder") from None
+        return fd
+
+    def _recover(self, fd: int) -> tuple[Header, int]:
+        """Validate the file and cut off a partial interaction left by a crash; returns the header and size."""
+        with _open_for_reading(self.path) as f:
+            header, _, end, size = _scan(self.path, f, _validate)
+        if end < size:
+            os.ftruncate(fd, end)
+            os.fsync(fd)
+        return header, end
+
+    def append(self, interaction: Interaction) -> None:
+        data = msgpack.packb(interaction.to_obj(), use_bin_type=True)
+        with self._lock:
+            if self._fd is None:
+                raise CassetteError(f"{self.path}: recorder is closed")
+            try:
+                _write_all(self._fd, data)
+                os.fsync(self._fd)
+            except BaseException:
+                # A half-written object would hide every later append from readers: take it back.
+                with suppress(OSError):
+                    os.ftruncate(self._fd, self._size)
+                raise
+            self._size += len(data)
+
+    async def append_async(self, interaction: Interaction) -> None:
+        await asyncio.get_running_loop().run_in_executor(None, self.append, interaction)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._fd is not None:
+                os.close(self._fd)  # also releases the flock
+                self._fd = None
+
+    def __enter__(self) -> Recorder:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()

@@ -1,0 +1,110 @@
+"""The cassette deck: the recordings in play, the cassette new ones go into, and the upstream.
+
+It decides, per call, where the answer comes from, following vcrpy's record modes:
+
+=============  ======================================================================
+``none``       replay only; a miss gets the miss policy (error, synthetic or forward)
+``once``       a cassette that exists is replayed as ``none``; one that does not is
+               recorded (every call forwarded)
+``new_episodes`` replay what matches; forward and record every miss
+``all``        forward and record every call; never replay
+=============  ======================================================================
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Literal
+
+from llmreplay.cassettes.matching import DEFAULT_IGNORE, Index, MatchConfig
+from llmreplay.cassettes.model import Interaction
+from llmreplay.cassettes.scrub import DEFAULT_SECRET_HEADERS, Scrubber, ScrubConfig
+from llmreplay.cassettes.store import CassetteError, Recorder, cassette_path, list_cassettes, load
+from llmreplay.config import CassetteSettings, ConfigError
+from llmreplay.sources.record import RecordingProxy, resolve_upstream
+from llmreplay.sources.replay import ReplaySource
+
+log = logging.getLogger("llmreplay.cassettes")
+
+Plan = Literal["replay", "forward"]
+
+
+class Deck:
+    """Loaded cassettes, the recorder and the proxy, built once from the cassette settings."""
+
+    def __init__(self, cfg: CassetteSettings) -> None:
+        self.cfg = cfg
+        self.folder = Path(cfg.dir or "cassettes")
+        try:
+            self.target = cassette_path(self.folder, cfg.cassette)
+            paths = list_cassettes(self.folder) if self.folder.is_dir() else []
+            loaded = [load(p) for p in paths]
+            match = MatchConfig(
+                match_on=tuple(cfg.match_on),
+                ignore=(*DEFAULT_IGNORE, *cfg.ignore),
+                stream_in_key=cfg.stream_in_key,
+                repeat=cfg.repeat,
+            )
+        except (CassetteError, ValueError) as exc:
+            raise ConfigError(str(exc)) from None
+        self.names = [c.path.stem for c in loaded]
+        self.interactions = sum(len(c.interactions) for c in loaded)
+        self.index = Index(((c.path.stem, it) for c in loaded for it in c.interactions), match)
+        self.replay = ReplaySource(self.index)
+        mode = cfg.record_mode
+        if mode == "once":
+            mode = "none" if self.target.exists() else "all"
+        self.mode = mode
+        self.records = mode in ("all", "new_episodes")
+        self.proxy: RecordingProxy | None = None
+        self._recorder: Recorder | None = None
+        self.listeners: list[Callable[[str, Interaction], None]] = []
+        """Told of every interaction recorded (cassette name, interaction)."""
+        if (self.records or cfg.on_miss == "forward") and not cfg.upstream:
+            raise ConfigError(
+                f"record mode {cfg.record_mode} / on-miss {cfg.on_miss} needs an upstream "
+                "(--upstream openai|anthropic|gemini|URL)"
+            )
+        if cfg.upstream:
+            try:
+                upstream = resolve_upstream(cfg.upstream)
+                scrub = Scrubber(
+                    ScrubConfig(
+                        headers=(*DEFAULT_SECRET_HEADERS, *cfg.scrub_headers),
+                        body_paths=tuple(cfg.scrub_body_paths),
+                        patterns=tuple(cfg.scrub_patterns),
+                    )
+                )
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
+            self.proxy = RecordingProxy(upstream, self._recorded, scrub)
+
+    def plan(self) -> Plan:
+        """Where a call goes first: the recordings, or straight upstream (record mode ``all``)."""
+        return "forward" if self.mode == "all" else "replay"
+
+    def forwards_misses(self) -> bool:
+        return self.proxy is not None and (self.mode == "new_episodes" or self.cfg.on_miss == "forward")
+
+    async def _recorded(self, interaction: Interaction) -> None:
+        if not self.records:
+            return
+        if self._recorder is None:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self._recorder = Recorder(self.target, self.proxy.upstream if self.proxy else "")
+        await self._recorder.append_async(interaction)
+        name = self.target.stem
+        if self.mode == "new_episodes":
+            # Recorded now, replayable now: a repeat of this call no longer goes upstream.
+            self.index.add(name, interaction)
+        for listener in self.listeners:
+            listener(name, interaction)
+
+    async def close(self) -> None:
+        if self.proxy is not None:
+            await self.proxy.close()
+        if self._recorder is not None:
+            self._recorder.close()
+            self._recorder = None

@@ -1,0 +1,227 @@
+"""The replay source: answers calls from recorded interactions.
+
+A recording is written back as it came (status, headers, the exact bytes of every
+event) with each frame due at its recorded offset divided by the speed (speed 0:
+all at once), or with no times at all under synthetic timing so that the timing
+stage applies the configured latency. When the call wants a stream and the
+recording is a plain body, or the reverse, the recording goes through the neutral
+model: the codec reads it into a :class:`Reply` and renders that in the shape the
+call asked for.
+
+Choice for a plain recording answering a stream call under recorded timing: the
+rendered content frames are spread evenly so that the stream ends when the
+recorded body arrived; the recording holds no finer timing to follow.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from typing import Literal
+
+from llmreplay.cassettes.matching import Index
+from llmreplay.cassettes.model import Interaction, RecordedResponse
+from llmreplay.errors import ApiError, ErrorKind
+from llmreplay.model import Answer, Call, Cut, Frame, Request
+from llmreplay.providers import registry
+from llmreplay.providers.base import Codec, RenderOptions, Route, content_steps
+
+Timing = Literal["recorded", "synthetic"]
+
+DROPPED_HEADERS = frozenset({"content-length", "transfer-encoding", "connection", "content-encoding", "keep-alive"})
+"""Recorded headers the server sets itself: the body is stored decoded and is re-framed on the way out."""
+
+_CODEC_BY_API: dict[str, Codec] | None = None
+
+
+def codec_for(api: str | None) -> Codec | None:
+    """The generation codec named ``api`` (``openai-chat`` …), if there is one."""
+    global _CODEC_BY_API
+    if _CODEC_BY_API is None:
+        _CODEC_BY_API = {r.codec.api: r.codec for r in registry.routes() if r.op is None}
+    return None if api is None else _CODEC_BY_API.get(api)
+
+
+def _scale(us: int, speed: float) -> float:
+    return 0.0 if speed <= 0 else us / 1e6 / speed
+
+
+def _headers(recorded: Iterable[tuple[str, str]], over: Iterable[tuple[str, str]] = ()) -> tuple[tuple[str, str], ...]:
+    """Recorded headers minus the framing ones; ``over`` (a codec's own) replaces same-named ones."""
+    own = tuple(over)
+    taken = {k.lower() for k, _ in own} | ({"content-type"} if own else set())
+    kept = tuple((k, v) for k, v in recorded if k.lower() not in DROPPED_HEADERS and k.lower() not in taken)
+    return own + kept
+
+
+PROXY_FAILURE_MARK = b"llmreplay record: upstream"
+"""Text of the answer the recorder itself gave when upstream failed before answering
+(``sources/record.py``); the client got that answer whole, so replay sends it whole."""
+
+
+def _cut(resp: RecordedResponse, speed: float, timing: Timing) -> Cut | None:
+    """How the recorded exchange failed upstream, as a cut the writer repeats.
+
+    A timeout stalls: as long as recorded (then the connection closes), or until the
+    client gives up under synthetic timing. Anything else drops the connection at the
+    recorded end; ``client-disconnect`` (the recording client left) just closes it.
+    """
+    if resp.error is None or (resp.body is not None and PROXY_FAILURE_MARK in resp.body):
+        return None
+    before = resp.status == 0
+    at = None if timing == "synthetic" else _scale(resp.end_us, speed)
+    if resp.error == "timeout":
+        return Cut("hang", at=at, before_headers=before)
+    return Cut("close" if resp.error == "client-disconnect" else "reset", at=at, before_headers=before)
+
+
+class ReplaySource:
+    """Answers calls from an :class:`Index` of recorded interactions."""
+
+    def __init__(self, index: Index) -> None:
+        self.index = index
+
+    def answer(
+        self,
+        call: Call,
+        route: Route | None,
+        codec_request: Request | None,
+        opts: RenderOptions,
+        speed: float = 1.0,
+        timing: Timing = "recorded",
+    ) -> Answer | None:
+        """The recorded answer to ``call``, or None on a miss (the caller applies the miss policy)."""
+        # Which key a recording went under depends on the recorder knowing the path; try both.
+        found = self.index.lookup(call)
+        if found is None:
+            return None
+        return render(found, route, codec_request, opts, speed, timing)
+
+    def miss_error(self, call: Call, cassettes: list[str]) -> ApiError:
+        """The error a miss gets: names the cassettes and shows the closest recording and how it differs."""
+        names = ", ".join(cassettes) if cassettes else "(none loaded)"
+        msg = f"llmreplay: no recorded interaction in cassette(s) {names} matches {call.method.upper()} {call.path}."
+        near = self.index.closest(call)
+        if near is None:
+            msg += " The cassette(s) hold no interactions."
+        else:
+            req = near.interaction.request
+            where = f"{req.method} {req.path} in cassette {near.cassette}"
+            if near.differences:
+                msg += f" Closest recorded request ({where}) differs in: " + "; ".join(near.differences) + "."
+            else:
+                # Same key fields but every recording of it used up with repeat="none".
+                msg += f" Closest recorded request ({where}) matches, but its recordings are used up."
+        return ApiError(ErrorKind.INVALID_REQUEST, msg, code="cassette_miss")
+
+
+def render(
+    it: Interaction,
+    route: Route | None,
+    codec_request: Request | None,
+    opts: RenderOptions,
+    speed: float,
+    timing: Timing,
+) -> Answer:
+    """The answer an interaction gives to a call of the given shape."""
+    resp = it.response
+    codec = codec_for(it.api)
+    convertible = (
+        codec is not None
+        and route is not None
+        and route.op is None
+        and codec_request is not None
+        and resp.error is None
+        and 200 <= resp.status < 300
+        and not _same_shape(it, codec_request)
+    )
+    if convertible:
+        assert codec is not None and codec_request is not None
+        try:
+            if resp.stream and not codec_request.stream:
+                return _stream_to_body(codec, resp, codec_request, opts, speed, timing)
+            return _to_stream(codec, resp, codec_request, opts, speed, timing)
+        except (ValueError, KeyError, TypeError, IndexError, ApiError):
+            pass  # a recording the codec cannot read is still worth sending as it was
+    return as_recorded(resp, speed, timing, codec, opts)
+
+
+def as_recorded(
+    resp: RecordedResponse, speed: float, timing: Timing, codec: Codec | None = None, opts: RenderOptions | None = None
+) -> Answer:
+    """The recorded response as it came: same status, headers and bytes."""
+    headers = _headers(resp.headers)
+    synthetic = timing == "synthetic"
+    headers_at = 0.0 if synthetic else _scale(resp.headers_us, speed)
+    cut = _cut(resp, speed, timing)
+    if resp.events is not None:
+        frames = tuple(Frame(e.data, at=None if synthetic else _scale(e.at_us, speed)) for e in resp.events)
+        return Answer(resp.status, headers, frames, stream=True, headers_at=headers_at, cut=cut)
+    body = resp.body or b""
+    steps = _steps(codec, body, opts) if synthetic else 1
+    frame = Frame(body, at=None if synthetic else _scale(resp.end_us, speed))
+    # A failed plain exchange is written like a stream so the cut can follow the partial body.
+    return Answer(resp.status, headers, (frame,), stream=cut is not None, steps=steps, headers_at=headers_at, cut=cut)
+
+
+def _steps(codec: Codec | None, body: bytes, opts: RenderOptions | None) -> int:
+    """Content steps of a plain body, so synthetic latency matches the same answer streamed."""
+    if codec is None:
+        return 1
+    try:
+        return content_steps(codec.body_to_reply(body), (opts or RenderOptions()).chunk_size)
+    except (ValueError, KeyError, TypeError, IndexError, ApiError):
+        return 1
+
+
+def _stream_to_body(
+    codec: Codec, resp: RecordedResponse, req: Request, opts: RenderOptions, speed: float, timing: Timing
+) -> Answer:
+    reply = codec.events_to_reply(codec.parse_events(resp.raw))
+    ans = codec.render(reply, dataclasses.replace(req, stream=False), opts)
+    headers = _headers(resp.headers, ans.headers)
+    if timing == "synthetic":
+        return dataclasses.replace(ans, headers=headers)
+    frame = Frame(ans.body, at=_scale(resp.end_us, speed))
+    return dataclasses.replace(ans, headers=headers, frames=(frame,), headers_at=_scale(resp.end_us, speed))
+
+
+def _same_shape(it: Interaction, req: Request) -> bool:
+    """Whether the recorded bytes are in the shape the call asked for."""
+    if it.response.stream != req.stream:
+        return False
+    if it.api == "gemini" and req.stream:
+        # Gemini streams SSE only when asked with ?alt=sse; otherwise one JSON array.
+        recorded_sse = ("alt", "sse") in it.request.query
+        return recorded_sse == bool(req.wire.get("sse", True))
+    return True
+
+
+def _to_stream(
+    codec: Codec, resp: RecordedResponse, req: Request, opts: RenderOptions, speed: float, timing: Timing
+) -> Answer:
+    if resp.stream:
+        reply = codec.events_to_reply(codec.parse_events(resp.raw))
+    else:
+        reply = codec.body_to_reply(resp.body or b"")
+    ans = codec.render(reply, dataclasses.replace(req, stream=True), opts)
+    headers = _headers(resp.headers, ans.headers)
+    if timing == "synthetic":
+        return dataclasses.replace(ans, headers=headers)
+    return dataclasses.replace(ans, headers=headers, frames=spread(ans.frames, _scale(resp.end_us, speed)))
+
+
+def spread(frames: tuple[Frame, ...], end: float) -> tuple[Frame, ...]:
+    """Paced frames evenly up to ``end``; bookkeeping frames ride with the paced frame before them
+    (leading ones with the first)."""
+    steps = sum(1 for f in frames if f.paced) or 1
+    first = end / steps
+    out: list[Frame] = []
+    n = 0
+    t = first
+    for f in frames:
+        if f.paced:
+            n += 1
+            t = end * n / steps
+        out.append(Frame(f.data, at=t, paced=f.paced))
+    return tuple(out)

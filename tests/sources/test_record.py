@@ -1,0 +1,360 @@
+"""The recording reverse proxy against real upstreams on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import aiohttp
+import msgpack
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from yarl import URL
+
+from llmreplay.cassettes.model import Interaction
+from llmreplay.cassettes.scrub import Scrubber, ScrubConfig
+from llmreplay.providers.anthropic_messages import CODEC as ANTHROPIC
+from llmreplay.server import BackgroundServer
+from llmreplay.sources.record import UPSTREAMS, RecordingProxy, resolve_upstream
+from tests.conftest import settings
+
+CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Say hello"}], "max_tokens": 20}
+SECRET = "sk-llmreplay-SECRET-1234567890abcdef"
+ANT_SECRET = "sk-ant-api03-llmreplaySECRETabcdef0123456789"
+GOOGLE_SECRET = "AIzaSyLLMREPLAYsecret0123456789abcdefgh"
+
+
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[BackgroundServer]:
+    with BackgroundServer(settings()) as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def slow_upstream() -> Iterator[BackgroundServer]:
+    with BackgroundServer(settings(latency={"initial_delay_ms": 50, "delay_ms": 40, "jitter_ms": 0})) as s:
+        yield s
+
+
+@asynccontextmanager
+async def serve(app: web.Application) -> AsyncIterator[TestServer]:
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        yield server
+    finally:
+        await server.close()
+
+
+class Records(list[Interaction]):
+    """The sink's list, with a way to wait for the next record."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.changed = asyncio.Event()
+
+    async def wait(self, n: int = 1) -> None:
+        async with asyncio.timeout(5):
+            while len(self) < n:
+                self.changed.clear()
+                await self.changed.wait()
+
+
+@asynccontextmanager
+async def recording(base: str, scrub: Scrubber | None = None, **kw: Any) -> AsyncIterator[tuple[str, Records]]:
+    records = Records()
+
+    async def sink(it: Interaction) -> None:
+        records.append(it)
+        records.changed.set()
+
+    codec = kw.pop("codec", None)
+    proxy = RecordingProxy(base, sink, scrub or Scrubber(), **kw)
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        return await proxy.handle(request, None, "other", codec)
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handle)
+    try:
+        async with serve(app) as server:
+            yield str(server.make_url("")).rstrip("/"), records
+    finally:
+        await proxy.close()
+
+
+async def _stream(url: str, body: dict[str, Any], headers: dict[str, str] | None = None) -> tuple[bytes, float, float]:
+    """Body, time to first chunk and time to last chunk (s) of a streamed request."""
+    async with aiohttp.ClientSession() as s:
+        t0 = time.perf_counter()
+        async with s.post(url, json=body, headers=headers or {}) as resp:
+            assert resp.status == 200
+            data = b""
+            first = 0.0
+            async for chunk in resp.content.iter_any():
+                if not data:
+                    first = time.perf_counter() - t0
+                data += chunk
+            return data, first, time.perf_counter() - t0
+
+
+def test_resolve_upstream() -> None:
+    assert resolve_upstream("openai") == UPSTREAMS["openai"] == "https://api.openai.com"
+    assert resolve_upstream("Anthropic") == "https://api.anthropic.com"
+    assert resolve_upstream("gemini") == "https://generativelanguage.googleapis.com"
+    assert resolve_upstream("http://localhost:8000/v1/") == "http://localhost:8000/v1"
+    for bad in ("mistral", "ftp://x", "localhost:8000", ""):
+        with pytest.raises(ValueError, match="unknown upstream") as err:
+            resolve_upstream(bad)
+        assert "\n" not in str(err.value)
+
+
+async def test_plain_exchange_recorded(upstream: BackgroundServer) -> None:
+    async with (
+        recording(upstream.url) as (url, records),
+        aiohttp.ClientSession() as s,
+        s.post(url + "/v1/chat/completions?x=1", json=CHAT) as resp,
+    ):
+        assert resp.status == 200
+        got = await resp.read()
+        ctype = resp.headers["Content-Type"]
+    assert json.loads(got)["object"] == "chat.completion"
+    [it] = records
+    assert (it.api, it.endpoint) == (None, "other")
+    assert it.recorded_at.endswith("Z")
+    assert (it.request.method, it.request.path, it.request.query) == ("POST", "/v1/chat/completions", (("x", "1"),))
+    assert json.loads(it.request.body) == CHAT
+    r = it.response
+    assert (r.status, r.body, r.events, r.error) == (200, got, None, None)
+    assert dict(r.headers)["content-type"] == ctype
+    assert 0 < r.headers_us <= r.end_us
+
+
+async def test_stream_recorded_event_by_event(upstream: BackgroundServer) -> None:
+    async with recording(upstream.url) as (url, records):
+        body, _, _ = await _stream(url + "/v1/chat/completions", {**CHAT, "stream": True})
+    [it] = records
+    r = it.response
+    assert r.body is None and r.events is not None and r.error is None
+    assert r.raw == body
+    assert len(r.events) > 3
+    assert all(e.data.endswith(b"\n\n") for e in r.events)
+    assert r.events[-1].data == b"data: [DONE]\n\n"
+    times = [e.at_us for e in r.events]
+    assert times == sorted(times) and r.headers_us <= times[0] <= r.end_us
+
+
+async def test_gemini_json_array_stream(upstream: BackgroundServer) -> None:
+    path = "/v1beta/models/gemini-2.5-flash:streamGenerateContent"
+    req = {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}
+    async with (
+        recording(upstream.url) as (url, records),
+        aiohttp.ClientSession() as s,
+        s.post(url + path, json=req) as resp,
+    ):
+        assert resp.status == 200
+        got = await resp.read()
+    [it] = records
+    assert it.response.events is not None and it.response.raw == got
+    elements = [e.data for e in it.response.events if e.data.strip() not in (b"]", b"")]
+    assert len(elements) >= 2
+    assert all(json.loads(e.lstrip(b"[,\r\n ")) for e in elements)
+
+
+async def test_streams_without_buffering(slow_upstream: BackgroundServer) -> None:
+    req = {**CHAT, "stream": True}
+    async with recording(slow_upstream.url) as (url, records):
+        body, first, last = await _stream(url + "/v1/chat/completions", req)
+    print(f"\nthrough proxy: first chunk {first * 1000:.1f} ms, last {last * 1000:.1f} ms")
+    events = records[0].response.events
+    assert events is not None and len(events) > 4
+    assert b"".join(e.data for e in events) == body
+    # The recorded times keep the upstream's pacing (40 ms between chunks) ...
+    span = (events[-1].at_us - events[0].at_us) / 1e6
+    assert span > 0.04 * (len({e.at_us for e in events}) - 2)
+    # ... and the client saw the same spread: nothing was held back until the end.
+    assert abs((last - first) - span) < 0.03
+    assert first < 0.2
+
+
+async def test_time_to_first_byte_overhead(slow_upstream: BackgroundServer) -> None:
+    req = {**CHAT, "stream": True, "max_tokens": 2}
+    direct = min([(await _stream(slow_upstream.url + "/v1/chat/completions", req))[1] for _ in range(3)])
+    async with recording(slow_upstream.url) as (url, _):
+        proxied = min([(await _stream(url + "/v1/chat/completions", req))[1] for _ in range(3)])
+    print(f"\nTTFB direct {direct * 1000:.2f} ms, via proxy {proxied * 1000:.2f} ms")
+    assert proxied - direct < 0.020
+
+
+async def test_no_secret_reaches_the_record(upstream: BackgroundServer) -> None:
+    headers = {
+        "Authorization": f"Bearer {SECRET}",
+        "x-api-key": ANT_SECRET,
+        "x-goog-api-key": GOOGLE_SECRET,
+        "Cookie": f"session={SECRET}",
+        "OpenAI-Organization": "org-llmreplaysecretorg",
+    }
+    body = {**CHAT, "stream": True, "user": "alice@example.com", "metadata": {"token": SECRET}}
+    scrub = Scrubber(ScrubConfig(body_paths=("user",), patterns=(r"org-[A-Za-z0-9]+",)))
+    async with recording(upstream.url, scrub) as (url, records):
+        await _stream(url + f"/v1/chat/completions?key={GOOGLE_SECRET}", body, headers)
+    packed = msgpack.packb(records[0].to_obj(), use_bin_type=True)
+    for secret in (SECRET, ANT_SECRET, GOOGLE_SECRET, "SECRET-1234567890abcdef", "alice@example.com", "secretorg"):
+        assert secret.encode() not in packed, secret
+    recorded = dict(records[0].request.headers)
+    assert recorded["authorization"] == "REDACTED" and recorded["x-api-key"] == "REDACTED"
+
+
+async def test_credentials_forwarded_untouched() -> None:
+    seen: list[dict[str, Any]] = []
+
+    async def echo(request: web.Request) -> web.Response:
+        seen.append(
+            {"path": request.raw_path, "headers": dict(request.headers), "body": (await request.read()).decode()}
+        )
+        return web.json_response({"ok": True}, headers={"Set-Cookie": "sid=abc123", "anthropic-organization-id": "org"})
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", echo)
+    async with serve(app) as up:
+        base = str(up.make_url("/prefix"))
+        host = f"127.0.0.1:{up.make_url('').port}"
+        async with recording(base) as (url, records), aiohttp.ClientSession() as s:
+            headers = {
+                "Authorization": f"Bearer {SECRET}",
+                "x-api-key": ANT_SECRET,
+                "Accept-Encoding": "gzip, br",
+                "Content-Type": "application/json",
+                "User-Agent": "OpenAI/Python 1.0",
+            }
+            async with s.post(
+                URL(url + f"/v1beta/models/m:generateContent?key={GOOGLE_SECRET}&a=%2F%26", encoded=True),
+                data=b'{"x": 1}',
+                headers=headers,
+            ) as resp:
+                assert resp.status == 200
+                assert resp.headers["Set-Cookie"] == "sid=abc123"
+                await resp.read()
+            # Another client through the same proxy gets none of the first one's credentials or cookies
+            # (on 127.0.0.1 aiohttp's default jar would ignore the cookie anyway; real hosts need the dummy jar).
+            async with aiohttp.ClientSession() as s2, s2.get(url + "/v1/models") as resp:
+                await resp.read()
+    got, other = seen
+    assert "Cookie" not in other["headers"] and "Authorization" not in other["headers"]
+    assert got["path"] == f"/prefix/v1beta/models/m:generateContent?key={GOOGLE_SECRET}&a=%2F%26"
+    h = {k.lower(): v for k, v in got["headers"].items()}
+    assert h["authorization"] == f"Bearer {SECRET}"
+    assert h["x-api-key"] == ANT_SECRET
+    assert h["accept-encoding"] == "identity"
+    assert h["user-agent"] == "OpenAI/Python 1.0"
+    assert h["host"] == host
+    assert got["body"] == '{"x": 1}'
+    rec = records[0]
+    assert dict(rec.response.headers)["set-cookie"] == "REDACTED"
+    assert dict(rec.response.headers)["anthropic-organization-id"] == "REDACTED"
+    assert ("key", "REDACTED") in rec.request.query
+
+
+async def test_upstream_error_status_passed_through(upstream: BackgroundServer) -> None:
+    async with (
+        recording(upstream.url) as (url, records),
+        aiohttp.ClientSession() as s,
+        s.post(url + "/v1/chat/completions", json=CHAT, headers={"x-llmreplay-status": "500"}) as resp,
+    ):
+        assert resp.status == 500
+        got = await resp.read()
+    r = records[0].response
+    assert (r.status, r.body, r.error) == (500, got, None)
+    assert "error" in json.loads(got)
+
+
+async def test_upstream_disconnect_mid_stream(upstream: BackgroundServer) -> None:
+    req = {**CHAT, "stream": True}
+    async with recording(upstream.url) as (url, records), aiohttp.ClientSession() as s:
+        got = b""
+        with pytest.raises(aiohttp.ClientPayloadError):
+            async with s.post(
+                url + "/v1/chat/completions", json=req, headers={"x-llmreplay-fault": "disconnect@3"}
+            ) as r:
+                assert r.status == 200
+                async for chunk in r.content.iter_any():
+                    got += chunk
+    r = records[0].response
+    assert r.error == "disconnect"
+    assert r.events is not None and 1 <= len(r.events) <= 4
+    assert r.raw.startswith(got) and got
+
+
+async def test_upstream_stall_is_a_timeout(upstream: BackgroundServer) -> None:
+    req = {**CHAT, "stream": True}
+    async with recording(upstream.url, timeout=0.3) as (url, records), aiohttp.ClientSession() as s:
+        with pytest.raises(aiohttp.ClientPayloadError):
+            async with s.post(
+                url + "/v1/chat/completions", json=req, headers={"x-llmreplay-fault": "stall@2:5000"}
+            ) as r:
+                await r.read()
+    r = records[0].response
+    assert r.error == "timeout" and r.events
+
+
+async def test_upstream_never_answers_is_504(upstream: BackgroundServer) -> None:
+    async with (
+        recording(upstream.url, timeout=0.3) as (url, records),
+        aiohttp.ClientSession() as s,
+        s.post(url + "/v1/chat/completions", json=CHAT, headers={"x-llmreplay-fault": "timeout"}) as resp,
+    ):
+        assert resp.status == 504
+        doc = await resp.json()
+    assert "timed out" in doc["error"]["message"]
+    r = records[0].response
+    assert (r.status, r.error) == (504, "timeout")
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_connect_failure_is_502() -> None:
+    async with (
+        recording(f"http://127.0.0.1:{_closed_port()}") as (url, records),
+        aiohttp.ClientSession() as s,
+        s.post(url + "/v1/chat/completions", json=CHAT) as resp,
+    ):
+        assert resp.status == 502
+        doc = await resp.json()
+    assert "unreachable" in doc["error"]["message"]
+    [it] = records
+    assert (it.response.status, it.response.error) == (502, "connect")
+    assert json.loads(it.request.body) == CHAT
+
+
+async def test_connect_failure_in_the_routes_envelope() -> None:
+    base = f"http://127.0.0.1:{_closed_port()}"
+    async with (
+        recording(base, codec=ANTHROPIC) as (url, records),
+        aiohttp.ClientSession() as s,
+        s.post(url + "/v1/messages", json={}) as resp,
+    ):
+        assert resp.status == 502
+        doc = await resp.json()
+    assert doc["type"] == "error" and doc["error"]["message"]
+    assert records[0].response.error == "connect"
+
+
+async def test_client_going_away_is_recorded(slow_upstream: BackgroundServer) -> None:
+    async with recording(slow_upstream.url) as (url, records), aiohttp.ClientSession() as s:
+        resp = await s.post(url + "/v1/chat/completions", json={**CHAT, "stream": True})
+        first = await resp.content.readany()
+        resp.close()  # drops the connection mid-stream
+        await records.wait()
+    r = records[0].response
+    assert r.error == "client-disconnect"
+    assert r.raw.startswith(first) and r.events
