@@ -18,7 +18,12 @@ def blocks(lang: str) -> list[str]:
 
 
 @pytest.mark.parametrize("code", blocks("python"), ids=lambda c: c.splitlines()[0][:40])
-def test_python_snippet_runs(server, code, capsys):
+def test_python_snippet_runs(server, make_server, code, capsys):
+    first = code.splitlines()[0]
+    if first.startswith("# replays: "):
+        # A replay example: a server of its own on the repository's cassette folder, at full speed.
+        folder = README.parent / first.removeprefix("# replays: ").strip()
+        server = make_server(cassettes={"dir": str(folder), "speed": 0})
     exec(compile(code.replace(DEFAULT, server.url), "README.md", "exec"), {})
     assert capsys.readouterr().out.strip()
 

@@ -212,9 +212,13 @@ class RecordingProxy:
         # Mirror the failure: the client sees its connection drop mid-body, as it would have.
         if error in ("timeout", "disconnect") and request.transport is not None:
             request.transport.abort()
-        await self._deliver(capture.interaction(error, api, endpoint))
         if error is None:
-            await out.write_eof()
+            # The client's last byte goes out before the recording is saved (fsync takes milliseconds).
+            try:
+                await out.write_eof()
+            except ConnectionError:
+                pass  # the client had all it wanted (every byte is written) and closed first
+        await self._deliver(capture.interaction(error, api, endpoint))
         return out
 
     async def _deliver(self, interaction: Interaction) -> None:
