@@ -14,6 +14,7 @@ connection as a dropped connection) and are recorded as such.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -214,10 +215,9 @@ class RecordingProxy:
             request.transport.abort()
         if error is None:
             # The client's last byte goes out before the recording is saved (fsync takes milliseconds).
-            try:
+            # A client that closes after the last byte had all it wanted.
+            with contextlib.suppress(ConnectionError):
                 await out.write_eof()
-            except ConnectionError:
-                pass  # the client had all it wanted (every byte is written) and closed first
         await self._deliver(capture.interaction(error, api, endpoint))
         return out
 
