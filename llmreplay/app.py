@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from llmreplay.config import Settings
-from llmreplay.control import admin
+from llmreplay.control import admin, dashboard
+from llmreplay.control.events import EventHub
 from llmreplay.control.live import LatencyConfig, LiveConfig, initial
 from llmreplay.errors import ApiError, ErrorKind
 from llmreplay.exchange import Exchange
@@ -56,6 +57,8 @@ class Runtime:
     metrics: Metrics
     deck: Deck | None = None
     """Cassettes in play (replay, record, forward); None when serving synthetic replies only."""
+    events: EventHub = dataclasses.field(default_factory=EventHub)
+    """What happens, for the dashboard's WebSocket clients."""
 
     def rng_for(self, call: Call) -> random.Random:
         """The exchange's generator: seeded from the request or server seed and the call, or fresh."""
@@ -82,10 +85,17 @@ def build_runtime(settings: Settings) -> Runtime:
     rt = Runtime(settings, live, source, Shaper(stages), Writer(), ScenarioBook(), quotas, Metrics(), deck)
     live.listeners.append(lambda what, endpoint: _on_change(rt, what, endpoint))
     _on_change(rt, "reset", None)
+    if deck is not None:
+        deck.listeners.append(
+            lambda name, it: rt.events.publish(
+                "cassette.recorded", endpoint=it.endpoint, cassette=name, status=it.response.status
+            )
+        )
     return rt
 
 
 def _on_change(rt: Runtime, what: str, endpoint: str | None) -> None:
+    rt.events.publish("config", what=what, endpoint=endpoint)
     rt.source.settings = rt.settings.synthetic.model_copy(
         update={"tool_call_probability": rt.live.glob.tool_call_probability}
     )
@@ -102,6 +112,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     for route in registry.routes():
         app.router.add_route(route.method, route.path, _handler(route))
     admin.add_routes(app)
+    dashboard.add_routes(app)
     app.router.add_get("/health", _health)
     if app[RUNTIME].deck is not None:
         # Paths no codec knows (/v1/files, /v1/responses/{id} …) are replayed or forwarded verbatim.
@@ -183,6 +194,9 @@ def _handler(route: Route) -> Handler:
                 return await _forward(rt, request, route, t0)
         # Counted from here: everything before is a few hundred microseconds of CPU, not waiting.
         rt.metrics.started(endpoint, stream=answer.stream)
+        rt.events.publish(
+            "request.start", endpoint=endpoint, method=request.method, path=request.path, stream=answer.stream
+        )
         status = 0 if answer.cut is not None and answer.cut.before_headers else answer.status
         marks: dict[str, float] = {}
         try:
@@ -242,7 +256,9 @@ def _replay(rt: Runtime, deck: Deck, ex: Exchange) -> Answer | None:
     cs = rt.settings.cassettes
     found = deck.replay.answer(call, route, ex.request, ex.opts, cs.speed, cs.timing)
     if found is not None:
+        rt.events.publish("cassette.hit", endpoint=route.endpoint)
         return found
+    rt.events.publish("cassette.miss", endpoint=route.endpoint, path=call.path)
     if deck.forwards_misses():
         raise _Forward
     if route.op is None and ex.request is None:
@@ -328,16 +344,21 @@ def _record(
     t0: float,
     end: float,
 ) -> None:
-    m = rt.metrics
-    if "first" in marks:
-        m.first_byte(endpoint, marks["first"] - t0)
-    if marks.get("chunks"):
-        m.chunks(endpoint, int(marks["chunks"]))
+    m, hub = rt.metrics, rt.events
+    ttfb = marks["first"] - t0 if "first" in marks else None
+    if ttfb is not None:
+        m.first_byte(endpoint, ttfb)
+    chunks = int(marks.get("chunks", 0))
+    if chunks:
+        m.chunks(endpoint, chunks)
+    model = ex.request.model if ex is not None and ex.request is not None else None
     if ex is not None:
         if ex.denied:
             m.denied(endpoint)
+            hub.publish("rate_limited", endpoint=endpoint, model=model)
         if ex.outcome is not None and not ex.outcome.is_ok:
             m.fault(endpoint, ex.outcome.name)
+            hub.publish("fault", endpoint=endpoint, fault=ex.outcome.text)
     tokens_in = prompt_tokens(ex.request) if ex is not None and ex.request is not None else 0
     tokens_out = ex.output_tokens if ex is not None and status < 400 else 0
     m.finished(
@@ -347,6 +368,18 @@ def _record(
         total_s=end - t0,
         input_tokens=tokens_in,
         output_tokens=tokens_out,
+    )
+    hub.publish(
+        "request.end",
+        endpoint=endpoint,
+        model=model,
+        status=status,
+        stream=stream,
+        duration_ms=round((end - t0) * 1000, 2),
+        ttfb_ms=None if ttfb is None else round(ttfb * 1000, 2),
+        input_tokens=tokens_in,
+        output_tokens=tokens_out,
+        chunks=chunks,
     )
 
 

@@ -190,12 +190,20 @@ async def reset_rate_limits(request: web.Request) -> web.Response:
     return _json({"reset": name or "all"})
 
 
+def strategies() -> list[dict[str, Any]]:
+    return [{"name": k, "description": v, "parameters": _STRATEGY_PARAMS[k]} for k, v in STRATEGIES.items()]
+
+
+def failure_modes() -> list[dict[str, Any]]:
+    return [{"name": k, "description": v, "syntax": _SYNTAX.get(k, k)} for k, v in FAILURE_MODES.items()]
+
+
 async def get_strategies(request: web.Request) -> web.Response:
-    return _json([{"name": k, "description": v, "parameters": _STRATEGY_PARAMS[k]} for k, v in STRATEGIES.items()])
+    return _json(strategies())
 
 
 async def get_failure_modes(request: web.Request) -> web.Response:
-    return _json([{"name": k, "description": v, "syntax": _SYNTAX.get(k, k)} for k, v in FAILURE_MODES.items()])
+    return _json(failure_modes())
 
 
 class ScenarioBody(pydantic.BaseModel):

@@ -1,0 +1,154 @@
+"""The dashboard: its static page at ``/dashboard/`` and the live feed at ``/ws``.
+
+Each WebSocket client gets a ``hello`` (configuration, failure modes, strategies,
+cassettes, a metrics snapshot), then a ``metrics`` snapshot every second and the
+new events about every 100 ms. A client's sends happen on its own task, from the
+event hub's ring (see :mod:`llmreplay.control.events`): a browser that reads
+slowly, or not at all, falls behind and skips events; it never slows anything
+else. Messages that several clients need are encoded once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from aiohttp import WSCloseCode, web
+
+from llmreplay import __version__
+from llmreplay.control.live import ENDPOINTS
+
+log = logging.getLogger("llmreplay.dashboard")
+
+TICK_S = 0.1
+METRICS_EVERY_S = 1.0
+SEND_TIMEOUT_S = 10.0
+"""A client that has not taken a message for this long is disconnected (it will reconnect)."""
+
+
+def static_dir() -> Path:
+    """The page's files: shipped inside the package (``llmreplay/dashboard``, a link to the top-level folder)."""
+    return Path(str(resources.files("llmreplay") / "dashboard"))
+
+
+def _runtime(request: web.Request) -> Any:
+    from llmreplay.app import RUNTIME  # the app imports this module: resolve at call time
+
+    return request.app[RUNTIME]
+
+
+def hello(rt: Any) -> dict[str, Any]:
+    from llmreplay.control.admin import failure_modes, strategies
+
+    deck = rt.deck
+    cassettes = None
+    mode = "synthetic"
+    if deck is not None:
+        mode = {"all": "record", "new_episodes": "replay + record", "none": "replay"}[deck.mode]
+        cassettes = {
+            "folder": str(deck.folder),
+            "loaded": list(deck.names),
+            "interactions": deck.interactions,
+            "recording_into": deck.target.stem if deck.records else None,
+            "upstream": deck.proxy.upstream if deck.proxy is not None else None,
+        }
+    return {
+        "type": "hello",
+        "version": __version__,
+        "mode": mode,
+        "config": rt.live.snapshot(),
+        "endpoints": list(ENDPOINTS),
+        "failure_modes": failure_modes(),
+        "strategies": strategies(),
+        "cassettes": cassettes,
+        "metrics": rt.metrics.snapshot(),
+    }
+
+
+class _Encoded:
+    """The last few encoded messages, shared by clients that need the same one."""
+
+    def __init__(self) -> None:
+        self._events: dict[tuple[int, int, int], str] = {}
+        self._metrics: tuple[int, str] | None = None
+
+    def events(self, start: int, end: int, skipped: int, events: list[dict[str, Any]]) -> str:
+        key = (start, end, skipped)
+        text = self._events.get(key)
+        if text is None:
+            if len(self._events) > 64:
+                self._events.clear()
+            text = json.dumps({"type": "events", "events": events, "dropped": skipped}, separators=(",", ":"))
+            self._events[key] = text
+        return text
+
+    def metrics(self, rt: Any, second: int) -> str:
+        if self._metrics is None or self._metrics[0] != second:
+            snap = {"type": "metrics", "snapshot": rt.metrics.snapshot()}
+            self._metrics = (second, json.dumps(snap, separators=(",", ":")))
+        return self._metrics[1]
+
+
+ENCODED = web.AppKey("llmreplay.dashboard.encoded", _Encoded)
+
+
+async def ws(request: web.Request) -> web.StreamResponse:
+    rt = _runtime(request)
+    hub = rt.events
+    sock = web.WebSocketResponse(heartbeat=20, max_msg_size=64 * 1024)
+    await sock.prepare(request)
+    loop = asyncio.get_running_loop()
+    encoded = request.app[ENCODED]
+    hub.clients += 1
+    reader = asyncio.create_task(_read_until_closed(sock))
+    try:
+        await asyncio.wait_for(sock.send_str(json.dumps(hello(rt))), SEND_TIMEOUT_S)
+        cursor = hub.cursor
+        next_metrics = loop.time() + METRICS_EVERY_S
+        while not sock.closed and not reader.done():
+            await asyncio.wait({reader}, timeout=TICK_S)
+            if sock.closed or reader.done():
+                break
+            start = cursor
+            events, skipped, cursor = hub.since(cursor)
+            if events or skipped:
+                await asyncio.wait_for(sock.send_str(encoded.events(start, cursor, skipped, events)), SEND_TIMEOUT_S)
+            now = loop.time()
+            if now >= next_metrics:
+                next_metrics = max(next_metrics + METRICS_EVERY_S, now)
+                await asyncio.wait_for(sock.send_str(encoded.metrics(rt, int(now))), SEND_TIMEOUT_S)
+    except (TimeoutError, ConnectionError):
+        log.debug("dashboard client too slow or gone; closing")
+        await sock.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"too slow")
+    finally:
+        hub.clients -= 1
+        reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reader
+    return sock
+
+
+async def _read_until_closed(sock: web.WebSocketResponse) -> None:
+    async for _ in sock:
+        pass  # the page sends nothing; reading keeps pings answered and notices the close
+
+
+async def page(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPFound("/dashboard/")
+
+
+async def index(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(static_dir() / "index.html", headers={"cache-control": "no-cache"})
+
+
+def add_routes(app: web.Application) -> None:
+    app[ENCODED] = _Encoded()
+    app.router.add_get("/ws", ws)
+    app.router.add_get("/dashboard", page)
+    app.router.add_get("/dashboard/", index)
+    app.router.add_static("/dashboard/", static_dir(), show_index=False, append_version=False)

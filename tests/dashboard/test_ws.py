@@ -1,0 +1,163 @@
+"""The dashboard's WebSocket: the protocol, and that slow browsers never slow the data path."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import itertools
+import json
+import os
+import socket
+import time
+
+import aiohttp
+import pytest
+
+from llmreplay.control.events import EventHub
+from tests.shaping.test_stream_timing import TEXT, _arrivals
+
+CHAT = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+
+
+async def _collect(url: str, until: callable, timeout: float = 5.0) -> list[dict]:
+    got: list[dict] = []
+    async with aiohttp.ClientSession() as s, s.ws_connect(url) as ws:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not until(got):
+            try:
+                msg = await ws.receive(timeout=deadline - time.monotonic())
+            except TimeoutError:
+                break
+            if msg.type != aiohttp.WSMsgType.TEXT:
+                break
+            got.append(json.loads(msg.data))
+    return got
+
+
+def test_hello_then_metrics_and_events(make_server):
+    srv = make_server()
+    ws_url = srv.url.replace("http", "ws") + "/ws"
+
+    async def scenario() -> list[dict]:
+        task = asyncio.create_task(
+            _collect(
+                ws_url,
+                lambda got: (
+                    any(m["type"] == "metrics" for m in got)
+                    and any(e["kind"] == "request.end" for m in got if m["type"] == "events" for e in m["events"])
+                ),
+            )
+        )
+        await asyncio.sleep(0.3)
+        async with aiohttp.ClientSession() as s:
+            async with s.post(srv.url + "/v1/chat/completions", json=CHAT) as r:
+                assert r.status == 200
+            async with s.post(srv.url + "/v1/chat/completions", json=CHAT, headers={"x-llmreplay-status": "503"}):
+                pass
+            async with s.patch(srv.url + "/api/config/global", json={"latency": {"chunk_size": 7}}) as r:
+                assert r.status == 200
+        return await task
+
+    got = asyncio.run(scenario())
+    hello = got[0]
+    assert hello["type"] == "hello" and hello["mode"] == "synthetic" and hello["cassettes"] is None
+    assert "chat-completions" in hello["endpoints"]
+    assert {"global", "endpoints"} <= set(hello["config"])
+    assert any(f["name"] == "disconnect" for f in hello["failure_modes"])
+    assert {s["name"] for s in hello["strategies"]} >= {"fixed-window", "token-bucket"}
+    events = [e for m in got if m["type"] == "events" for e in m["events"]]
+    kinds = [e["kind"] for e in events]
+    assert "request.start" in kinds and "request.end" in kinds and "fault" in kinds and "config" in kinds
+    end = next(e for e in events if e["kind"] == "request.end" and e["status"] == 200)
+    assert end["endpoint"] == "chat-completions" and end["model"] == "m" and end["output_tokens"] > 0
+    metrics = next(m for m in got if m["type"] == "metrics")
+    assert metrics["snapshot"]["totals"]["requests"] >= 1
+
+
+def test_hub_skips_ahead_for_a_client_that_fell_behind():
+    hub = EventHub(size=10, clock=lambda: 1.0)
+    hub.clients = 1
+    cursor = hub.cursor
+    for i in range(25):
+        hub.publish("x", i=i)
+    events, skipped, cursor = hub.since(cursor)
+    assert [e["i"] for e in events] == list(range(15, 25)) and skipped == 15
+    assert hub.since(cursor) == ([], 0, cursor)
+
+
+def test_hub_does_nothing_without_clients():
+    hub = EventHub(size=10)
+    hub.publish("x")
+    assert hub.cursor == 0
+
+
+def _never_reading_client(host: str, port: int) -> socket.socket:
+    """A WebSocket client that completes the handshake and then never reads a byte."""
+    sock = socket.create_connection((host, port))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall(
+        (
+            f"GET /ws HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+    )
+    return sock
+
+
+@pytest.mark.parametrize("path", ["/v1/chat/completions"])
+def test_fifty_clients_one_stalled_do_not_slow_a_stream(make_server, path):
+    srv = make_server(
+        latency={"initial_delay_ms": 300, "delay_ms": 50, "jitter_ms": 0, "chunk_size": 10},
+        synthetic={"default_response": TEXT, "tool_call_probability": 0},
+    )
+    host, port = "127.0.0.1", int(srv.url.rsplit(":", 1)[1])
+    ws_url = srv.url.replace("http", "ws") + "/ws"
+    stalled = _never_reading_client(host, port)
+    body = {"model": "m", "max_tokens": 1000, "stream": True, "messages": [{"role": "user", "content": "hi"}]}
+
+    async def scenario() -> list[float]:
+        stop = asyncio.Event()
+        async with aiohttp.ClientSession() as s:
+            socks = [await s.ws_connect(ws_url) for _ in range(49)]
+
+            async def read(ws: aiohttp.ClientWebSocketResponse) -> None:
+                while not stop.is_set():
+                    try:
+                        await ws.receive(timeout=0.2)
+                    except TimeoutError:
+                        continue
+
+            async def traffic() -> None:
+                # Plenty of events for every client: bursts of fast requests the whole time.
+                while not stop.is_set():
+                    await asyncio.gather(
+                        *(
+                            s.post(
+                                srv.url + "/v1/chat/completions",
+                                json=CHAT,
+                                headers={"x-llmreplay-ttft-ms": "0", "x-llmreplay-gap-ms": "0"},
+                            )
+                            for _ in range(10)
+                        )
+                    )
+
+            readers = [asyncio.create_task(read(ws)) for ws in socks]
+            load = asyncio.create_task(traffic())
+            await asyncio.sleep(0.5)
+            arrivals = await _arrivals(srv.url + path, body)
+            stop.set()
+            await asyncio.gather(load, *readers, return_exceptions=True)
+            for ws in socks:
+                await ws.close()
+        return arrivals
+
+    try:
+        arrivals = asyncio.run(scenario())
+    finally:
+        stalled.close()
+    first, gaps = arrivals[0], [b - a for a, b in itertools.pairwise(arrivals)]
+    assert len(arrivals) >= 15
+    assert 0.270 <= first <= 0.330, f"first chunk at {first * 1000:.1f} ms"
+    bad = [round(g * 1000, 1) for g in gaps if not 0.030 <= g <= 0.070]
+    assert not bad, f"gaps outside 50±20 ms: {bad}"
