@@ -268,14 +268,20 @@ def _replay(rt: Runtime, deck: Deck, ex: Exchange) -> Answer | None:
     return None
 
 
-async def _forward(rt: Runtime, request: web.Request, route: Route, t0: float) -> web.StreamResponse:
-    """Straight to the upstream and back as it arrives; the exchange is recorded by the deck."""
+async def _forward(
+    rt: Runtime, request: web.Request, route: Route, t0: float, verbatim: bool = False
+) -> web.StreamResponse:
+    """Straight to the upstream and back as it arrives; the exchange is recorded by the deck.
+
+    ``verbatim``: a path no codec knows; the route's codec only lends its error envelope.
+    """
     assert rt.deck is not None and rt.deck.proxy is not None
     endpoint = route.endpoint
     rt.metrics.started(endpoint, stream=False)
     status = 502
     try:
-        resp = await rt.deck.proxy.handle(request, route.codec.api, endpoint, route.codec)
+        api = None if verbatim else route.codec.api
+        resp = await rt.deck.proxy.handle(request, api, endpoint, route.codec)
         status = resp.status
         return resp
     finally:
@@ -292,12 +298,12 @@ async def _verbatim(request: web.Request) -> web.StreamResponse:
     codec = registry.guess_codec(call)
     route = Route(request.method, request.path, "other", codec, op=None)
     if deck.plan() == "forward":
-        return await _forward(rt, request, route, t0)
+        return await _forward(rt, request, route, t0, verbatim=True)
     cs = rt.settings.cassettes
     answer = deck.replay.answer(call, None, None, RenderOptions(), cs.speed, cs.timing)
     if answer is None:
         if deck.forwards_misses():
-            return await _forward(rt, request, route, t0)
+            return await _forward(rt, request, route, t0, verbatim=True)
         err = deck.replay.miss_error(call, deck.names)
         err.kind = ErrorKind.NOT_FOUND
         answer = codec.render_error(err, RenderOptions())
