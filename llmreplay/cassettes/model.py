@@ -76,8 +76,8 @@ class RecordedRequest:
         return cls(
             str(o["method"]),
             str(o["path"]),
-            tuple((str(k), str(v)) for k, v in o.get("query") or ()),
-            tuple((str(k), str(v)) for k, v in o.get("headers") or ()),
+            _pairs(o.get("query")),
+            _pairs(o.get("headers")),
             bytes(o.get("body") or b""),
         )
 
@@ -132,13 +132,25 @@ class RecordedResponse:
         events = o.get("events")
         return cls(
             int(o["status"]),
-            tuple((str(k), str(v)) for k, v in o.get("headers") or ()),
+            _pairs(o.get("headers")),
             None if o.get("body") is None else bytes(o["body"]),
             None if events is None else tuple(map(_make_event, events)),
             int(o.get("headers_us") or 0),
             int(o.get("end_us") or 0),
             o.get("error"),
         )
+
+
+def _pairs(items: Any) -> tuple[tuple[str, str], ...]:
+    """``[[name, value], …]`` as tuples; msgpack already gives strings, so no per-item conversion
+    (a cassette's headers are most of its objects, and load time is a target)."""
+    if not items:
+        return ()
+    pairs = tuple(map(tuple, items))
+    for pair in pairs:
+        if len(pair) != 2:
+            raise ValueError(f"expected [name, value] pairs, got {pair!r}")
+    return pairs  # type: ignore[return-value]
 
 
 _make_event = RecordedEvent._make
