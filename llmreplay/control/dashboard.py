@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import weakref
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,13 @@ class _Encoded:
 
 
 ENCODED = web.AppKey("llmreplay.dashboard.encoded", _Encoded)
+SOCKETS = web.AppKey("llmreplay.dashboard.sockets", weakref.WeakSet)
+
+
+async def _close_all(app: web.Application) -> None:
+    """On shutdown: tell every page the server is going away, so it reconnects to the next one."""
+    for sock in list(app[SOCKETS]):
+        await sock.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
 
 
 async def ws(request: web.Request) -> web.StreamResponse:
@@ -105,6 +113,7 @@ async def ws(request: web.Request) -> web.StreamResponse:
     loop = asyncio.get_running_loop()
     encoded = request.app[ENCODED]
     hub.clients += 1
+    request.app[SOCKETS].add(sock)
     reader = asyncio.create_task(_read_until_closed(sock))
     try:
         await asyncio.wait_for(sock.send_str(json.dumps(hello(rt))), SEND_TIMEOUT_S)
@@ -148,6 +157,8 @@ async def index(request: web.Request) -> web.FileResponse:
 
 def add_routes(app: web.Application) -> None:
     app[ENCODED] = _Encoded()
+    app[SOCKETS] = weakref.WeakSet()
+    app.on_shutdown.append(_close_all)
     app.router.add_get("/ws", ws)
     app.router.add_get("/dashboard", page)
     app.router.add_get("/dashboard/", index)

@@ -1,0 +1,137 @@
+"""The dashboard in a real browser: headless Chromium (Debian's package) driven by Playwright.
+
+`.ci/run` installs both; without them these tests are skipped locally.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import itertools
+import shutil
+import socket
+import time
+from collections.abc import Iterator
+
+import httpx2
+import pytest
+
+from llmreplay.server import BackgroundServer
+from tests.conftest import settings
+from tests.shaping.test_stream_timing import TEXT, _arrivals
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+sync_api = pytest.importorskip("playwright.sync_api")
+pytestmark = pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed")
+
+CHAT = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+# Expected browser noise: a refused WebSocket while the server restarts.
+EXPECTED_NOISE = ("ERR_CONNECTION_REFUSED", "WebSocket connection to")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.console_errors = errors  # type: ignore[attr-defined]
+    yield pg
+    context.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _in_thread(fn, *args):
+    """Playwright's sync API keeps an event loop on this thread: asyncio work runs on another."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(fn, *args).result()
+
+
+def _post(url: str, n: int = 1, headers: dict[str, str] | None = None) -> list[int]:
+    with httpx2.Client() as c:
+        return [c.post(url + "/v1/chat/completions", json=CHAT, headers=headers or {}).status_code for _ in range(n)]
+
+
+def _open(page, url: str) -> None:
+    page.goto(url + "/dashboard")
+    sync_api.expect(page.get_by_test_id("conn-status")).to_have_text("connected", timeout=10_000)
+
+
+def test_page_loads_without_console_errors_and_shows_traffic(make_server, page):
+    srv = make_server()
+    _open(page, srv.url)
+    assert _post(srv.url, 3) == [200, 200, 200]
+    sync_api.expect(page.get_by_test_id("total-requests")).to_have_text("3", timeout=5_000)
+    log = page.get_by_test_id("event-log")
+    sync_api.expect(log).to_contain_text("chat-completions", timeout=5_000)
+    sync_api.expect(page.get_by_test_id("failure-modes")).to_contain_text("disconnect")
+    sync_api.expect(page.get_by_test_id("connections")).to_contain_text("chat-completions")
+    assert page.console_errors == []
+
+
+def test_switching_rate_limiting_on_makes_the_next_request_429(make_server, page):
+    srv = make_server()
+    _open(page, srv.url)
+    assert _post(srv.url) == [200]
+    page.get_by_test_id("rl-strategy").select_option("always")
+    with page.expect_response(lambda r: "/api/config/global" in r.url and r.request.method == "PATCH"):
+        page.get_by_test_id("rl-enabled").check()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        cfg = httpx2.get(srv.url + "/api/config").json()
+        rl = cfg["global"]["rate_limit"]
+        if rl["enabled"] and rl["strategy"] == "always":
+            break
+        time.sleep(0.1)
+    assert _post(srv.url) == [429]
+    sync_api.expect(page.get_by_test_id("event-log")).to_contain_text("rate", timeout=5_000)
+    assert page.console_errors == []
+
+
+def test_moving_the_chunk_delay_control_changes_the_next_streams_gap(make_server, page):
+    srv = make_server(
+        latency={"initial_delay_ms": 50, "delay_ms": 20, "jitter_ms": 0, "chunk_size": 10},
+        synthetic={"default_response": TEXT, "tool_call_probability": 0},
+    )
+    _open(page, srv.url)
+    with page.expect_response(lambda r: "/api/config/global" in r.url and r.request.method == "PATCH"):
+        page.get_by_test_id("delay-ms").fill("120")
+    body = {"model": "m", "stream": True, "messages": [{"role": "user", "content": "hi"}]}
+    arrivals = _in_thread(asyncio.run, _arrivals(srv.url + "/v1/chat/completions", body))
+    gaps = sorted(b - a for a, b in itertools.pairwise(arrivals))
+    median = gaps[len(gaps) // 2]
+    assert 0.100 <= median <= 0.140, f"median gap {median * 1000:.1f} ms after setting 120 ms"
+    assert page.console_errors == []
+
+
+def test_page_reconnects_after_a_server_restart(page):
+    port = _free_port()
+    first = BackgroundServer(settings(), port=port).start()
+    try:
+        _open(page, first.url)
+    finally:
+        first.stop()
+    sync_api.expect(page.get_by_test_id("conn-status")).not_to_have_text("connected", timeout=10_000)
+    second = BackgroundServer(settings(), port=port).start()
+    try:
+        sync_api.expect(page.get_by_test_id("conn-status")).to_have_text("connected", timeout=15_000)
+        assert _post(second.url, 2) == [200, 200]
+        sync_api.expect(page.get_by_test_id("total-requests")).to_have_text("2", timeout=5_000)
+    finally:
+        second.stop()
+    unexpected = [e for e in page.console_errors if not any(n in e for n in EXPECTED_NOISE)]
+    assert unexpected == []
