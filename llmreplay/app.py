@@ -105,7 +105,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     """The application for ``settings`` (the embedded defaults when None)."""
     settings = settings or Settings()
     app = web.Application(
-        middlewares=[_access_log, _errors],
+        middlewares=[_access_log, _errors, admin.require_token],
         client_max_size=int(settings.server.max_body_mb * 1024 * 1024),
     )
     app[RUNTIME] = build_runtime(settings)

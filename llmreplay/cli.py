@@ -43,6 +43,11 @@ def _common(fn: Any) -> Any:
             ),
             click.option("--quiet", "-q", is_flag=True, default=None, help="Do not log one line per request."),
             click.option(
+                "--admin-token",
+                default=None,
+                help="Require this bearer token on the admin API and /ws. [env LLMREPLAY_ADMIN_TOKEN]",
+            ),
+            click.option(
                 "--cassettes",
                 "cassette_dir",
                 type=click.Path(file_okay=False),
@@ -133,7 +138,7 @@ def _run(common: dict[str, Any], extra: dict[str, dict[str, Any]], cassettes: di
 
     from llmreplay.app import RUNTIME, create_app
 
-    server = {k: common[k] for k in ("host", "port", "quiet") if common.get(k) is not None}
+    server = {k: common[k] for k in ("host", "port", "quiet", "admin_token") if common.get(k) is not None}
     cassettes = {
         **cassettes,
         "dir": common.get("cassette_dir"),
@@ -169,6 +174,12 @@ def _run(common: dict[str, Any], extra: dict[str, dict[str, Any]], cassettes: di
         f"Gemini: http://{s.host}:{s.port}\n  Ctrl-C to stop.",
         err=True,
     )
+    if s.host not in ("127.0.0.1", "localhost", "::1") and not s.admin_token:
+        click.echo(
+            f"llmreplay: warning: listening on {s.host} with no admin token: anyone who can reach it can change "
+            "its configuration (set --admin-token or LLMREPLAY_ADMIN_TOKEN)",
+            err=True,
+        )
     try:
         web.run_app(app, host=s.host, port=s.port, access_log=None, print=None)
     except OSError as exc:

@@ -6,6 +6,7 @@ a bad one gets 422 with the field errors and changes nothing.
 
 from __future__ import annotations
 
+import hmac
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -79,6 +80,27 @@ async def _body(request: web.Request) -> dict[str, Any] | web.Response:
 
 def _unknown_endpoint(name: str) -> web.Response:
     return _json({"message": f"unknown endpoint {name!r}; known: {', '.join(ENDPOINTS)}"}, 404)
+
+
+@web.middleware
+async def require_token(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """With an admin token set, ``/api/*`` and ``/ws`` need it (``Authorization: Bearer`` or, for the
+    browser's WebSocket, ``?token=``); the provider API endpoints and the page itself never do."""
+    token = _runtime(request).settings.server.admin_token
+    path = request.path
+    if not token or not (path.startswith("/api/") or path == "/ws"):
+        return await handler(request)
+    given = request.headers.get("Authorization", "")
+    given = given[7:] if given[:7].lower() == "bearer " else request.query.get("token", "")
+    if hmac.compare_digest(given.encode(), token.encode()):
+        return await handler(request)
+    if path == "/ws":
+        # A browser cannot read the status of a refused handshake: accept, then close with a code it can see.
+        sock = web.WebSocketResponse()
+        await sock.prepare(request)
+        await sock.close(code=4401, message=b"admin token required")
+        return sock
+    return _json({"message": "admin token required: send Authorization: Bearer <token>"}, 401)
 
 
 def error_response(err: ApiError) -> web.Response:

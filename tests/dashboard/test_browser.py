@@ -135,3 +135,17 @@ def test_page_reconnects_after_a_server_restart(page):
         second.stop()
     unexpected = [e for e in page.console_errors if not any(n in e for n in EXPECTED_NOISE)]
     assert unexpected == []
+
+
+def test_page_asks_once_for_the_admin_token(make_server, page):
+    srv = make_server(server={"admin_token": "tok-123"})
+    page.goto(srv.url + "/dashboard")
+    sync_api.expect(page.get_by_test_id("token-form")).to_be_visible(timeout=10_000)
+    page.get_by_test_id("token-input").fill("tok-123")
+    page.get_by_test_id("token-submit").click()
+    sync_api.expect(page.get_by_test_id("conn-status")).to_have_text("connected", timeout=10_000)
+    assert _post(srv.url) == [200]
+    sync_api.expect(page.get_by_test_id("total-requests")).to_have_text("1", timeout=5_000)
+    # Refused before the token was given: the 401s and the closed WebSocket are the expected noise.
+    unexpected = [e for e in page.console_errors if "401" not in e and not any(n in e for n in EXPECTED_NOISE)]
+    assert unexpected == []
