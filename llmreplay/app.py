@@ -27,14 +27,16 @@ from llmreplay.providers.base import Codec, RenderOptions, Route
 from llmreplay.shaping.directives import Directives, parse_headers
 from llmreplay.shaping.faults import FaultStage, StreamFaultStage
 from llmreplay.shaping.outcomes import Outcome
-from llmreplay.shaping.ratelimit.quotas import Quotas, api_key_of
+from llmreplay.shaping.ratelimit.quotas import api_key_of
 from llmreplay.shaping.ratelimit.stage import RateLimitStage
-from llmreplay.shaping.scenarios import ScenarioBook, UnknownScenario
+from llmreplay.shaping.scenarios import UnknownScenario
 from llmreplay.shaping.shaper import Shaper
 from llmreplay.shaping.timing import TimingStage
 from llmreplay.shaping.writer import Writer
 from llmreplay.sources.deck import Deck
 from llmreplay.sources.synthetic import SyntheticSource
+from llmreplay.state.base import State
+from llmreplay.state.memory import MemoryState
 from llmreplay.synth.tokens import prompt_tokens
 
 access_log = logging.getLogger("llmreplay.access")
@@ -52,8 +54,8 @@ class Runtime:
     source: SyntheticSource
     shaper: Shaper
     writer: Writer
-    scenarios: ScenarioBook
-    quotas: Quotas
+    state: State
+    """Rate-limit quotas and scenario cursors (this process's memory, or shared)."""
     metrics: Metrics
     deck: Deck | None = None
     """Cassettes in play (replay, record, forward); None when serving synthetic replies only."""
@@ -78,11 +80,11 @@ def build_runtime(settings: Settings) -> Runtime:
     """Every long-lived part, wired once: the stage order is written out here."""
     live = LiveConfig(initial(settings))
     seed = settings.synthetic.seed
-    quotas = Quotas(time.monotonic, random.Random(seed))
-    stages = [FaultStage(random.Random(seed)), RateLimitStage(quotas), TimingStage(), StreamFaultStage()]
+    state = MemoryState(time.monotonic, random.Random(seed))
+    stages = [FaultStage(random.Random(seed)), RateLimitStage(), TimingStage(), StreamFaultStage()]
     source = SyntheticSource(settings.synthetic)
     deck = Deck(settings.cassettes) if settings.cassettes.dir or settings.cassettes.upstream else None
-    rt = Runtime(settings, live, source, Shaper(stages), Writer(), ScenarioBook(), quotas, Metrics(), deck)
+    rt = Runtime(settings, live, source, Shaper(stages), Writer(), state, Metrics(), deck)
     live.listeners.append(lambda what, endpoint: _on_change(rt, what, endpoint))
     _on_change(rt, "reset", None)
     if deck is not None:
@@ -111,6 +113,8 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app[RUNTIME] = build_runtime(settings)
     for route in registry.routes():
         app.router.add_route(route.method, route.path, _handler(route))
+    app.on_startup.append(_start_state)
+    app.on_cleanup.append(_close_state)
     admin.add_routes(app)
     dashboard.add_routes(app)
     app.router.add_get("/health", _health)
@@ -119,6 +123,15 @@ def create_app(settings: Settings | None = None) -> web.Application:
         app.router.add_route("*", "/{tail:.*}", _verbatim)
         app.on_cleanup.append(_close_deck)
     return app
+
+
+async def _start_state(app: web.Application) -> None:
+    rt = app[RUNTIME]
+    await rt.state.start(rt.live)
+
+
+async def _close_state(app: web.Application) -> None:
+    await app[RUNTIME].state.close()
 
 
 async def _close_deck(app: web.Application) -> None:
@@ -187,7 +200,7 @@ def _handler(route: Route) -> Handler:
             if deck is not None and deck.plan() == "forward":
                 return await _forward(rt, request, route, t0)
             try:
-                answer = _answer(rt, ex)
+                answer = await _answer(rt, ex)
             except ApiError as err:
                 answer = route.codec.render_error(err, ex.opts)
             except _Forward:
@@ -207,21 +220,36 @@ def _handler(route: Route) -> Handler:
     return handle
 
 
-def _answer(rt: Runtime, ex: Exchange) -> Answer:
-    """Parse, settle the outcome, admit, answer, shape: everything up to the first byte."""
+async def _answer(rt: Runtime, ex: Exchange) -> Answer:
+    """Parse, settle the outcome, take the quota, answer, shape: everything up to the first byte."""
     call, route = ex.call, ex.route
     ex.directives = d = parse_headers(call.headers)
     ex.latency = _latency(ex.latency, d)
     ex.opts = dataclasses.replace(ex.opts, chunk_size=ex.latency.chunk_size)
-    ex.outcome = d.outcome or _scenario_step(rt, d)
+    ex.outcome = d.outcome or await _scenario_step(rt, d)
     ex.api_key = api_key_of(call.headers, call.query)
-    if rt.deck is not None:
+    if rt.deck is None and route.op is None:
+        ex.request = route.codec.parse_request(call)
+    elif rt.deck is not None:
         recorded = _replay(rt, rt.deck, ex)
         if recorded is not None:
+            await _take_quota(rt, ex)
             return rt.shaper.admit(ex) or rt.shaper.shape(ex, recorded)
-    elif route.op is None:
-        ex.request = route.codec.parse_request(call)
-    return _synthetic(rt, ex)
+    await _take_quota(rt, ex)
+    answer = _synthetic(rt, ex)
+    rl = ex.config.rate_limit
+    if ex.output_tokens and rl.enabled and rl.tokens_per_minute and not ex.denied:
+        await rt.state.charge(route.endpoint, ex.api_key if rl.per_key else "", rl, ex.output_tokens)
+    return answer
+
+
+async def _take_quota(rt: Runtime, ex: Exchange) -> None:
+    rl = ex.config.rate_limit
+    if not rl.enabled:
+        return
+    tokens = prompt_tokens(ex.request) if ex.request is not None and rl.tokens_per_minute else 0
+    key = ex.api_key if rl.per_key else ""
+    ex.admission = await rt.state.admit(ex.route.endpoint, key, rl, tokens)
 
 
 def _synthetic(rt: Runtime, ex: Exchange) -> Answer:
@@ -310,11 +338,11 @@ async def _verbatim(request: web.Request) -> web.StreamResponse:
     return await rt.writer.send(request, answer, t0)
 
 
-def _scenario_step(rt: Runtime, d: Directives) -> Outcome | None:
+async def _scenario_step(rt: Runtime, d: Directives) -> Outcome | None:
     if d.scenario is None:
         return None
     try:
-        return rt.scenarios.next(d.scenario, d.scenario_key)
+        return await rt.state.scenario_next(d.scenario, d.scenario_key)
     except UnknownScenario as exc:
         raise ApiError(
             ErrorKind.INVALID_REQUEST,

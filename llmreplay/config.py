@@ -38,6 +38,19 @@ class ServerSettings(_Section):
         "Bearer token the admin API, /ws and the dashboard's data require (API endpoints never do).",
         "LLMREPLAY_ADMIN_TOKEN",
     )
+    workers: int = _opt(
+        1,
+        "Worker processes sharing the port (SO_REUSEPORT, Linux only); without shared state each keeps its own.",
+        "LLMREPLAY_WORKERS",
+        ge=1,
+        le=256,
+    )
+    drain_s: float = _opt(
+        10, "On SIGTERM or Ctrl-C, seconds in-flight requests and streams get to finish.", "LLMREPLAY_DRAIN_S", ge=0
+    )
+    metrics_require_token: bool = _opt(
+        False, "Whether GET /metrics needs the admin token too (when one is set).", "LLMREPLAY_METRICS_REQUIRE_TOKEN"
+    )
 
 
 class LatencySettings(_Section):

@@ -10,6 +10,7 @@ from llmreplay.model import Call, Quota, Request
 from llmreplay.providers.base import RenderOptions, Route
 from llmreplay.shaping.directives import NONE, Directives
 from llmreplay.shaping.outcomes import Outcome
+from llmreplay.shaping.ratelimit.quotas import Admission
 
 
 @dataclass
@@ -34,6 +35,8 @@ class Exchange:
     """The chosen fault or status (header or scenario), or None to let failure injection draw."""
     api_key: str = "anonymous"
     """Digest of the caller's credential (per-key quotas)."""
+    admission: Admission | None = None
+    """What the quota said (taken before the shaper runs); None when rate limiting is off."""
     quota: Quota | None = None
     """What the rate limiter said, for the response headers."""
     denied: bool = False

@@ -156,7 +156,7 @@ async def delete_endpoint(request: web.Request) -> web.Response:
 async def reset_config(request: web.Request) -> web.Response:
     rt = _runtime(request)
     rt.live.reset()
-    rt.quotas.reset()
+    await rt.state.reset_limits()
     return _json(rt.live.snapshot())
 
 
@@ -208,7 +208,7 @@ async def reset_rate_limits(request: web.Request) -> web.Response:
     name = request.match_info.get("endpoint")
     if name is not None and name not in ENDPOINTS:
         return _unknown_endpoint(name)
-    _runtime(request).quotas.reset(name)
+    await _runtime(request).state.reset_limits(name)
     return _json({"reset": name or "all"})
 
 
@@ -234,12 +234,12 @@ class ScenarioBody(pydantic.BaseModel):
 
 
 async def get_scenarios(request: web.Request) -> web.Response:
-    return _json([s.as_json() for s in _runtime(request).scenarios.named.values()])
+    return _json([s.as_json() for s in await _runtime(request).state.scenarios()])
 
 
 async def get_scenario(request: web.Request) -> web.Response:
     name = request.match_info["name"]
-    found = _runtime(request).scenarios.named.get(name)
+    found = next((s for s in await _runtime(request).state.scenarios() if s.name == name), None)
     if found is None:
         return _json({"message": f"no scenario named {name!r}"}, 404)
     return _json(found.as_json())
@@ -252,7 +252,7 @@ async def put_scenario(request: web.Request) -> web.Response:
         return body
     try:
         parsed = ScenarioBody.model_validate(body)
-        scenario = _runtime(request).scenarios.define(name, parsed.steps)
+        scenario = await _runtime(request).state.define_scenario(name, parsed.steps)
     except pydantic.ValidationError as exc:
         return _unprocessable(_field_errors(exc))
     except ValueError as exc:
@@ -262,13 +262,13 @@ async def put_scenario(request: web.Request) -> web.Response:
 
 async def delete_scenario(request: web.Request) -> web.Response:
     name = request.match_info["name"]
-    if not _runtime(request).scenarios.remove(name):
+    if not await _runtime(request).state.remove_scenario(name):
         return _json({"message": f"no scenario named {name!r}"}, 404)
     return _json({"deleted": name})
 
 
 async def reset_scenarios(request: web.Request) -> web.Response:
-    _runtime(request).scenarios.reset()
+    await _runtime(request).state.reset_scenarios()
     return _json({"reset": True})
 
 

@@ -2,9 +2,77 @@
 
 :class:`Metrics` is the whole interface; the JSON shapes it returns are described
 in :mod:`llmreplay.metrics.store` (snapshot) and :mod:`llmreplay.metrics.export`
-(histograms, series, CSV).
+(histograms, series, CSV). When :func:`llmreplay.metrics.prometheus.add_routes` has
+attached a :class:`~llmreplay.metrics.prometheus.PrometheusMetrics`, every hook feeds it too.
 """
 
-from llmreplay.metrics.store import Metrics
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from llmreplay.metrics import store
+
+if TYPE_CHECKING:
+    from llmreplay.metrics.prometheus import PrometheusMetrics
+
+
+class Metrics(store.Metrics):
+    """The metrics store, fanning each hook out to Prometheus when that is attached."""
+
+    prometheus: PrometheusMetrics | None = None
+
+    def started(self, endpoint: str, *, stream: bool) -> None:
+        super().started(endpoint, stream=stream)
+        if self.prometheus is not None:
+            self.prometheus.started(endpoint, stream=stream)
+
+    def first_byte(self, endpoint: str, ttfb_s: float) -> None:
+        super().first_byte(endpoint, ttfb_s)
+        if self.prometheus is not None:
+            self.prometheus.first_byte(endpoint, ttfb_s)
+
+    def finished(
+        self,
+        endpoint: str,
+        *,
+        status: int,
+        stream: bool,
+        total_s: float,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+    ) -> None:
+        super().finished(
+            endpoint,
+            status=status,
+            stream=stream,
+            total_s=total_s,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+        )
+        if self.prometheus is not None:
+            self.prometheus.finished(
+                endpoint,
+                status=status,
+                stream=stream,
+                total_s=total_s,
+                input_tokens=input_tokens,
+                output_tokens=output_tokens,
+            )
+
+    def chunks(self, endpoint: str, n: int) -> None:
+        super().chunks(endpoint, n)
+        if self.prometheus is not None:
+            self.prometheus.chunks(endpoint, n)
+
+    def denied(self, endpoint: str) -> None:
+        super().denied(endpoint)
+        if self.prometheus is not None:
+            self.prometheus.denied(endpoint)
+
+    def fault(self, endpoint: str, kind: str) -> None:
+        super().fault(endpoint, kind)
+        if self.prometheus is not None:
+            self.prometheus.fault(endpoint, kind)
+
 
 __all__ = ["Metrics"]

@@ -1,8 +1,9 @@
-"""The rate-limit stage: admits or denies each request against its endpoint's quotas.
+"""The rate-limit stage: renders what the quota said about this exchange.
 
-A denial is a 429 in the provider's envelope with its rate-limit and retry-after
-headers; an admitted answer carries the remaining-quota headers, as the real
-services send on every response.
+The quota itself is taken before the shaper runs (``State.admit`` may be a round
+trip to Redis; stages do no I/O). A denial becomes a 429 in the provider's
+envelope with its rate-limit and retry-after headers; an admitted answer carries
+the remaining-quota headers, as the real services send on every response.
 """
 
 from __future__ import annotations
@@ -12,23 +13,15 @@ import dataclasses
 from llmreplay.errors import ApiError, ErrorKind
 from llmreplay.exchange import Exchange
 from llmreplay.model import Answer
-from llmreplay.shaping.ratelimit.quotas import Quotas
-from llmreplay.synth.tokens import prompt_tokens
 
 
 class RateLimitStage:
     name = "rate-limit"
 
-    def __init__(self, quotas: Quotas) -> None:
-        self.quotas = quotas
-
     def admit(self, ex: Exchange) -> Answer | None:
-        cfg = ex.config.rate_limit
-        if not cfg.enabled:
+        admission = ex.admission
+        if admission is None:
             return None
-        key = ex.api_key if cfg.per_key else ""
-        tokens = prompt_tokens(ex.request) if ex.request is not None and cfg.tokens_per_minute else 0
-        admission = self.quotas.admit(ex.route.endpoint, key, cfg, tokens)
         ex.quota = admission.quota
         if admission.allowed:
             return None
@@ -51,10 +44,6 @@ class RateLimitStage:
     def shape(self, ex: Exchange, answer: Answer) -> Answer:
         if ex.quota is None or ex.denied or answer.status >= 400:
             return answer
-        cfg = ex.config.rate_limit
-        if cfg.tokens_per_minute and ex.output_tokens:
-            key = ex.api_key if cfg.per_key else ""
-            self.quotas.charge(ex.route.endpoint, key, cfg, ex.output_tokens)
         extra = ex.route.codec.quota_headers(ex.quota)
         if not extra:
             return answer

@@ -1,0 +1,42 @@
+"""The contract of a state backend."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from llmreplay.control.live import LiveConfig, RateLimitConfig
+from llmreplay.shaping.outcomes import Outcome
+from llmreplay.shaping.ratelimit.quotas import Admission
+from llmreplay.shaping.scenarios import Scenario
+
+
+class State(Protocol):
+    name: str
+    """``memory`` or ``redis``: shown in the banner and the dashboard."""
+
+    async def start(self, live: LiveConfig) -> None:
+        """Begin sharing ``live``: apply remote changes to it and publish local ones."""
+
+    async def close(self) -> None: ...
+
+    # ---- rate limits -----------------------------------------------------------------
+    async def admit(self, endpoint: str, key: str, cfg: RateLimitConfig, tokens: int) -> Admission:
+        """Take one request (and ``tokens`` prompt tokens) from the quota of ``endpoint`` and ``key``."""
+
+    async def charge(self, endpoint: str, key: str, cfg: RateLimitConfig, tokens: int) -> None:
+        """Count completion tokens once known."""
+
+    async def reset_limits(self, endpoint: str | None = None) -> None: ...
+
+    # ---- scenarios -------------------------------------------------------------------
+    async def scenario_next(self, spec: str, key: str | None) -> Outcome:
+        """The next outcome of ``spec`` (``429,ok`` or ``@name``) for ``key``; raises ValueError or
+        :class:`~llmreplay.shaping.scenarios.UnknownScenario`."""
+
+    async def define_scenario(self, name: str, steps: str | list[str]) -> Scenario: ...
+
+    async def remove_scenario(self, name: str) -> bool: ...
+
+    async def scenarios(self) -> list[Scenario]: ...
+
+    async def reset_scenarios(self) -> None: ...

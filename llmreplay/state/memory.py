@@ -1,0 +1,50 @@
+"""State kept in this process: the embedded default (one process, or per worker)."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+
+from llmreplay.control.live import LiveConfig, RateLimitConfig
+from llmreplay.shaping.outcomes import Outcome
+from llmreplay.shaping.ratelimit.quotas import Admission, Quotas
+from llmreplay.shaping.scenarios import Scenario, ScenarioBook
+
+
+class MemoryState:
+    name = "memory"
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic, rng: random.Random | None = None) -> None:
+        self.quotas = Quotas(clock, rng)
+        self.book = ScenarioBook()
+
+    async def start(self, live: LiveConfig) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    async def admit(self, endpoint: str, key: str, cfg: RateLimitConfig, tokens: int) -> Admission:
+        return self.quotas.admit(endpoint, key, cfg, tokens)
+
+    async def charge(self, endpoint: str, key: str, cfg: RateLimitConfig, tokens: int) -> None:
+        self.quotas.charge(endpoint, key, cfg, tokens)
+
+    async def reset_limits(self, endpoint: str | None = None) -> None:
+        self.quotas.reset(endpoint)
+
+    async def scenario_next(self, spec: str, key: str | None) -> Outcome:
+        return self.book.next(spec, key)
+
+    async def define_scenario(self, name: str, steps: str | list[str]) -> Scenario:
+        return self.book.define(name, steps)
+
+    async def remove_scenario(self, name: str) -> bool:
+        return self.book.remove(name)
+
+    async def scenarios(self) -> list[Scenario]:
+        return list(self.book.named.values())
+
+    async def reset_scenarios(self) -> None:
+        self.book.reset()
