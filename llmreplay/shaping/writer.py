@@ -1,19 +1,22 @@
 """The writer: the shaper's last stage, the only one that awaits.
 
-It writes each batch of frames at its absolute deadline (exchange start + offset),
-never ``sleep(gap)`` in a loop, so errors do not add up over a long stream. Batches
-are pre-joined before the first byte; per frame it only sleeps and writes. It also
-carries out abnormal endings (:class:`Cut`): a reset, a close without the end of
-the body, or a hang until the client gives up.
-
-The interface is one method so that a process-wide scheduler (one timer wheel
-waking once per tick for every stream) can replace it without touching the rest.
+A plain body is sent when it is due. A stream's frames are handed to the loop's
+:class:`Scheduler`: one timer for every open stream, which wakes at the earliest
+deadline and writes every frame then due, at its absolute deadline (exchange start
++ offset), so errors never add up over a long stream and thousands of held streams
+cost one timer, not a task wake-up per stream per frame. Frames are joined and
+chunk-encoded before the first byte; per frame there is a heap pop and a socket
+write. The writer also carries out abnormal endings (:class:`Cut`): a reset, a
+close without the end of the body, or a hang until the client gives up.
 """
 
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import logging
+import math
 import socket
 import struct
 
@@ -31,6 +34,9 @@ _HANG_POLL_S = 0.25
 
 class Writer:
     """Sends an :class:`Answer` whose frames carry their due times."""
+
+    def __init__(self) -> None:
+        self._schedulers: dict[asyncio.AbstractEventLoop, Scheduler] = {}
 
     async def send(
         self, request: web.Request, answer: Answer, t0: float, marks: dict[str, float] | None = None
@@ -55,13 +61,19 @@ class Writer:
         resp = web.StreamResponse(status=answer.status, headers=headers)
         try:
             await resp.prepare(request)
-            for i, (at, data) in enumerate(plan):
-                await _sleep_until(loop, t0 + at)
-                await resp.write(data)
-                if marks is not None:
-                    if i == 0:
-                        marks["first"] = loop.time()
-                    marks["chunks"] = i + 1
+            await resp.write(b"")  # the status line and headers go out now, not with the first frame
+            transport = request.transport
+            if transport is None or transport.is_closing():
+                raise ConnectionResetError("client gone before the first frame")
+            chunked = "chunked" in resp.headers.get("Transfer-Encoding", "").lower()
+            frame = _chunk if chunked else bytes
+            job = self._scheduler(loop).submit(transport, [(t0 + at, frame(data)) for at, data in plan])
+            await job.done
+            if marks is not None and job.first is not None:
+                marks["first"] = job.first
+                marks["chunks"] = job.sent
+            if job.lost:
+                raise ConnectionResetError("client gone mid-stream")
             if cut is not None:
                 await _carry_out(request, cut, t0)
                 return _Dead()
@@ -70,6 +82,94 @@ class Writer:
             # The client went away mid-stream: there is no one left to answer.
             log.debug("client disconnected during %s", request.path)
         return resp
+
+    def _scheduler(self, loop: asyncio.AbstractEventLoop) -> Scheduler:
+        sched = self._schedulers.get(loop)
+        if sched is None:
+            sched = self._schedulers[loop] = Scheduler(loop)
+        return sched
+
+
+def _chunk(data: bytes) -> bytes:
+    """HTTP/1.1 chunked encoding of one write, done before the first byte."""
+    return b"%x\r\n%b\r\n" % (len(data), data)
+
+
+class _Job:
+    """One stream's frames: (absolute deadline, bytes), sent in order by the scheduler."""
+
+    __slots__ = ("done", "first", "frames", "i", "lost", "sent", "transport")
+
+    def __init__(self, transport: asyncio.Transport, frames: list[tuple[float, bytes]], done: asyncio.Future[None]):
+        self.transport = transport
+        self.frames = frames
+        self.i = 0
+        self.done = done
+        self.first: float | None = None
+        self.sent = 0
+        self.lost = False
+
+
+class Scheduler:
+    """One timer per event loop for every open stream: wakes at the earliest deadline, writes all that is due."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._heap: list[tuple[float, int, _Job]] = []
+        self._seq = itertools.count()
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = math.inf
+
+    @property
+    def streams(self) -> int:
+        return len(self._heap)
+
+    def submit(self, transport: asyncio.Transport, frames: list[tuple[float, bytes]]) -> _Job:
+        job = _Job(transport, frames, self._loop.create_future())
+        if not frames:
+            job.done.set_result(None)
+            return job
+        self._push(frames[0][0], job)
+        return job
+
+    def _push(self, deadline: float, job: _Job) -> None:
+        heapq.heappush(self._heap, (deadline, next(self._seq), job))
+        if deadline < self._timer_at:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = self._loop.call_at(deadline, self._run)
+            self._timer_at = deadline
+
+    def _run(self) -> None:
+        self._timer, self._timer_at = None, math.inf
+        heap, loop = self._heap, self._loop
+        now = loop.time()
+        while heap and heap[0][0] <= now:
+            _, _, job = heapq.heappop(heap)
+            transport, frames = job.transport, job.frames
+            if transport.is_closing():
+                job.lost = True
+                job.done.set_result(None)
+                continue
+            i, n = job.i, len(frames)
+            start = i
+            while i < n and frames[i][0] <= now:
+                i += 1
+            if i - start == 1:
+                transport.write(frames[start][1])
+            else:
+                transport.writelines([f[1] for f in frames[start:i]])
+            if job.first is None:
+                job.first = now
+            job.i = job.sent = i
+            if i < n:
+                heapq.heappush(heap, (frames[i][0], next(self._seq), job))
+            elif not job.done.done():
+                job.done.set_result(None)
+            now = loop.time()
+        if heap:
+            self._timer_at = heap[0][0]
+            self._timer = loop.call_at(self._timer_at, self._run)
 
 
 async def _sleep_until(loop: asyncio.AbstractEventLoop, deadline: float) -> None:

@@ -9,6 +9,7 @@ reply reproducible, ids included.
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import time
@@ -40,7 +41,7 @@ class SyntheticSource:
         """A reply to ``req``; ``force_tool`` True/False overrides the drawn tool decision."""
         candidates = tuple(self._candidate(req, rng, force_tool) for _ in range(max(1, req.n)))
         out = sum(c.output_tokens for c in candidates)
-        reasoning = sum(tokens.candidate_tokens(c)[1] for c in candidates)
+        reasoning = sum(tokens.count(p.text) for c in candidates for p in c.parts if isinstance(p, Thinking))
         usage = Usage(tokens.prompt_tokens(req), out, reasoning)
         return Reply(
             id=hex_id(rng, 24),
@@ -118,6 +119,7 @@ def _finish(parts: list[Part], finish: Finish, stop: str | None = None) -> Candi
     return Candidate(cand.parts, finish, stop, out)
 
 
+@functools.lru_cache(maxsize=256)
 def fingerprint(model: str) -> str:
     """A ``system_fingerprint`` that is stable for a model name."""
     return "fp_" + hex_id(random.Random(model), 10)

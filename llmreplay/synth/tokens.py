@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from llmreplay.model import Candidate, Request, Text, Thinking, ToolCall
 
 _TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
+_PIECE = re.compile(r"\w{1,8}|[^\w\s]", re.UNICODE)
+"""One match per token: a word of n characters is ceil(n / 8) matches, as :func:`_word_tokens` counts."""
 _PER_MESSAGE = 4
 _PER_TOOL = 8
 _PRIMING = 3
@@ -27,8 +29,8 @@ def _word_tokens(word: str) -> int:
 
 
 def count(text: str) -> int:
-    """Tokens in ``text``."""
-    return sum(_word_tokens(m.group()) for m in _TOKEN.finditer(text))
+    """Tokens in ``text`` (one regex pass in C: this runs for every prompt and reply)."""
+    return len(_PIECE.findall(text))
 
 
 def pieces(text: str) -> Iterable[str]:
