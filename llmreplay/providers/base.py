@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
+import orjson
 import pydantic
 
 from llmreplay.errors import ApiError, ErrorKind
@@ -114,10 +115,21 @@ class Codec(ABC):
 
 # ---- JSON --------------------------------------------------------------------
 
+_orjson_dumps = orjson.dumps
+_ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS
+
 
 def dumps(obj: Any) -> bytes:
-    """Compact JSON as the providers send it (UTF-8, no spaces)."""
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
+    """Compact JSON as the providers send it (UTF-8, no spaces).
+
+    orjson encodes the dozens of chunks of a stream about ten times faster than the
+    standard library, all before the first byte; the standard library stays the
+    fallback for what orjson refuses (integers beyond 64 bits).
+    """
+    try:
+        return _orjson_dumps(obj, option=_ORJSON_OPTIONS)
+    except TypeError:
+        return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def json_answer(
