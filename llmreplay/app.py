@@ -20,7 +20,7 @@ from llmreplay.control.live import LatencyConfig, LiveConfig, initial
 from llmreplay.errors import ApiError, ErrorKind
 from llmreplay.exchange import Exchange
 from llmreplay.ids import hex_id
-from llmreplay.metrics import Metrics
+from llmreplay.metrics import Metrics, prometheus
 from llmreplay.model import Answer, Call, Request, ToolChoice
 from llmreplay.providers import registry
 from llmreplay.providers.base import Codec, RenderOptions, Route
@@ -36,7 +36,7 @@ from llmreplay.shaping.writer import Writer
 from llmreplay.sources.deck import Deck
 from llmreplay.sources.synthetic import SyntheticSource
 from llmreplay.state.base import State
-from llmreplay.state.memory import MemoryState
+from llmreplay.state.factory import make_state
 from llmreplay.synth.tokens import prompt_tokens
 
 access_log = logging.getLogger("llmreplay.access")
@@ -80,11 +80,13 @@ def build_runtime(settings: Settings) -> Runtime:
     """Every long-lived part, wired once: the stage order is written out here."""
     live = LiveConfig(initial(settings))
     seed = settings.synthetic.seed
-    state = MemoryState(time.monotonic, random.Random(seed))
+    state = make_state(settings)
     stages = [FaultStage(random.Random(seed)), RateLimitStage(), TimingStage(), StreamFaultStage()]
     source = SyntheticSource(settings.synthetic)
     deck = Deck(settings.cassettes) if settings.cassettes.dir or settings.cassettes.upstream else None
     rt = Runtime(settings, live, source, Shaper(stages), Writer(), state, Metrics(), deck)
+    if hasattr(state, "attach_metrics"):
+        state.attach_metrics(rt.metrics)
     live.listeners.append(lambda what, endpoint: _on_change(rt, what, endpoint))
     _on_change(rt, "reset", None)
     if deck is not None:
@@ -117,6 +119,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app.on_cleanup.append(_close_state)
     admin.add_routes(app)
     dashboard.add_routes(app)
+    prometheus.add_routes(app)
     app.router.add_get("/health", _health)
     if app[RUNTIME].deck is not None:
         # Paths no codec knows (/v1/files, /v1/responses/{id} …) are replayed or forwarded verbatim.

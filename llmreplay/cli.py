@@ -43,6 +43,22 @@ def _common(fn: Any) -> Any:
             ),
             click.option("--quiet", "-q", is_flag=True, default=None, help="Do not log one line per request."),
             click.option(
+                "--workers",
+                type=click.IntRange(1, 256),
+                default=None,
+                help="Worker processes on the one port (SO_REUSEPORT, Linux only). [default: 1; env LLMREPLAY_WORKERS]",
+            ),
+            click.option(
+                "--uvloop/--no-uvloop",
+                default=None,
+                help="Use uvloop when installed (pip install llmreplay[fast]). [default: on; env LLMREPLAY_UVLOOP]",
+            ),
+            click.option(
+                "--state",
+                default=None,
+                help="Share rate limits, scenarios, config and metrics: redis://host:port/db. [env LLMREPLAY_STATE]",
+            ),
+            click.option(
                 "--admin-token",
                 default=None,
                 help="Require this bearer token on the admin API and /ws. [env LLMREPLAY_ADMIN_TOKEN]",
@@ -134,11 +150,9 @@ def record(record_mode: str, **common: Any) -> None:
 
 
 def _run(common: dict[str, Any], extra: dict[str, dict[str, Any]], cassettes: dict[str, Any]) -> None:
-    from aiohttp import web
 
-    from llmreplay.app import RUNTIME, create_app
-
-    server = {k: common[k] for k in ("host", "port", "quiet", "admin_token") if common.get(k) is not None}
+    keys = ("host", "port", "quiet", "admin_token", "workers", "uvloop", "state")
+    server = {k: common[k] for k in keys if common.get(k) is not None}
     cassettes = {
         **cassettes,
         "dir": common.get("cassette_dir"),
@@ -152,26 +166,46 @@ def _run(common: dict[str, Any], extra: dict[str, dict[str, Any]], cassettes: di
     }
     settings = _settings(common.get("config"), overrides)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
-    app = create_app(settings)
+    s = settings.server
+    if s.workers > 1:
+        from llmreplay import workers
+
+        workers.check_supported(s.workers)
+        if settings.cassettes.record_mode != "none" and (settings.cassettes.dir or settings.cassettes.upstream):
+            # A cassette file takes one recorder at a time (an exclusive lock), so a second worker could not record.
+            raise ConfigError(f"--workers {s.workers} cannot record (one cassette has one writer); use --workers 1")
+        code = workers.supervise(settings, _banner)
+        if code:
+            sys.exit(code)
+        return
+    from llmreplay import serving
+
+    app = serving.build_app(settings)
+    mode, source = serving.summary(app)
+    # Printed once listening, so that whoever waits for the banner can connect.
+    serving.serve(app, s.host, s.port, drain_s=s.drain_s, on_listening=lambda: _banner(settings, mode, source))
+
+
+def _banner(settings: Settings, mode: str, source: str, pids: list[int] | None = None) -> None:
+    """The start-up lines, printed once (by the supervisor under --workers)."""
     s = settings.server
     lat = settings.latency
-    deck = app[RUNTIME].deck
-    if deck is None:
-        mode = "synthetic"
-        source = f"seed {settings.synthetic.seed}"
-    else:
-        mode = {"all": "record", "new_episodes": "replay + record", "none": "replay"}[deck.mode]
-        upstream = deck.proxy.upstream if deck.proxy else "none"
-        source = (
-            f"cassettes {deck.folder} ({len(deck.names)} loaded, {deck.interactions} interactions); "
-            f"recording into {deck.target.name if deck.records else 'nothing'}; upstream {upstream}"
+    if pids:
+        workers = (
+            f"\n  workers: {len(pids)} processes (pids {', '.join(map(str, pids))}) sharing port {s.port} "
+            "through SO_REUSEPORT (Linux only)"
+            f"\n  per worker, as nothing is shared between them: {_per_worker()}; "
+            "/metrics (Prometheus) sums all workers"
         )
+    else:
+        workers = ""
     click.echo(
         f"llmreplay {__version__} · {mode} · http://{s.host}:{s.port}\n"
         f"  latency: first token {lat.initial_delay_ms:g} ms, gap {lat.delay_ms:g} ms ± {lat.jitter_ms:g} ms, "
         f"{lat.chunk_size} chars per chunk; {source}\n"
         f"  OpenAI base URL: http://{s.host}:{s.port}/v1 · Anthropic: http://{s.host}:{s.port} · "
-        f"Gemini: http://{s.host}:{s.port}\n  Ctrl-C to stop.",
+        f"Gemini: http://{s.host}:{s.port}{workers}\n"
+        f"  Ctrl-C to stop (in-flight requests get {s.drain_s:g} s; twice to stop at once).",
         err=True,
     )
     if s.host not in ("127.0.0.1", "localhost", "::1") and not s.admin_token:
@@ -180,10 +214,12 @@ def _run(common: dict[str, Any], extra: dict[str, dict[str, Any]], cassettes: di
             "its configuration (set --admin-token or LLMREPLAY_ADMIN_TOKEN)",
             err=True,
         )
-    try:
-        web.run_app(app, host=s.host, port=s.port, access_log=None, print=None)
-    except OSError as exc:
-        raise ConfigError(f"cannot listen on {s.host}:{s.port}: {exc.strerror or exc}") from None
+
+
+def _per_worker() -> str:
+    from llmreplay.workers import PER_WORKER
+
+    return PER_WORKER
 
 
 def _register() -> None:

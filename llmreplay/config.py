@@ -48,6 +48,20 @@ class ServerSettings(_Section):
     drain_s: float = _opt(
         10, "On SIGTERM or Ctrl-C, seconds in-flight requests and streams get to finish.", "LLMREPLAY_DRAIN_S", ge=0
     )
+    uvloop: bool = _opt(
+        True, "Use uvloop's event loop when installed (pip install llmreplay[fast]).", "LLMREPLAY_UVLOOP"
+    )
+    state: str | None = _opt(
+        None,
+        "Shared state for workers and replicas: redis://host:port/db (rate limits, scenarios, live config, "
+        "metrics); unset keeps it in this process.",
+        "LLMREPLAY_STATE",
+    )
+    state_on_error: Literal["open", "closed"] = _opt(
+        "open",
+        "When the shared state cannot be reached: open admits requests (no rate limit), closed answers 503.",
+        "LLMREPLAY_STATE_ON_ERROR",
+    )
     metrics_require_token: bool = _opt(
         False, "Whether GET /metrics needs the admin token too (when one is set).", "LLMREPLAY_METRICS_REQUIRE_TOKEN"
     )

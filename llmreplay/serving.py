@@ -34,13 +34,10 @@ EXIT_FORCED = 1
 
 
 def build_app(settings: Settings) -> web.Application:
-    """The app a server process runs: :func:`llmreplay.app.create_app` with ``GET /metrics``."""
+    """The app a server process runs."""
     from llmreplay.app import create_app
-    from llmreplay.metrics import prometheus
 
-    app = create_app(settings)
-    prometheus.add_routes(app)  # a no-op once create_app registers it itself
-    return app
+    return create_app(settings)
 
 
 def summary(app: web.Application) -> tuple[str, str]:
@@ -73,7 +70,22 @@ def serve(
 
     Raises :class:`ConfigError` when the address cannot be bound.
     """
-    asyncio.run(_serve(app, host, port, drain_s, reuse_port, on_listening, signals))
+    from llmreplay.app import RUNTIME
+
+    factory = loop_factory(app[RUNTIME].settings.server.uvloop)
+    with asyncio.Runner(loop_factory=factory) as runner:
+        runner.run(_serve(app, host, port, drain_s, reuse_port, on_listening, signals))
+
+
+def loop_factory(use_uvloop: bool) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's loop when wanted and installed (``pip install llmreplay[fast]``), else asyncio's own."""
+    if not use_uvloop:
+        return None
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
 
 
 async def _serve(

@@ -56,7 +56,9 @@ START_TIMEOUT_S = 60.0
 MAX_RESTARTS = 5
 RESTART_WINDOW_S = 60.0
 EXIT_FORCED = 1
-PER_WORKER = "rate limits, scenarios, live config (admin API changes reach only the worker that answers) and the JSON metrics"
+PER_WORKER = (
+    "rate limits, scenarios, live config (admin API changes reach only the worker that answers) and the JSON metrics"
+)
 
 
 def reuse_port_supported() -> bool:
@@ -140,8 +142,8 @@ class Supervisor:
     """Starts ``settings.server.workers`` workers, restarts crashed ones, stops all on a signal."""
 
     settings: Settings
-    on_ready: Callable[[str, str, list[int]], None]
-    """Called once, when every worker listens: (mode, source, worker pids); prints the banner."""
+    on_ready: Callable[[Settings, str, str, list[int]], None]
+    """Called once, when every worker listens: (settings with the port bound, mode, source, worker pids)."""
     workers: list[_Worker] = field(default_factory=list)
     restarts: list[float] = field(default_factory=list)
 
@@ -151,6 +153,7 @@ class Supervisor:
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_w, False)
         self._dir = ""
+        self._running = False
 
     # -- lifecycle --------------------------------------------------------------------------------
 
@@ -260,11 +263,11 @@ class Supervisor:
                     return 1
             elif not started:
                 if all(w.ready for w in self.workers):
-                    started = True
+                    started = self._running = True
                     if holder is not None:
                         holder.close()
                     first = self.workers[0].info
-                    self.on_ready(first[0], first[1], [w.pid for w in self.workers])
+                    self.on_ready(self.settings, first[0], first[1], [w.pid for w in self.workers])
                 elif time.monotonic() > deadline:
                     raise ConfigError(f"workers did not start listening within {START_TIMEOUT_S:g} s")
 
@@ -279,13 +282,15 @@ class Supervisor:
                     with contextlib.suppress(BlockingIOError):
                         os.read(self._wake_r, 512)
                     continue
-                w = next((w for w in self.workers if obj is w.conn or obj == w.process.sentinel), None)
-                if w is None:
-                    continue
-                if obj is w.conn:
+                w = next((w for w in self.workers if obj is w.conn), None)
+                if w is not None:
                     self._message(w)
-                elif stop_deadline is None:
-                    self._died(w, started)
+            if stop_deadline is None:
+                # Checked on every turn, not only when a sentinel fires: a worker may have died while
+                # this loop was busy, and its sentinel is then no longer among the waitables.
+                for w in list(self.workers):
+                    if w.process.exitcode is not None:
+                        self._died(w, started)
 
     def _drain(self) -> float:
         return self.settings.server.drain_s
@@ -300,7 +305,8 @@ class Supervisor:
             return
         if msg[0] == "ready":
             w.ready, w.pid, w.info = True, msg[1], (msg[2], msg[3])
-            log.debug("worker %d (pid %d) is listening", w.index, w.pid)
+            if self._running:
+                log.info("worker %d (pid %d) is listening", w.index, w.pid)
         elif msg[0] == "error":
             self._signal_all(signal.SIGTERM)
             self._wait_all(5.0)
@@ -330,6 +336,6 @@ class Supervisor:
             w.process.join(max(0.0, end - time.monotonic()))
 
 
-def supervise(settings: Settings, on_ready: Callable[[str, str, list[int]], None]) -> int:
+def supervise(settings: Settings, on_ready: Callable[[Settings, str, str, list[int]], None]) -> int:
     """Run ``settings.server.workers`` workers until a signal; the exit status."""
     return Supervisor(settings, on_ready).run()

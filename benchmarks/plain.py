@@ -1,0 +1,122 @@
+"""Figure 1: non-stream chat completions under wrk, llmreplay against the bare aiohttp handler.
+
+Both servers run on core 0 with zero configured delay; wrk (Debian's package, installed with apt-get when
+missing) runs on core 1 with one thread and 64 connections, POSTing the same small chat request.
+
+    python -m benchmarks.plain [--duration 10] [--connections 64]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from benchmarks.harness import (
+    CLIENT_CORE,
+    Row,
+    baseline_cmd,
+    free_port,
+    llmreplay_cmd,
+    llmreplay_env,
+    pinned,
+    serve,
+    table,
+)
+
+BODY = {"model": "gpt-4o", "messages": [{"role": "user", "content": "Hello!"}]}
+TARGET_RATIO = 0.8
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
+
+
+def ensure_wrk() -> str:
+    """Path to wrk, installing Debian's package if it is missing."""
+    found = shutil.which("wrk")
+    if found:
+        return found
+    install = ["apt-get", "install", "-y", "-q", "wrk"]
+    if subprocess.run(install, capture_output=True, check=False).returncode != 0:
+        subprocess.run(["apt-get", "update", "-q"], capture_output=True, check=False)
+        subprocess.run(install, capture_output=True, check=False)
+    found = shutil.which("wrk")
+    if not found:
+        raise RuntimeError("wrk is not installed and apt-get could not install it (apt-get install -y wrk)")
+    return found
+
+
+def parse_wrk(out: str) -> dict[str, float]:
+    """Requests/s and latency percentiles (ms) from ``wrk --latency`` output."""
+    res: dict[str, float] = {}
+    m = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if not m:
+        raise RuntimeError(f"unexpected wrk output:\n{out}")
+    res["rps"] = float(m.group(1))
+    for p, value, unit in re.findall(r"^\s+(\d+(?:\.\d+)?)%\s+([\d.]+)(us|ms|s)\s*$", out, re.M):
+        res[f"p{float(p):g}"] = float(value) * _UNITS[unit]
+    m = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    res["non2xx"] = float(m.group(1)) if m else 0.0
+    m = re.search(r"Socket errors:.*", out)
+    res["socket_errors"] = float(sum(int(x) for x in re.findall(r"\d+", m.group(0)))) if m else 0.0
+    return res
+
+
+def drive(url: str, duration: float, connections: int) -> dict[str, float]:
+    wrk = ensure_wrk()
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(
+            'wrk.method = "POST"\n'
+            f"wrk.body = {json.dumps(json.dumps(BODY))}\n"
+            'wrk.headers["Content-Type"] = "application/json"\n'
+        )
+        script = f.name
+    try:
+        base = [wrk, "-t1", f"-c{connections}", "-s", script, "--latency", url]
+        subprocess.run(pinned([*base[:1], "-d1s", *base[1:]], CLIENT_CORE), capture_output=True, check=False)  # warm-up
+        out = subprocess.run(
+            pinned([*base[:1], f"-d{duration:g}s", *base[1:]], CLIENT_CORE), capture_output=True, text=True, check=True
+        ).stdout
+    finally:
+        Path(script).unlink(missing_ok=True)
+    return parse_wrk(out)
+
+
+def measure(duration: float = 10.0, connections: int = 64) -> tuple[list[Row], dict[str, object]]:
+    port = free_port()
+    with serve(baseline_cmd(port), port) as s:
+        base = drive(f"{s.url}/v1/chat/completions", duration, connections)
+    port = free_port()
+    with serve(llmreplay_cmd(port), port, env=llmreplay_env(0, 0)) as s:
+        ours = drive(f"{s.url}/v1/chat/completions", duration, connections)
+    rows = [
+        Row(
+            f"1. requests/s, {connections} connections",
+            ours["rps"],
+            base["rps"],
+            "req/s",
+            f"≥ {TARGET_RATIO}× baseline",
+            ours["rps"] >= TARGET_RATIO * base["rps"],
+        ),
+        Row("1. latency p50", ours.get("p50", float("nan")), base.get("p50", float("nan")), "ms"),
+        Row("1. latency p99", ours.get("p99", float("nan")), base.get("p99", float("nan")), "ms"),
+    ]
+    if ours["non2xx"] or ours["socket_errors"]:
+        rows.append(Row("1. non-2xx / socket errors", f"{ours['non2xx']:.0f} / {ours['socket_errors']:.0f}"))
+    return rows, {"llmreplay": ours, "baseline": base}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--duration", type=float, default=10.0)
+    ap.add_argument("--connections", type=int, default=64)
+    args = ap.parse_args(argv)
+    rows, _ = measure(args.duration, args.connections)
+    print(table(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

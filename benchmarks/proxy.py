@@ -1,0 +1,73 @@
+"""Figure 4: what the record proxy adds to time to first and to last byte.
+
+The upstream is the bare aiohttp streaming handler (``baseline.py``, K events 10 ms apart), pinned with the
+client to core 1 so that it never competes with the proxy; ``llmreplay record --upstream`` runs alone on
+core 0 and writes its cassette to a temporary folder. The stream client measures TTFB (first event) and
+TTLB (last event) calling the upstream directly and then through the proxy, with 1 stream at a time and
+with 200 concurrent streams; the figures are the differences of the percentiles.
+
+    python -m benchmarks.proxy [--rounds 100] [--events 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from typing import Any
+
+from benchmarks.harness import CLIENT_CORE, Row, baseline_cmd, free_port, llmreplay_cmd, serve, table
+from benchmarks.streams import run_client
+
+GAP_MS = 10.0
+TTFB_P99_TARGET_MS = 2.0
+BODY = '{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"Hello {i}"}]}'
+
+
+def measure(rounds_single: int, rounds_many: int, events: int, many: int = 200) -> tuple[list[Row], dict[str, Any]]:
+    raw: dict[str, Any] = {}
+    query = f"/v1/chat/completions?k={events}&gap_ms={GAP_MS:g}"
+    up_port = free_port()
+    with serve(baseline_cmd(up_port), up_port, core=CLIENT_CORE) as up, tempfile.TemporaryDirectory() as tmp:
+        port = free_port()
+        cmd = llmreplay_cmd(port, "--upstream", up.url, "--cassettes", tmp, "--cassette", "bench", command="record")
+        with serve(cmd, port, env={"LLMREPLAY_QUIET": "1"}) as proxy:
+            for label, base_url in (("direct", up.url), ("proxy", proxy.url)):
+                run_client(base_url + query, 4, body=BODY, gap_ms=GAP_MS, ramp_s=0)  # warm-up
+                for n, rounds in ((1, rounds_single), (many, rounds_many)):
+                    raw[f"{label}-{n}"] = run_client(
+                        base_url + query, n, body=BODY, gap_ms=GAP_MS, ramp_s=0.05 if n > 1 else 0, rounds=rounds
+                    )
+    rows: list[Row] = []
+    for n in (1, many):
+        d, p = raw[f"direct-{n}"], raw[f"proxy-{n}"]
+        for what, key in (("TTFB", "ttft_ms"), ("TTLB", "ttlb_ms")):
+            for q in ("p50", "p99"):
+                added = p[key][q] - d[key][q]
+                gated = what == "TTFB" and q == "p99"
+                rows.append(
+                    Row(
+                        f"4. record proxy, {n} concurrent: added {what} {q}",
+                        added,
+                        f"{d[key][q]:.2f} ms direct",
+                        "ms",
+                        f"≤ {TTFB_P99_TARGET_MS:g} ms" if gated else "",
+                        added <= TTFB_P99_TARGET_MS if gated else None,
+                    )
+                )
+        rows.append(Row(f"4. record proxy, {n} concurrent: completed", f"{p['completed']:,}", f"{d['completed']:,}"))
+    return rows, raw
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=100, help="sequential single streams")
+    ap.add_argument("--rounds-many", type=int, default=3, help="rounds of 200 concurrent streams")
+    ap.add_argument("--events", type=int, default=20)
+    args = ap.parse_args(argv)
+    rows, _ = measure(args.rounds, args.rounds_many, args.events)
+    print(table(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
