@@ -469,8 +469,9 @@ def test_docs_example_reads_a_recorded_cassette(tmp_path: Path, capsys: pytest.C
     big = Interaction(RecordedRequest("POST", "/v1/x", body=b"x" * 300_000), RecordedResponse(200, body=b"{}"))
     with open(path, "ab") as f:
         f.write(packed(big.to_obj())[:30])  # cut inside a bin whose declared length exceeds the whole file
-    namespace: dict[str, Any] = {"cassette_file": str(path)}
-    exec(compile(blocks[0], "docs/cassettes.md", "exec"), namespace)
+    namespace: dict[str, Any] = {}
+    code = blocks[0].replace('"cassettes/example.msgpack"', repr(str(path)))
+    exec(compile(code, "docs/cassettes.md", "exec"), namespace)
     header, interactions, tail = namespace["read_cassette"](str(path))
     assert header["upstream"] == "https://api.openai.com"
     assert [Interaction.from_obj(o) for o in interactions] == [plain(0, {"future": True}), streamed(1)]
