@@ -17,7 +17,9 @@ def blocks(lang: str) -> list[str]:
     return re.findall(rf"```{lang}\n(.*?)```", README.read_text(), re.S)
 
 
-@pytest.mark.parametrize("code", blocks("python"), ids=lambda c: c.splitlines()[0][:40])
+@pytest.mark.parametrize(
+    "code", [c for c in blocks("python") if not c.startswith("# file: ")], ids=lambda c: c.splitlines()[0][:40]
+)
 def test_python_snippet_runs(server, make_server, code, capsys):
     first = code.splitlines()[0]
     if first.startswith("# replays: "):
