@@ -429,6 +429,8 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every failure the client can see is in its provider's envelope; never a traceback."""
     try:
         return await handler(request)
+    except ApiError as exc:
+        err = exc
     except web.HTTPNotFound:
         err = registry.not_found(_call_of(request))
     except web.HTTPMethodNotAllowed as exc:

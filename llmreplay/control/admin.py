@@ -163,8 +163,18 @@ async def reset_config(request: web.Request) -> web.Response:
 # ---- metrics ----------------------------------------------------------------------------
 
 
+async def metrics_snapshot(rt: Any) -> dict[str, Any]:
+    """The metrics snapshot: every process's counters when the state is shared, else this process's."""
+    shared = getattr(rt.state, "shared_metrics", None)
+    if shared is not None:
+        merged = await shared()
+        if merged is not None:
+            return merged
+    return rt.metrics.snapshot()
+
+
 async def get_metrics(request: web.Request) -> web.Response:
-    return _json(_runtime(request).metrics.snapshot())
+    return _json(await metrics_snapshot(_runtime(request)))
 
 
 async def get_latency(request: web.Request) -> web.Response:

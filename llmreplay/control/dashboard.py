@@ -88,9 +88,11 @@ class _Encoded:
             self._events[key] = text
         return text
 
-    def metrics(self, rt: Any, second: int) -> str:
+    async def metrics(self, rt: Any, second: int) -> str:
+        from llmreplay.control.admin import metrics_snapshot
+
         if self._metrics is None or self._metrics[0] != second:
-            snap = {"type": "metrics", "snapshot": rt.metrics.snapshot()}
+            snap = {"type": "metrics", "snapshot": await metrics_snapshot(rt)}
             self._metrics = (second, json.dumps(snap, separators=(",", ":")))
         return self._metrics[1]
 
@@ -130,7 +132,7 @@ async def ws(request: web.Request) -> web.StreamResponse:
             now = loop.time()
             if now >= next_metrics:
                 next_metrics = max(next_metrics + METRICS_EVERY_S, now)
-                await asyncio.wait_for(sock.send_str(encoded.metrics(rt, int(now))), SEND_TIMEOUT_S)
+                await asyncio.wait_for(sock.send_str(await encoded.metrics(rt, int(now))), SEND_TIMEOUT_S)
     except (TimeoutError, ConnectionError):
         log.debug("dashboard client too slow or gone; closing")
         await sock.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"too slow")

@@ -130,7 +130,7 @@ class LiveConfig:
     def __init__(self, start: GlobalConfig) -> None:
         self._start = start
         self.listeners: list[Callable[[str, str | None], None]] = []
-        """Called with (what changed: "global" | "endpoint" | "reset", endpoint or None)."""
+        """Called with (what changed: "global" | "endpoint" | "reset" | "remote", endpoint or None)."""
         self.reset(notify=False)
 
     @property
@@ -184,6 +184,23 @@ class LiveConfig:
             "global": self._global.model_dump(),
             "endpoints": {name: dict(over) for name, over in self._overrides.items()},
         }
+
+    def apply_snapshot(self, snapshot: Mapping[str, Any]) -> None:
+        """Replace everything with another process's :meth:`snapshot` (shared state); listeners hear
+        ``"remote"``. Validated whole: raises ValueError (or pydantic.ValidationError) and changes nothing."""
+        glob = GlobalConfig.model_validate(snapshot.get("global", {}))
+        endpoints = snapshot.get("endpoints", {})
+        if not isinstance(endpoints, Mapping):
+            raise ValueError("snapshot endpoints must be an object")
+        overrides: dict[str, dict[str, Any]] = {}
+        for name, over in endpoints.items():
+            self._check(name)
+            if not isinstance(over, Mapping):
+                raise ValueError(f"overrides of {name!r} must be an object")
+            self._compute(name, glob, over)
+            overrides[name] = dict(over)
+        self._global, self._overrides = glob, overrides
+        self._changed("remote", None)
 
     def endpoints(self) -> dict[str, Any]:
         return {

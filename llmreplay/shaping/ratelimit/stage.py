@@ -25,6 +25,10 @@ class RateLimitStage:
         ex.quota = admission.quota
         if admission.allowed:
             return None
+        if admission.reason == "state":
+            # The shared state is unreachable and the policy is to fail closed: not a quota, an outage.
+            err = ApiError(ErrorKind.UNAVAILABLE, "Rate-limit state is unavailable; try again shortly.")
+            return ex.route.codec.render_error(err, ex.opts)
         ex.denied = True
         q = admission.quota
         state = q.tokens if admission.reason == "tokens" else q.requests
