@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from llmreplay import limits
 from llmreplay.config import Settings
 from llmreplay.control import admin, dashboard
 from llmreplay.control.events import EventHub
@@ -109,10 +110,11 @@ def create_app(settings: Settings | None = None) -> web.Application:
     """The application for ``settings`` (the embedded defaults when None)."""
     settings = settings or Settings()
     app = web.Application(
-        middlewares=[_access_log, _errors, admin.require_token],
+        middlewares=[_access_log, _errors, admin.require_token, limits.body_deadline(settings.server.body_timeout_s)],
         client_max_size=int(settings.server.max_body_mb * 1024 * 1024),
     )
     app[RUNTIME] = build_runtime(settings)
+    limits.redact_parser_errors()
     for route in registry.routes():
         app.router.add_route(route.method, route.path, _handler(route))
     app.on_startup.append(_start_state)

@@ -33,6 +33,9 @@ class ServerSettings(_Section):
     port: int = _opt(57593, "Port to listen on.", "PORT", ge=0, le=65535)
     quiet: bool = _opt(False, "Do not log one line per request.", "LLMREPLAY_QUIET")
     max_body_mb: float = _opt(32, "Largest request body accepted, in MiB.", "LLMREPLAY_MAX_BODY_MB", gt=0)
+    body_timeout_s: float = _opt(
+        30, "Seconds a request body may take to arrive; a slower one gets 408.", "LLMREPLAY_BODY_TIMEOUT_S", gt=0
+    )
     admin_token: str | None = _opt(
         None,
         "Bearer token the admin API, /ws and the dashboard's data require (API endpoints never do).",

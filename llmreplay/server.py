@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from aiohttp import web
 
+from llmreplay import limits
 from llmreplay.app import create_app
 from llmreplay.config import Settings
 
@@ -58,7 +59,7 @@ class BackgroundServer:
 
     async def _start(self) -> None:
         self.app = create_app(self.settings)
-        self._runner = web.AppRunner(self.app, access_log=None)
+        self._runner = web.AppRunner(self.app, access_log=None, **limits.handler_args(limits.Limits()))
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()

@@ -24,6 +24,7 @@ from collections.abc import Callable
 
 from aiohttp import web
 
+from llmreplay import limits
 from llmreplay.config import Settings
 from llmreplay.errors import ConfigError
 
@@ -113,7 +114,9 @@ async def _serve(
 
     for sig in signals:
         loop.add_signal_handler(sig, on_signal)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=drain_s)
+    runner = web.AppRunner(
+        app, access_log=None, handle_signals=False, shutdown_timeout=drain_s, **limits.handler_args(limits.Limits())
+    )
     await runner.setup()
     try:
         site = web.TCPSite(runner, host, port, reuse_port=reuse_port or None)

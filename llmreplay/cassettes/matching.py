@@ -121,7 +121,10 @@ def body_json(body: bytes, ignore: Iterable[str] = (), drop_stream: bool = False
     """The body as JSON with ignored fields removed; raises ``ValueError`` when it is not JSON."""
     if not body.strip():
         raise ValueError("empty body")
-    obj = json.loads(body)
+    try:
+        obj = json.loads(body)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
     if isinstance(obj, dict | list):
         for path in ignore:
             _drop(obj, path.split("."))
@@ -175,7 +178,7 @@ def key_of(req: RequestLike, cfg: MatchConfig, verbatim: bool = False) -> str:
 def _model(req: RequestLike) -> str:
     try:
         obj = json.loads(req.body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         obj = None
     if isinstance(obj, dict) and isinstance(obj.get("model"), str):
         return obj["model"]

@@ -160,6 +160,8 @@ def load_json(call: Call) -> Any:
         return json.loads(call.body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(ErrorKind.INVALID_REQUEST, f"The request body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ApiError(ErrorKind.INVALID_REQUEST, "The request body is nested too deeply.") from None
 
 
 def validate(model: type[M], call: Call) -> M:

@@ -91,10 +91,22 @@ class Deck:
     async def _recorded(self, interaction: Interaction) -> None:
         if not self.records:
             return
-        if self._recorder is None:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            self._recorder = Recorder(self.target, self.proxy.upstream if self.proxy else "")
-        await self._recorder.append_async(interaction)
+        try:
+            if self._recorder is None:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                self._recorder = Recorder(self.target, self.proxy.upstream if self.proxy else "")
+            await self._recorder.append_async(interaction)
+        except (OSError, CassetteError) as exc:
+            # The client already has its answer; what is lost is this recording, and the cassette stays whole
+            # (a failed append is cut back off the file).
+            log.error(
+                "llmreplay: could not record %s %s into %s: %s",
+                interaction.request.method,
+                interaction.request.path,
+                self.target,
+                exc,
+            )
+            return
         name = self.target.stem
         if self.mode == "new_episodes":
             # Recorded now, replayable now: a repeat of this call no longer goes upstream.
