@@ -204,12 +204,14 @@ def _handler(route: Route) -> Handler:
             deck = rt.deck
             if deck is not None and deck.plan() == "forward":
                 return await _forward(rt, request, route, t0)
+            rt.writer.poll()
             try:
                 answer = await _answer(rt, ex)
             except ApiError as err:
                 answer = route.codec.render_error(err, ex.opts)
             except _Forward:
                 return await _forward(rt, request, route, t0)
+        rt.writer.poll()
         # Counted from here: everything before is a few hundred microseconds of CPU, not waiting.
         rt.metrics.started(endpoint, stream=answer.stream)
         rt.events.publish(

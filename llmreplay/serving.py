@@ -16,6 +16,7 @@ Here the sequence is explicit:
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -89,6 +90,18 @@ def loop_factory(use_uvloop: bool) -> Callable[[], asyncio.AbstractEventLoop] | 
     return uvloop.new_event_loop
 
 
+def _quiet_gc() -> None:
+    """Keep the cyclic collector from pausing held streams.
+
+    Everything built at start (codecs, routes, loaded cassettes) is moved out of the collector's reach, and
+    collections run after more allocations: a full collection over thousands of held streams' objects is a
+    pause of tens of milliseconds in every stream's timing. Reference counting still frees nearly everything.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 50, 1000)
+
+
 async def _serve(
     app: web.Application,
     host: str,
@@ -118,6 +131,7 @@ async def _serve(
         app, access_log=None, handle_signals=False, shutdown_timeout=drain_s, **limits.handler_args(limits.Limits())
     )
     await runner.setup()
+    _quiet_gc()
     try:
         site = web.TCPSite(runner, host, port, reuse_port=reuse_port or None)
         try:

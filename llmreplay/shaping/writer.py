@@ -83,6 +83,14 @@ class Writer:
             log.debug("client disconnected during %s", request.path)
         return resp
 
+    def poll(self) -> None:
+        """Write every stream frame already due. Called between pieces of request work, so that a burst of
+        arriving requests (each rendered whole before its first byte) cannot hold back the frames of the
+        streams already running: asyncio would otherwise run every ready request step before any timer."""
+        sched = self._schedulers.get(asyncio.get_running_loop())
+        if sched is not None:
+            sched.poll()
+
     def _scheduler(self, loop: asyncio.AbstractEventLoop) -> Scheduler:
         sched = self._schedulers.get(loop)
         if sched is None:
@@ -131,6 +139,14 @@ class Scheduler:
             return job
         self._push(frames[0][0], job)
         return job
+
+    def poll(self) -> None:
+        """Run now if the earliest frame is due (its timer may be queued behind other work)."""
+        heap = self._heap
+        if heap and heap[0][0] <= self._loop.time():
+            if self._timer is not None:
+                self._timer.cancel()
+            self._run()
 
     def _push(self, deadline: float, job: _Job) -> None:
         heapq.heappush(self._heap, (deadline, next(self._seq), job))
