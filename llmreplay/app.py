@@ -465,4 +465,11 @@ async def _access_log(request: web.Request, handler: Handler) -> web.StreamRespo
     finally:
         if not request.app[RUNTIME].settings.server.quiet:
             ms = (time.perf_counter() - start) * 1000
-            access_log.info("%s %s %d %.1fms", request.method, request.path, status, ms)
+            access_log.info(
+                "%s %s %d %.1fms",
+                request.method,
+                request.path,
+                status,
+                ms,
+                extra={"method": request.method, "path": request.path, "status": status, "duration_ms": round(ms, 1)},
+            )

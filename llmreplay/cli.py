@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 from typing import Any
 
 import click
 
-from llmreplay import __version__
+from llmreplay import __version__, logs
 from llmreplay.config import ConfigError, Settings, load
 
 
@@ -42,6 +41,12 @@ def _common(fn: Any) -> Any:
                 help="TOML settings file. [env LLMREPLAY_CONFIG]",
             ),
             click.option("--quiet", "-q", is_flag=True, default=None, help="Do not log one line per request."),
+            click.option(
+                "--log-format",
+                type=click.Choice(["text", "json"]),
+                default=None,
+                help="Log lines as text, or one JSON object per line. [default: text; env LLMREPLAY_LOG_FORMAT]",
+            ),
             click.option(
                 "--workers",
                 type=click.IntRange(1, 256),
@@ -151,7 +156,7 @@ def record(record_mode: str, **common: Any) -> None:
 
 def _run(common: dict[str, Any], extra: dict[str, dict[str, Any]], cassettes: dict[str, Any]) -> None:
 
-    keys = ("host", "port", "quiet", "admin_token", "workers", "uvloop", "state")
+    keys = ("host", "port", "quiet", "admin_token", "workers", "uvloop", "state", "log_format")
     server = {k: common[k] for k in keys if common.get(k) is not None}
     cassettes = {
         **cassettes,
@@ -165,7 +170,7 @@ def _run(common: dict[str, Any], extra: dict[str, dict[str, Any]], cassettes: di
         **extra,
     }
     settings = _settings(common.get("config"), overrides)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
+    logs.configure(settings.server.log_format)
     s = settings.server
     if s.workers > 1:
         from llmreplay import workers
@@ -199,15 +204,30 @@ def _banner(settings: Settings, mode: str, source: str, pids: list[int] | None =
         )
     else:
         workers = ""
-    click.echo(
-        f"llmreplay {__version__} · {mode} · http://{s.host}:{s.port}\n"
-        f"  latency: first token {lat.initial_delay_ms:g} ms, gap {lat.delay_ms:g} ms ± {lat.jitter_ms:g} ms, "
-        f"{lat.chunk_size} chars per chunk; {source}\n"
-        f"  OpenAI base URL: http://{s.host}:{s.port}/v1 · Anthropic: http://{s.host}:{s.port} · "
-        f"Gemini: http://{s.host}:{s.port}{workers}\n"
-        f"  Ctrl-C to stop (in-flight requests get {s.drain_s:g} s; twice to stop at once).",
-        err=True,
+    base = f"http://{s.host}:{s.port}"
+    dim, bold = {"dim": True}, {"bold": True}
+    lines = [
+        click.style("llmreplay ", bold=True)
+        + click.style(__version__, **dim)
+        + " · "
+        + click.style(mode, fg="green", bold=True)
+        + " · "
+        + click.style(base, fg="cyan", bold=True),
+        f"  {click.style('source', **bold)}     {source}",
+        f"  {click.style('latency', **bold)}    first token {lat.initial_delay_ms:g} ms, gap {lat.delay_ms:g} ms "
+        f"± {lat.jitter_ms:g} ms, {lat.chunk_size} chars per chunk",
+        f"  {click.style('base URLs', **bold)}  OpenAI {base}/v1 · Anthropic {base} · Gemini {base}",
+        f"  {click.style('dashboard', **bold)}  "
+        + click.style(f"{base}/dashboard", fg="cyan")
+        + f" · admin API {base}/api · metrics {base}/metrics",
+    ]
+    if workers:
+        lines.append(workers.lstrip("\n"))
+    lines.append(
+        click.style(f"  Ctrl-C to stop (in-flight requests get {s.drain_s:g} s; twice to stop at once).", **dim)
     )
+    # click drops the colours when stderr is not a terminal (CI logs, pipes).
+    click.echo("\n".join(lines), err=True)
     if s.host not in ("127.0.0.1", "localhost", "::1") and not s.admin_token:
         click.echo(
             f"llmreplay: warning: listening on {s.host} with no admin token: anyone who can reach it can change "

@@ -32,6 +32,9 @@ class ServerSettings(_Section):
     host: str = _opt("127.0.0.1", "Address to bind.", "HOST")
     port: int = _opt(57593, "Port to listen on.", "PORT", ge=0, le=65535)
     quiet: bool = _opt(False, "Do not log one line per request.", "LLMREPLAY_QUIET")
+    log_format: Literal["text", "json"] = _opt(
+        "text", "Log lines as text, or one JSON object per line.", "LLMREPLAY_LOG_FORMAT"
+    )
     max_body_mb: float = _opt(32, "Largest request body accepted, in MiB.", "LLMREPLAY_MAX_BODY_MB", gt=0)
     body_timeout_s: float = _opt(
         30, "Seconds a request body may take to arrive; a slower one gets 408.", "LLMREPLAY_BODY_TIMEOUT_S", gt=0

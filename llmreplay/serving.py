@@ -16,6 +16,7 @@ Here the sequence is explicit:
 from __future__ import annotations
 
 import asyncio
+import errno
 import gc
 import logging
 import os
@@ -49,7 +50,8 @@ def summary(app: web.Application) -> tuple[str, str]:
     rt = app[RUNTIME]
     deck = rt.deck
     if deck is None:
-        return "synthetic", f"seed {rt.settings.synthetic.seed}"
+        seed = rt.settings.synthetic.seed
+        return "synthetic", "generated replies, " + (f"seed {seed}" if seed is not None else "unseeded")
     mode = {"all": "record", "new_episodes": "replay + record", "none": "replay"}[deck.mode]
     upstream = deck.proxy.upstream if deck.proxy else "none"
     return mode, (
@@ -137,7 +139,9 @@ async def _serve(
         try:
             await site.start()
         except OSError as exc:
-            raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+            busy = exc.errno == errno.EADDRINUSE
+            hint = " (hint: another process holds it; pick one with --port or PORT)" if busy else ""
+            raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}{hint}") from None
         if on_listening is not None:
             on_listening()
         await stop.wait()

@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
+from llmreplay import logs
 from llmreplay.config import Settings
 from llmreplay.errors import ConfigError
 
@@ -91,7 +92,7 @@ def _worker(index: int, settings: Settings, conn: Connection) -> None:
     """A worker's whole life: build the app, listen with SO_REUSEPORT, report, serve, drain."""
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
+    logs.configure(settings.server.log_format)
     from llmreplay import serving
 
     pid = os.getpid()

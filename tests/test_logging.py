@@ -1,0 +1,64 @@
+"""The banner says where everything is; --log-format json gives one JSON object per line, with no secrets."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+
+from tests.serverproc import CHAT, Server, free_port, request, stop
+
+
+def _start(*args: str) -> Server:
+    port = free_port()
+    env = {**os.environ, "STREAM_INITIAL_DELAY_MS": "0", "STREAM_DELAY_MS": "0", "STREAM_JITTER_MS": "0"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "llmreplay", "serve", "--port", str(port), *args],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    server = Server(proc, port)
+
+    def pump() -> None:
+        assert proc.stderr is not None
+        for raw in proc.stderr:
+            server.lines.put(raw.decode(errors="replace").rstrip("\n"))
+        server.lines.put("")
+
+    threading.Thread(target=pump, daemon=True).start()
+    server.wait_for("Ctrl-C to stop")
+    return server
+
+
+def test_banner_names_mode_urls_and_dashboard():
+    server = _start()
+    try:
+        banner = "\n".join(server.seen)
+        url = f"http://127.0.0.1:{server.port}"
+        assert "synthetic" in banner and f"{url}/v1" in banner and f"{url}/dashboard" in banner
+        assert "\x1b[" not in banner, "no colour codes when stderr is not a terminal"
+    finally:
+        server.signal()
+        server.wait()
+        stop(server)
+
+
+def test_json_log_lines_carry_the_request_and_no_secret():
+    server = _start("--log-format", "json")
+    try:
+        path = "/v1/chat/completions?key=AIzaSECRETSECRET"
+        status, _, _ = request(server.port, "POST", path, CHAT, {"authorization": "Bearer sk-SECRET"})
+        assert status == 200
+        line = server.wait_for(r'"llmreplay.access"')
+        record = json.loads(line)
+        assert record["method"] == "POST" and record["path"] == "/v1/chat/completions" and record["status"] == 200
+        assert record["duration_ms"] >= 0 and record["level"] == "info"
+        assert "SECRET" not in line
+    finally:
+        server.signal()
+        server.wait()
+        stop(server)
