@@ -58,19 +58,19 @@ class Server:
         return self.proc.wait(timeout=timeout)
 
 
-def start(*args: str, env: dict[str, str] | None = None, port: int | None = None) -> Server:
-    """``python -m llmreplay serve --quiet --port P *args``, returned once its banner is printed."""
+def start(*args: str, env: dict[str, str] | None = None, port: int | None = None, quiet: bool = True) -> Server:
+    """``python -m llmreplay serve [--quiet] --port P *args``, returned once its banner is printed."""
     port = free_port() if port is None else port
     full_env = {**os.environ, "STREAM_INITIAL_DELAY_MS": "0", "STREAM_DELAY_MS": "0", "STREAM_JITTER_MS": "0"}
     full_env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     full_env.update(env or {})
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "llmreplay", "serve", "--quiet", "--port", str(port), *args],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env=full_env,
-    )
+    argv = [sys.executable, "-m", "llmreplay", "serve", *(["--quiet"] if quiet else []), "--port", str(port), *args]
+    return spawn(argv, full_env, port)
+
+
+def spawn(argv: list[str], env: dict[str, str], port: int) -> Server:
+    """Run ``argv`` with its stderr read line by line, returned once the banner says it is listening."""
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     server = Server(proc, port)
 
     def pump() -> None:
@@ -80,7 +80,11 @@ def start(*args: str, env: dict[str, str] | None = None, port: int | None = None
         server.lines.put("")
 
     threading.Thread(target=pump, daemon=True).start()
-    server.wait_for("Ctrl-C to stop")
+    try:
+        server.wait_for("Ctrl-C to stop")
+    except AssertionError:
+        stop(server)
+        raise
     return server
 
 

@@ -18,7 +18,6 @@ import shlex
 import shutil
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,7 +25,7 @@ import pytest
 
 from llmreplay.cassettes.store import load
 
-from .serverproc import Server, free_port, request, stop
+from .serverproc import Server, free_port, request, spawn, stop
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = ROOT / "Dockerfile"
@@ -134,18 +133,8 @@ def container(tmp_path: Path) -> Iterator[tuple[Server, dict[str, str]]]:
     env.update({k: v for k, v in ENV.items() if k != "PATH"})
     env.update(FAST, HOST="127.0.0.1", PORT=str(port), LLMREPLAY_CASSETTES=str(cassettes))
     argv = local(exec_form(STAGE, "ENTRYPOINT") + exec_form(STAGE, "CMD"))
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    server = Server(proc, port)
-
-    def pump() -> None:
-        assert proc.stderr is not None
-        for raw in proc.stderr:
-            server.lines.put(raw.decode(errors="replace").rstrip("\n"))
-        server.lines.put("")
-
-    threading.Thread(target=pump, daemon=True).start()
+    server = spawn(argv, env, port)
     try:
-        server.wait_for("Ctrl-C to stop")
         yield server, env
     finally:
         stop(server)

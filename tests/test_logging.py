@@ -3,35 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import threading
 
-from tests.serverproc import CHAT, Server, free_port, request, stop
+from tests.serverproc import CHAT, Server, request, start, stop
 
 
 def _start(*args: str) -> Server:
-    port = free_port()
-    env = {**os.environ, "STREAM_INITIAL_DELAY_MS": "0", "STREAM_DELAY_MS": "0", "STREAM_JITTER_MS": "0"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "llmreplay", "serve", "--port", str(port), *args],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env=env,
-    )
-    server = Server(proc, port)
-
-    def pump() -> None:
-        assert proc.stderr is not None
-        for raw in proc.stderr:
-            server.lines.put(raw.decode(errors="replace").rstrip("\n"))
-        server.lines.put("")
-
-    threading.Thread(target=pump, daemon=True).start()
-    server.wait_for("Ctrl-C to stop")
-    return server
+    return start(*args, quiet=False)
 
 
 def test_banner_names_mode_urls_and_dashboard():

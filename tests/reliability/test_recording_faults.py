@@ -8,9 +8,7 @@ import json
 import logging
 import os
 import signal
-import subprocess
 import sys
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,7 +18,7 @@ import pytest
 from llmreplay.cassettes import store
 from llmreplay.server import BackgroundServer
 from tests.conftest import settings
-from tests.serverproc import Server, free_port
+from tests.serverproc import Server, free_port, spawn
 
 STREAM = {"model": "gpt-4o-mini", "stream": True, "messages": [{"role": "user", "content": "tell me a story"}]}
 CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
@@ -34,24 +32,8 @@ def _recorder(upstream: str, folder: Path) -> Server:
     port = free_port()
     env = {**os.environ}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    proc = subprocess.Popen(
-        [*_LLMREPLAY, "record", "--quiet", "--upstream", upstream, "--cassettes", str(folder), "--port", str(port)],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env=env,
-    )
-    server = Server(proc, port)
-
-    def pump() -> None:
-        assert proc.stderr is not None
-        for raw in proc.stderr:
-            server.lines.put(raw.decode(errors="replace").rstrip("\n"))
-        server.lines.put("")
-
-    threading.Thread(target=pump, daemon=True).start()
-    server.wait_for("Ctrl-C to stop")
-    return server
+    argv = [*_LLMREPLAY, "record", "--quiet", "--upstream", upstream, "--cassettes", str(folder), "--port", str(port)]
+    return spawn(argv, env, port)
 
 
 async def _stream(
