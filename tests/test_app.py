@@ -83,3 +83,22 @@ async def test_client_disconnect_mid_stream_is_harmless(aiohttp_server):
             await r.content.readany()
         async with s.get(srv.make_url("/health")) as r:
             assert r.status == 200
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/v1/chat/completions", '{"model": "\\ud800", "messages": [{"role": "user", "content": "\\udc00"}]}'),
+        ("/v1/embeddings", '{"model": "m", "input": "a\\ud800b"}'),
+        ("/v1/messages", '{"model": "\\ud800", "max_tokens": 9, "messages": [{"role": "user", "content": "x"}]}'),
+        ("/v1/completions", '{"model": "\\ud800", "prompt": "x"}'),
+        ("/v1beta/models/g:generateContent", '{"contents": [{"parts": [{"text": "\\udc00"}]}]}'),
+    ],
+)
+def test_lone_surrogate_escape_is_a_400_not_a_500(server, path, body):
+    """JSON may spell a lone UTF-16 surrogate; it has no UTF-8 form, so echoing it back would fail."""
+    import httpx2
+
+    r = httpx2.post(server.url + path, content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 400, r.text
+    assert "surrogate" in r.text

@@ -18,6 +18,7 @@ Simple operations (models, embeddings, token counts) are plain functions
 from __future__ import annotations
 
 import json
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -129,7 +130,16 @@ def dumps(obj: Any) -> bytes:
     try:
         return _orjson_dumps(obj, option=_ORJSON_OPTIONS)
     except TypeError:
-        return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
+        return stdlib_dumps(obj, ",", ":")
+
+
+def stdlib_dumps(obj: Any, item_sep: str, key_sep: str, indent: int | None = None) -> bytes:
+    """The standard library's JSON; a lone surrogate echoed from the client (JSON allows ``"\\ud800"``) is
+    written escaped, since it has no UTF-8 form."""
+    try:
+        return json.dumps(obj, ensure_ascii=False, separators=(item_sep, key_sep), indent=indent).encode()
+    except UnicodeEncodeError:
+        return json.dumps(obj, separators=(item_sep, key_sep), indent=indent).encode()
 
 
 def json_answer(
@@ -157,11 +167,30 @@ def load_json(call: Call) -> Any:
     if not call.body.strip():
         raise ApiError(ErrorKind.INVALID_REQUEST, "The request body is empty; expected a JSON object.")
     try:
-        return json.loads(call.body)
+        data = json.loads(call.body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(ErrorKind.INVALID_REQUEST, f"The request body is not valid JSON: {exc}") from None
     except RecursionError:
         raise ApiError(ErrorKind.INVALID_REQUEST, "The request body is nested too deeply.") from None
+    if _SURROGATE_ESCAPE.search(call.body) and _has_lone_surrogate(data):
+        raise ApiError(
+            ErrorKind.INVALID_REQUEST,
+            "The request body is not valid JSON: a \\u escape encodes a lone UTF-16 surrogate, which is no character.",
+        )
+    return data
+
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+"""A surrogate escape in the raw body: rare, so only then is the parsed body checked."""
+
+
+def _has_lone_surrogate(data: Any) -> bool:
+    # Paired escapes were joined by the parser; an unpaired one cannot be encoded as UTF-8.
+    try:
+        json.dumps(data, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def validate(model: type[M], call: Call) -> M:

@@ -30,7 +30,7 @@ from llmreplay.model import (
     ToolCall,
     Usage,
 )
-from llmreplay.providers.base import RenderOptions
+from llmreplay.providers.base import RenderOptions, stdlib_dumps
 
 JSON_TYPE = "application/json; charset=UTF-8"
 _VARY = ("vary", "Origin, X-Origin, Referer")
@@ -83,12 +83,12 @@ _RESPONSE_ID = re.compile(r"^[A-Za-z0-9_-]{16,40}$")
 
 def sse_json(obj: Any) -> bytes:
     """Compact except for ``": "`` after every colon, as the SSE chunks are written."""
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ": ")).encode()
+    return stdlib_dumps(obj, ",", ": ")
 
 
 def pretty_json(obj: Any) -> bytes:
     """Two-space indented, as the JSON bodies (and array-stream elements) are written."""
-    return json.dumps(obj, ensure_ascii=False, indent=2).encode()
+    return stdlib_dumps(obj, ",", ": ", indent=2)
 
 
 def json_headers() -> tuple[tuple[str, str], ...]:

@@ -15,7 +15,7 @@ def vector(text: str, dimensions: int) -> list[float]:
     Values are rounded to float32 so that a float and a base64 encoding of the
     same vector agree exactly.
     """
-    seed = int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
+    seed = int.from_bytes(hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()[:8], "big")
     rng = random.Random(seed)
     raw = [rng.gauss(0.0, 1.0) for _ in range(dimensions)]
     norm = math.sqrt(sum(x * x for x in raw)) or 1.0
