@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import json
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -12,8 +11,7 @@ from hypothesis import strategies as st
 
 from llmreplay.cassettes.splitter import EventSplitter, is_stream, split_body, split_mode
 from llmreplay.sse import parse_sse
-
-REAL = Path("/work/shared/fixtures/real")
+from tests.real_fixtures import REAL
 
 
 def _streams() -> list[tuple[str, bytes, str]]:

@@ -22,8 +22,8 @@ from llmreplay.cassettes.vcr import (
     pattern_regex,
     split_events,
 )
+from tests.real_fixtures import REAL
 
-REAL = Path("/work/shared/fixtures/real")
 if not REAL.is_dir():
     REAL = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "real"
 FIXTURES = sorted(REAL.glob("*/*.json"))

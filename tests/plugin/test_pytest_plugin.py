@@ -28,7 +28,9 @@ def _plugin_args() -> list[str]:
 
 
 def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    return pytester.runpytest_inprocess(*_plugin_args(), "-p", "no:cacheprovider", "-q", *args)
+    # pytest-aiohttp brings pytest-asyncio, which warns in every inner run unless its loop scope is set.
+    scope = ("-o", "asyncio_default_fixture_loop_scope=function")
+    return pytester.runpytest_inprocess(*_plugin_args(), *scope, "-p", "no:cacheprovider", "-q", *args)
 
 
 def _example_text() -> str:

@@ -20,8 +20,9 @@ from llmreplay.providers.anthropic_messages import CODEC, ROUTES, count_tokens
 from llmreplay.providers.anthropic_request import parse_count_tokens
 from llmreplay.providers.base import RenderOptions
 from llmreplay.synth.tokens import prompt_tokens
+from tests.real_fixtures import REAL
 
-FIXTURES = Path("/work/shared/fixtures/real")
+FIXTURES = REAL
 OPTS = RenderOptions(chunk_size=7, request_id="0123456789abcdef0123456789abcdef")
 USER = [{"role": "user", "content": "Hello there"}]
 

@@ -17,10 +17,11 @@ from llmreplay.providers import gemini
 from llmreplay.providers.base import RenderOptions, Route
 from llmreplay.providers.gemini_schema import to_json_schema
 from llmreplay.synth.tokens import prompt_tokens
+from tests.real_fixtures import REAL
 
 FIXTURES = sorted((Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "real" / "gemini").glob("*.json"))
 if not FIXTURES:
-    FIXTURES = sorted(Path("/work/shared/fixtures/real/gemini").glob("*.json"))
+    FIXTURES = sorted((REAL / "gemini").glob("*.json"))
 OPTS = RenderOptions(chunk_size=5)
 CODEC = gemini.CODEC
 

@@ -14,8 +14,9 @@ from llmreplay.errors import ApiError, ErrorKind
 from llmreplay.model import Call, Candidate, Finish, Opaque, Reply, Request, Text, ToolCall, Usage
 from llmreplay.providers.base import RenderOptions
 from llmreplay.providers.openai_chat import CODEC, ROUTES
+from tests.real_fixtures import REAL
 
-FIXTURES = sorted(Path("/work/shared/fixtures/real/openai-chat").glob("*.json"))
+FIXTURES = sorted((REAL / "openai-chat").glob("*.json"))
 OPTS = RenderOptions(chunk_size=5, request_id="ab" * 16, seed=3)
 USER = [{"role": "user", "content": "Hi"}]
 
@@ -408,7 +409,7 @@ def test_fixture_response(path: Path) -> None:
 def test_real_stream_reply_renders_back_for_the_sdk() -> None:
     from openai.lib.streaming.chat import ChatCompletionStreamState
 
-    rec = _fixture(Path("/work/shared/fixtures/real/openai-chat/test_run_stream_sync_streams_real_model.0.json"))
+    rec = _fixture(REAL / "openai-chat/test_run_stream_sync_streams_real_model.0.json")
     original = CODEC.events_to_reply(CODEC.parse_events(rec["response"]["body_text"].encode()))
     body = CODEC.render(original, request(stream=True, include_usage=True), OPTS).body
     state = ChatCompletionStreamState()

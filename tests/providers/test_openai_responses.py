@@ -17,8 +17,9 @@ from llmreplay.errors import ApiError, ErrorKind
 from llmreplay.model import Call, Candidate, Finish, Opaque, Reply, Request, Text, Thinking, ToolCall, Usage
 from llmreplay.providers.base import RenderOptions
 from llmreplay.providers.openai_responses import CODEC, ROUTES
+from tests.real_fixtures import REAL
 
-FIXTURES = Path("/work/shared/fixtures/real/openai-responses")
+FIXTURES = REAL / "openai-responses"
 RECORDINGS = sorted(FIXTURES.glob("*.json"))
 OPTS = RenderOptions(chunk_size=7, request_id="0123456789abcdef0123456789abcdef", seed=3)
 EVENT = pydantic.TypeAdapter(ResponseStreamEvent)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from pathlib import Path
 from typing import Any
 
 import anthropic.types
@@ -20,8 +19,9 @@ from llmreplay.providers import anthropic_messages, gemini, openai_chat
 from llmreplay.providers.base import RenderOptions, Route
 from llmreplay.sources.replay import ReplaySource, Timing, codec_for, spread
 from llmreplay.sse import parse_sse
+from tests.real_fixtures import REAL
 
-FIXTURES = Path("/work/shared/fixtures/real")
+FIXTURES = REAL
 CHAT_STREAM = "openai-chat/test_run_stream_sync_streams_real_model.0.json"
 CHAT_PLAIN = "openai-chat/test_extra_headers.0.json"
 ANT_STREAM = "anthropic-messages/test_anthropic_model_thinking_part_stream.0.json"
