@@ -172,16 +172,18 @@ def load_json(call: Call) -> Any:
         raise ApiError(ErrorKind.INVALID_REQUEST, f"The request body is not valid JSON: {exc}") from None
     except RecursionError:
         raise ApiError(ErrorKind.INVALID_REQUEST, "The request body is nested too deeply.") from None
-    if _SURROGATE_ESCAPE.search(call.body) and _has_lone_surrogate(data):
+    if _SURROGATE_HINT.search(call.body) and _has_lone_surrogate(data):
         raise ApiError(
             ErrorKind.INVALID_REQUEST,
-            "The request body is not valid JSON: a \\u escape encodes a lone UTF-16 surrogate, which is no character.",
+            "The request body is not valid JSON: it holds a lone UTF-16 surrogate, which is no character.",
         )
     return data
 
 
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
-"""A surrogate escape in the raw body: rare, so only then is the parsed body checked."""
+_SURROGATE_HINT = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}|\xed[\xa0-\xbf]|\x00")
+"""Where a lone surrogate can come from, all rare, so only then is the parsed body checked: a ``\\uD800``
+escape; a surrogate encoded as UTF-8 bytes, which the standard parser lets through ("surrogatepass"); a body
+in UTF-16 or UTF-32 (NUL bytes), which may hold one."""
 
 
 def _has_lone_surrogate(data: Any) -> bool:
