@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -41,3 +42,16 @@ def make_server() -> Iterator[Callable[..., BackgroundServer]]:
     yield start
     for s in started:
         s.stop()
+
+
+@pytest.fixture
+def no_gc_pauses() -> Iterator[None]:
+    """For timing tests: the client and the in-process server share this process, whose heap after hundreds of
+    tests makes a full collection a pause of 10+ ms that neither side would see in real use (the server
+    process keeps its own collector quiet while streams are held)."""
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()

@@ -105,6 +105,7 @@ def _never_reading_client(host: str, port: int) -> socket.socket:
     return sock
 
 
+@pytest.mark.usefixtures("no_gc_pauses")
 @pytest.mark.parametrize("path", ["/v1/chat/completions"])
 def test_fifty_clients_one_stalled_do_not_slow_a_stream(make_server, path):
     srv = make_server(

@@ -97,11 +97,11 @@ def test_on_miss_forward_with_record_mode_none_writes_nothing(tmp_path: Path, up
     with replayer(tmp_path, on_miss="forward", upstream=up.url) as rp:
         assert chat(rp.url, "hello") == hello
         assert upstream_requests(up) == n
-        first = chat(rp.url, "not recorded")
+        # The upstream's count is the proof; the two replies' texts may coincide (a pool of canned answers).
+        chat(rp.url, "not recorded")
         assert upstream_requests(up) == n + 1
-        second = chat(rp.url, "not recorded")
+        chat(rp.url, "not recorded")
         assert upstream_requests(up) == n + 2, "nothing was recorded, so the repeat goes upstream too"
-        assert first != second
     assert (tmp_path / CASSETTE).read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == [CASSETTE]
 
@@ -135,11 +135,10 @@ def test_once_records_when_absent_then_replays(tmp_path: Path, up: BackgroundSer
 
 
 def test_all_always_forwards_and_appends(tmp_path: Path, up: BackgroundServer) -> None:
-    (first,) = record_chat(tmp_path, up, "again")
+    record_chat(tmp_path, up, "again")
     n = upstream_requests(up)
-    (second,) = record_chat(tmp_path, up, "again")
+    record_chat(tmp_path, up, "again")
     assert upstream_requests(up) == n + 1
-    assert second != first
     assert count(tmp_path) == 2
 
 

@@ -134,6 +134,7 @@ def test_replay_gives_the_sdk_the_same_result(
     assert again == before
 
 
+@pytest.mark.usefixtures("no_gc_pauses")
 def test_replay_keeps_the_recorded_gaps(recorded: Recorded, paced: BackgroundServer) -> None:
     errors_ms: list[float] = []
     first_ms: list[float] = []
@@ -155,8 +156,8 @@ def test_replay_keeps_the_recorded_gaps(recorded: Recorded, paced: BackgroundSer
         f"p95 {p95:.2f} ms, max {errors_ms[-1]:.2f} ms; first event offset vs recorded: "
         + ", ".join(f"{x:+.1f} ms" for x in first_ms)
     )
-    assert p95 <= GAP_P95_MS
-    assert errors_ms[-1] <= GAP_MAX_MS
+    assert p95 <= GAP_P95_MS, (p95, errors_ms[-5:])
+    assert errors_ms[-1] <= GAP_MAX_MS, (p95, errors_ms[-5:])
     assert all(abs(x) <= GAP_MAX_MS for x in first_ms)
 
 

@@ -15,6 +15,7 @@ import pytest
 TEXT = "The quick brown fox jumps over the lazy dog. " * 4  # 180 chars → 18 chunks of 10
 
 
+@pytest.mark.usefixtures("no_gc_pauses")
 @pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/messages"])
 def test_first_chunk_at_ttft_then_steady_gaps(make_server, path):
     srv = make_server(
