@@ -9,8 +9,11 @@ headers and the time to its end. The on-disk layout is in ``docs/cassettes.md``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, overload
+
+import msgpack
 
 FORMAT = "llmreplay-cassette"
 VERSION = 1
@@ -90,14 +93,64 @@ class RecordedEvent(NamedTuple):
     data: bytes
 
 
+class LazyEvents(Sequence[RecordedEvent]):
+    """A loaded stream's events, kept as their msgpack bytes until first used.
+
+    Decoding every event of a large cassette at start-up is most of its load time and doubles its memory,
+    while a replay run typically plays a few of its streams. The bytes were checked to be one whole msgpack
+    array when the cassette was read; a malformed event inside it is reported when the stream is first used.
+    """
+
+    __slots__ = ("_events", "_raw")
+
+    def __init__(self, raw: bytes | memoryview) -> None:
+        self._raw: bytes | memoryview | None = raw
+        self._events: tuple[RecordedEvent, ...] = ()
+
+    def _decoded(self) -> tuple[RecordedEvent, ...]:
+        raw = self._raw
+        if raw is not None:
+            try:
+                items = msgpack.unpackb(raw, raw=False, strict_map_key=False)
+                events = tuple(map(_make_event, items))
+            except (ValueError, TypeError, msgpack.ExtraData) as exc:
+                raise ValueError(f"recorded stream events are malformed ({exc})") from None
+            self._events, self._raw = events, None
+        return self._events
+
+    def __len__(self) -> int:
+        return len(self._decoded())
+
+    @overload
+    def __getitem__(self, i: int) -> RecordedEvent: ...
+    @overload
+    def __getitem__(self, i: slice) -> tuple[RecordedEvent, ...]: ...
+    def __getitem__(self, i: int | slice) -> RecordedEvent | tuple[RecordedEvent, ...]:
+        return self._decoded()[i]
+
+    def __iter__(self) -> Iterator[RecordedEvent]:
+        return iter(self._decoded())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, LazyEvents):
+            other = other._decoded()
+        return isinstance(other, tuple) and self._decoded() == other
+
+    def __hash__(self) -> int:
+        return hash(self._decoded())
+
+    def __repr__(self) -> str:
+        return "LazyEvents(pending)" if self._raw is not None else f"LazyEvents({self._events!r})"
+
+
 @dataclass(frozen=True, slots=True)
 class RecordedResponse:
     status: int
     headers: tuple[tuple[str, str], ...] = ()
     body: bytes | None = None
     """A plain response's body; None for a stream."""
-    events: tuple[RecordedEvent, ...] | None = None
-    """A stream's events in order; None for a plain response."""
+    events: Sequence[RecordedEvent] | None = None
+    """A stream's events in order (a tuple, or :class:`LazyEvents` from a loaded file); None for a plain response."""
     headers_us: int = 0
     """Time to the status line and headers."""
     end_us: int = 0
@@ -134,7 +187,7 @@ class RecordedResponse:
             int(o["status"]),
             _pairs(o.get("headers")),
             None if o.get("body") is None else bytes(o["body"]),
-            None if events is None else tuple(map(_make_event, events)),
+            None if events is None else events if isinstance(events, LazyEvents) else tuple(map(_make_event, events)),
             int(o.get("headers_us") or 0),
             int(o.get("end_us") or 0),
             o.get("error"),

@@ -18,7 +18,15 @@ import pytest
 
 from llmreplay import __version__
 from llmreplay.cassettes import store
-from llmreplay.cassettes.model import VERSION, Header, Interaction, RecordedEvent, RecordedRequest, RecordedResponse
+from llmreplay.cassettes.model import (
+    VERSION,
+    Header,
+    Interaction,
+    LazyEvents,
+    RecordedEvent,
+    RecordedRequest,
+    RecordedResponse,
+)
 from llmreplay.cassettes.store import (
     Cassette,
     CassetteError,
@@ -29,6 +37,7 @@ from llmreplay.cassettes.store import (
     new_header,
     save,
 )
+from llmreplay.cassettes.summary import problems
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -124,6 +133,46 @@ def test_save_round_trip_and_overwrite(tmp_path: Path) -> None:
     save(path, header, [streamed(9)])
     assert load(path).interactions == [streamed(9)]
     assert [p.name for p in path.parent.iterdir()] == ["s.msgpack"]
+
+
+def test_loaded_stream_events_decode_on_first_use(tmp_path: Path) -> None:
+    path = tmp_path / "lazy.msgpack"
+    save(path, new_header("u"), [streamed(1, 4), plain(2)])
+    first, second = load(path).interactions
+    events = first.response.events
+    assert isinstance(events, LazyEvents) and repr(events) == "LazyEvents(pending)"
+    assert second.response.events is None
+    assert first.response.stream  # known without decoding
+    assert events == streamed(1, 4).response.events and streamed(1, 4).response.events == events
+    assert (
+        len(events) == 4 and events[0] == RecordedEvent(1000, b'data: {"k":0}\r\n\r\n') and events[1:2] == (events[1],)
+    )
+    assert first == streamed(1, 4) and hash(first.response) == hash(streamed(1, 4).response)
+    assert first.response.raw == streamed(1, 4).response.raw
+    # Rewriting a loaded cassette writes the events back unchanged.
+    save(path, new_header("u"), load(path).interactions)
+    assert load(path).interactions == [streamed(1, 4), plain(2)]
+
+
+def test_a_malformed_event_is_reported_when_used_not_at_load(tmp_path: Path) -> None:
+    obj = streamed(1).to_obj()
+    obj["response"]["events"] = [[1000, b"data: ok\n\n"], [2000]]
+    path = write(tmp_path / "odd.msgpack", packed(HEADER) + packed(obj) + packed(plain(2).to_obj()))
+    first, second = load(path).interactions
+    assert second == plain(2)
+    with pytest.raises(ValueError, match="recorded stream events are malformed"):
+        list(first.response.events or ())
+    assert problems(0, first) == [
+        "#0 POST /v1/messages: recorded stream events are malformed (Expected 2 arguments, got 1)"
+    ]
+
+
+def test_events_that_are_not_a_list_are_not_an_interaction(tmp_path: Path) -> None:
+    obj = streamed(1).to_obj()
+    obj["response"]["events"] = "data: x"
+    path = write(tmp_path / "odd.msgpack", packed(HEADER) + packed(obj))
+    with pytest.raises(CassetteError, match="not an interaction"):
+        load(path)
 
 
 # ---------------------------------------------------------------- errors

@@ -12,12 +12,12 @@ import pydantic
 import pytest
 
 from llmreplay.cassettes.matching import Index, MatchConfig
-from llmreplay.cassettes.model import Interaction, RecordedEvent, RecordedRequest, RecordedResponse
-from llmreplay.errors import ErrorKind
+from llmreplay.cassettes.model import Interaction, LazyEvents, RecordedEvent, RecordedRequest, RecordedResponse
+from llmreplay.errors import ApiError, ErrorKind
 from llmreplay.model import Answer, Call, Cut, Frame
 from llmreplay.providers import anthropic_messages, gemini, openai_chat
 from llmreplay.providers.base import RenderOptions, Route
-from llmreplay.sources.replay import ReplaySource, Timing, codec_for, spread
+from llmreplay.sources.replay import ReplaySource, Timing, codec_for, render, spread
 from llmreplay.sse import parse_sse
 from tests.real_fixtures import REAL
 
@@ -347,3 +347,14 @@ def test_gemini_sse_recording_answers_json_array_stream_call() -> None:
         fixture_call(d), route_for("gemini"), gemini.CODEC.parse_request(fixture_call(d)), opts()
     )
     assert sse is not None and sse.body == it.response.raw
+
+
+def test_an_unreadable_recording_is_a_server_error_naming_it() -> None:
+    req = RecordedRequest("POST", "/v1/chat/completions", (), (), b"{}")
+    bad = LazyEvents(b"\x91\x91\x01")  # one event of one field
+    resp = RecordedResponse(200, (("content-type", "text/event-stream"),), None, bad, 10, 20)
+    it = Interaction(req, resp, "openai-chat", "chat", "2025-11-26T06:00:00Z")
+    with pytest.raises(ApiError) as err:
+        render(it, None, None, RenderOptions(), 1.0, "recorded")
+    assert err.value.kind is ErrorKind.SERVER
+    assert "POST /v1/chat/completions recorded 2025-11-26T06:00:00Z is unreadable" in str(err.value)
