@@ -11,7 +11,7 @@ import enum
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,12 +212,13 @@ class Reply:
     """``system_fingerprint`` for OpenAI; stable per model."""
 
 
-@dataclass(frozen=True, slots=True)
-class Frame:
+class Frame(NamedTuple):
     """One piece of a response body to write, with when it is due.
 
     ``at`` is an offset in seconds from the start of the response. Sources that
     know the timing (replay) set it; otherwise the timing stage assigns it.
+    A named tuple rather than a dataclass: every stream builds tens of them per
+    request, twice, before its first byte, and tuples are built in a third of the time.
     """
 
     data: bytes

@@ -48,8 +48,36 @@ class _Chunks:
             obj["usage"] = None
         return event(obj)
 
+    def piece_template(self, index: int, delta: Any) -> tuple[bytes, bytes]:
+        """The bytes around one string piece in a chunk of this shape: the hot loop of rendering only
+        JSON-encodes the piece itself. Cut from a chunk rendered the general way, so they are identical."""
+        whole = self.choice(index, _fill(delta, _MARK))
+        mark = dumps(_MARK)
+        at = whole.rindex(mark)  # the delta comes after every echoed field (model, ids)
+        return whole[:at], whole[at + len(mark) :]
+
     def usage(self, reply: Reply) -> bytes:
         return event({**self.head, "choices": [], "usage": content.usage(reply.usage)})
+
+
+_MARK = "\x00llmreplay:piece\x00"
+"""Stands for the piece while a template is cut (its last occurrence: a client could echo it in the model name)."""
+
+
+def _fill(shape: Any, piece: str) -> Any:
+    # The delta with its one ``None`` leaf replaced by ``piece``.
+    if shape is None:
+        return piece
+    if isinstance(shape, dict):
+        return {k: _fill(v, piece) for k, v in shape.items()}
+    if isinstance(shape, list):
+        return [_fill(v, piece) for v in shape]
+    return shape
+
+
+def _pieces(out: _Chunks, index: int, delta: Any, text: str, chunk_size: int) -> list[Frame]:
+    head, tail = out.piece_template(index, delta)
+    return [Frame(head + dumps(piece) + tail) for piece in split(text, chunk_size)]
 
 
 def _tool_header(position: int, call: ToolCall) -> dict[str, Any]:
@@ -68,20 +96,19 @@ def _choice_frames(
     if not texts and calls:
         first = {"role": "assistant", "content": None, "tool_calls": [_tool_header(0, calls[0])], "refusal": None}
     frames.append(Frame(out.choice(index, first), paced=False))
-    if texts:
+    if texts and lp is not None:
         for piece in split(cand.text, chunk_size):
-            logprobs = content.logprobs_object(lp.piece(piece)) if lp is not None else None
-            frames.append(Frame(out.choice(index, {"content": piece}, logprobs)))
+            frames.append(Frame(out.choice(index, {"content": piece}, content.logprobs_object(lp.piece(piece)))))
+    elif texts:
+        frames += _pieces(out, index, {"content": None}, cand.text, chunk_size)
     refusal = content.refusal(cand)
     if refusal is not None:
-        for piece in split(refusal, chunk_size):
-            frames.append(Frame(out.choice(index, {"refusal": piece})))
+        frames += _pieces(out, index, {"refusal": None}, refusal, chunk_size)
     for position, call in enumerate(calls):
         if texts or position > 0:
             frames.append(Frame(out.choice(index, {"tool_calls": [_tool_header(position, call)]}), paced=False))
-        for piece in split(call.arguments, chunk_size):
-            delta = {"tool_calls": [{"index": position, "function": {"arguments": piece}}]}
-            frames.append(Frame(out.choice(index, delta)))
+        delta = {"tool_calls": [{"index": position, "function": {"arguments": None}}]}
+        frames += _pieces(out, index, delta, call.arguments, chunk_size)
     frames.append(Frame(out.choice(index, {}, None, content.finish_reason(cand)), paced=False))
     return frames
 

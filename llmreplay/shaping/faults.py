@@ -139,7 +139,7 @@ class StreamFaultStage:
             # A content frame: bookkeeping events (Anthropic's ping) may be skipped unparsed by the SDKs.
             i = next((j for j in range(n, len(frames)) if frames[j].paced), min(n, len(frames) - 1))
             if i >= 0:
-                frames[i] = dataclasses.replace(frames[i], data=malformed(frames[i].data))
+                frames[i] = frames[i]._replace(data=malformed(frames[i].data))
             return dataclasses.replace(answer, frames=tuple(frames))
         if kind == "stream-error":
             kept = frames[:n]
@@ -176,7 +176,7 @@ class StreamFaultStage:
 
 
 def _shift(frames: list[Frame], start: int, delay: float) -> tuple[Frame, ...]:
-    return tuple(dataclasses.replace(f, at=(f.at or 0.0) + delay) if i >= start else f for i, f in enumerate(frames))
+    return tuple(f._replace(at=(f.at or 0.0) + delay) if i >= start else f for i, f in enumerate(frames))
 
 
 def malformed(data: bytes) -> bytes:

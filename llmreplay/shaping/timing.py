@@ -58,8 +58,12 @@ class TimingStage:
             at = body_delay(answer.steps, ttft, gap, jitter, ex.rng) if ex.request is not None else 0.0
             return dataclasses.replace(answer, frames=(Frame(answer.body, at=at),))
         times = offsets(answer.frames, ttft, gap, jitter, ex.rng)
-        frames = tuple(Frame(f.data, at=t, paced=f.paced) for f, t in zip(answer.frames, times, strict=True))
+        frames = tuple(map(_timed, answer.frames, times))
         return dataclasses.replace(answer, frames=frames)
+
+
+def _timed(f: Frame, at: float) -> Frame:
+    return Frame(f.data, at, f.paced)
 
 
 def batches(frames: tuple[Frame, ...]) -> list[tuple[float, bytes]]:
