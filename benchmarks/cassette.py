@@ -1,8 +1,9 @@
 """Figure 5: cassette load time and memory per interaction, against a bare msgpack read of the same file.
 
 Uses ``cassette_load``'s realistic cassette (half plain chat completions, half ~100-event streams). The
-baseline is ``msgpack.Unpacker`` over the same bytes with no conversion to the cassette model: the floor
-any loader of this format stands on.
+baseline is ``msgpack.Unpacker`` over the same bytes, keeping every decoded object with no conversion to
+the cassette model: what decoding the whole file costs. llmreplay's loader leaves stream events encoded
+until first used, so it can come in under it.
 
     python -m benchmarks.cassette [--interactions 10000]
 """

@@ -10,7 +10,8 @@ from click.testing import CliRunner
 
 from llmreplay.cassettes import store
 from llmreplay.cassettes.model import Interaction, RecordedEvent, RecordedRequest, RecordedResponse
-from llmreplay.cli_cassettes import cassettes
+from llmreplay.cli_cassettes import PROGRESS_ITEMS, cassettes
+from tests.cassettes.test_store import plain
 
 CHUNKS = [
     {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "gpt-4o",
@@ -142,3 +143,14 @@ def test_error_exits(tmp_path: Path) -> None:
 def test_empty_folder(tmp_path: Path) -> None:
     code, out, _ = run("list", str(tmp_path))
     assert code == 0 and "no cassettes" in out
+
+
+def test_long_operations_show_progress_short_ones_do_not(tmp_path: Path) -> None:
+    big, small = tmp_path / "big.msgpack", tmp_path / "small.msgpack"
+    store.save(big, store.new_header("u"), [plain(i) for i in range(PROGRESS_ITEMS + 1)])
+    store.save(small, store.new_header("u"), [plain(i) for i in range(3)])
+    for command, label in (("verify", "verifying"), ("show", "reading")):
+        long = CliRunner().invoke(cassettes, [command, str(big)])
+        short = CliRunner().invoke(cassettes, [command, str(small)])
+        assert label in long.stderr, long.stderr
+        assert label not in short.stderr, short.stderr
