@@ -66,8 +66,9 @@ class Writer:
             if transport is None or transport.is_closing():
                 raise ConnectionResetError("client gone before the first frame")
             chunked = "chunked" in resp.headers.get("Transfer-Encoding", "").lower()
-            frame = _chunk if chunked else bytes
+            frame = _chunk if chunked else _plain
             job = self._scheduler(loop).submit(transport, [(t0 + at, frame(data)) for at, data in plan])
+            del plan  # what is held from here is the job's, for as long as the stream lasts
             await job.done
             if marks is not None and job.first is not None:
                 marks["first"] = job.first
@@ -98,9 +99,14 @@ class Writer:
         return sched
 
 
-def _chunk(data: bytes) -> bytes:
-    """HTTP/1.1 chunked encoding of one write, done before the first byte."""
-    return b"%x\r\n%b\r\n" % (len(data), data)
+def _chunk(data: bytes) -> tuple[bytes, ...]:
+    """HTTP/1.1 chunked encoding of one write, done before the first byte: the size line and the end of
+    the chunk around the frame's own bytes, not a copy of them (a held stream keeps its frames until sent)."""
+    return (b"%x\r\n" % len(data), data, b"\r\n")
+
+
+def _plain(data: bytes) -> tuple[bytes, ...]:
+    return (data,)
 
 
 class _Job:
@@ -108,7 +114,9 @@ class _Job:
 
     __slots__ = ("done", "first", "frames", "i", "lost", "sent", "transport")
 
-    def __init__(self, transport: asyncio.Transport, frames: list[tuple[float, bytes]], done: asyncio.Future[None]):
+    def __init__(
+        self, transport: asyncio.Transport, frames: list[tuple[float, tuple[bytes, ...]]], done: asyncio.Future[None]
+    ):
         self.transport = transport
         self.frames = frames
         self.i = 0
@@ -132,7 +140,7 @@ class Scheduler:
     def streams(self) -> int:
         return len(self._heap)
 
-    def submit(self, transport: asyncio.Transport, frames: list[tuple[float, bytes]]) -> _Job:
+    def submit(self, transport: asyncio.Transport, frames: list[tuple[float, tuple[bytes, ...]]]) -> _Job:
         job = _Job(transport, frames, self._loop.create_future())
         if not frames:
             job.done.set_result(None)
@@ -172,9 +180,9 @@ class Scheduler:
             while i < n and frames[i][0] <= now:
                 i += 1
             if i - start == 1:
-                transport.write(frames[start][1])
+                transport.writelines(frames[start][1])
             else:
-                transport.writelines([f[1] for f in frames[start:i]])
+                transport.writelines([part for f in frames[start:i] for part in f[1]])
             if job.first is None:
                 job.first = now
             job.i = job.sent = i
