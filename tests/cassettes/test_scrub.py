@@ -152,3 +152,18 @@ def test_interaction_keeps_the_rest() -> None:
 def test_safety_net_leaves_words_alone() -> None:
     body = b'{"tool": "run_task-abcdefghijklmnopqrstuvwxyz", "disk-0123456789abcdefghij": 1}'
     assert Scrubber().request(_request(body=body)).body == body
+
+
+def test_events_without_a_key_shape_are_kept_as_they_are_and_one_with_a_key_is_scrubbed() -> None:
+    clean = tuple(RecordedEvent(1000 * i, b'data: {"content":"job-%d AIz ya29"}\n\n' % i) for i in range(5))
+    resp = RecordedResponse(200, (("content-type", "text/event-stream"),), None, clean, 10, 6000)
+    assert Scrubber().response(resp).events is clean  # no key's fixed start anywhere: not even copied
+    near = (RecordedEvent(0, b'data: {"content":"task-1 sk- ya29."}\n\n'),)  # the starts, but no key
+    assert Scrubber().response(RecordedResponse(200, (), None, near, 1, 2)).events == near
+    key = b"sk-" + b"A1b2C3d4" * 4
+    dirty = (*clean, RecordedEvent(7000, b'data: {"content":"' + key + b'"}\n\n'))
+    out = Scrubber().response(RecordedResponse(200, (), None, dirty, 10, 8000)).events
+    assert out is not None and out[:5] == clean and key not in out[5].data and b"REDACTED" in out[5].data
+    # With a pattern of the user's, every event is searched.
+    custom = Scrubber(ScrubConfig(patterns=(r"job-\d",))).response(resp).events
+    assert custom is not None and all(b"job-" not in e.data for e in custom)
