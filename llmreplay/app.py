@@ -62,6 +62,9 @@ class Runtime:
     """Cassettes in play (replay, record, forward); None when serving synthetic replies only."""
     events: EventHub = dataclasses.field(default_factory=EventHub)
     """What happens, for the dashboard's WebSocket clients."""
+    seeds: random.Random = dataclasses.field(default_factory=random.Random)
+    """Seeds the generators of unseeded exchanges: seeding from an int costs a third of reading the OS's
+    entropy for each one, and this generator itself was seeded from it."""
 
     def rng_for(self, call: Call) -> random.Random:
         """The exchange's generator: seeded from the request or server seed and the call, or fresh."""
@@ -69,7 +72,7 @@ class Runtime:
         if seed is None and self.settings.synthetic.seed is not None:
             seed = str(self.settings.synthetic.seed)
         if seed is None:
-            return random.Random()
+            return random.Random(self.seeds.getrandbits(64))
         digest = hashlib.sha256(call.method.encode() + call.path.encode() + b"\0" + call.body).hexdigest()
         return random.Random(f"{seed}:{digest}")
 

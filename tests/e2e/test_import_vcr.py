@@ -57,11 +57,12 @@ def record_with_vcrpy(path: Path, base: str) -> dict[str, str]:
 def test_vcrpy_cassette_imports_and_replays_to_the_sdks(tmp_path: Path) -> None:
     yaml_file = tmp_path / "vcr" / "chat_and_messages.yaml"
     folder = tmp_path / "cassettes"
-    # No fixed reply, no seed: each answer is different, so a synthetic answer could not pass for a replayed one.
+    # No fixed reply, no seed; and the replayer answers a miss with an error, so only the recording can
+    # give these texts back. (Two of them may coincide: half the replies come from a pool of canned answers.)
     with BackgroundServer(settings(synthetic={"tool_call_probability": 0})) as up:
         original = record_with_vcrpy(yaml_file, up.url)
     assert yaml_file.is_file()
-    assert len(set(original.values())) == 3 and all(original.values())
+    assert all(original.values())
 
     result = CliRunner().invoke(cli, ["cassettes", "import-vcr", str(yaml_file), "--cassettes", str(folder)])
     assert result.exit_code == 0, result.output
