@@ -162,6 +162,16 @@ class RecordedResponse:
     def stream(self) -> bool:
         return self.events is not None
 
+    def unreadable(self) -> str | None:
+        """Why the recorded events cannot be read, or None. Events loaded lazily are decoded now, so a replay
+        or a check finds a malformed one before it answers, not midway."""
+        if isinstance(self.events, LazyEvents):
+            try:
+                len(self.events)
+            except ValueError as exc:
+                return str(exc)
+        return None
+
     @property
     def raw(self) -> bytes:
         """The whole body as the client received it."""

@@ -94,7 +94,7 @@ class Scrubber:
 
     def response(self, resp: RecordedResponse) -> RecordedResponse:
         events = resp.events
-        if events is not None and self._may_hold_bytes(b"".join(e.data for e in events)):
+        if events is not None and _may_hold(b"".join(e.data for e in events), self._starts_b):
             # Per event, so the boundaries (and times) recorded stay exactly as they were.
             events = tuple(RecordedEvent(e.at_us, self._bytes(e.data)) for e in events)
         return replace(
@@ -116,19 +116,14 @@ class Scrubber:
         return self._text(_BEARER.sub(lambda m: m.group(1) + self._placeholder, value))
 
     def _text(self, value: str) -> str:
-        starts = self._starts
-        if starts is not None and not any(k in value for k in starts):
+        if not _may_hold(value, self._starts):
             return value
         return self._str_re.sub(self._placeholder, value)
 
     def _bytes(self, data: bytes) -> bytes:
-        if not self._may_hold_bytes(data):
+        if not _may_hold(data, self._starts_b):
             return data
         return self._bytes_re.sub(self._placeholder_b, data)
-
-    def _may_hold_bytes(self, data: bytes) -> bool:
-        starts = self._starts_b
-        return starts is None or any(k in data for k in starts)
 
     def _json_body(self, body: bytes) -> bytes:
         if self._paths and body:
@@ -145,6 +140,11 @@ class Scrubber:
             hit = _blank(doc, path, self._placeholder) or hit
         # Re-serialised only when something was replaced, so untouched bodies keep their exact bytes.
         return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode() if hit else body
+
+
+def _may_hold(value: Any, starts: tuple[Any, ...] | None) -> bool:
+    """Whether ``value`` may need the regexes: always with the user's patterns (``starts`` None)."""
+    return starts is None or any(k in value for k in starts)
 
 
 def _blank(node: Any, path: tuple[str, ...], placeholder: str) -> bool:

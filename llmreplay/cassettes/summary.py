@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 
-from llmreplay.cassettes.model import Interaction, LazyEvents
+from llmreplay.cassettes.model import Interaction
 from llmreplay.cassettes.vcr import match_route
 from llmreplay.model import Reply
 from llmreplay.providers.base import Codec
@@ -133,11 +133,9 @@ def problems(index: int, it: Interaction) -> list[str]:
     out: list[str] = []
     resp = it.response
     tag = f"#{index} {it.request.method} {it.request.path}"
-    if isinstance(resp.events, LazyEvents):
-        try:
-            len(resp.events)
-        except ValueError as exc:
-            return [f"{tag}: {exc}"]
+    problem = resp.unreadable()
+    if problem is not None:
+        return [f"{tag}: {problem}"]
     if resp.events is not None and resp.body is not None:
         out.append(f"{tag}: has both a body and events")
     if resp.events:

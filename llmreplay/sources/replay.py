@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from typing import Literal
 
 from llmreplay.cassettes.matching import Index
-from llmreplay.cassettes.model import Interaction, LazyEvents, RecordedResponse
+from llmreplay.cassettes.model import Interaction, RecordedResponse
 from llmreplay.errors import ApiError, ErrorKind
 from llmreplay.model import Answer, Call, Cut, Frame, Request
 from llmreplay.providers import registry
@@ -125,13 +125,10 @@ def render(
 ) -> Answer:
     """The answer an interaction gives to a call of the given shape."""
     resp = it.response
-    if isinstance(resp.events, LazyEvents):
-        try:
-            len(resp.events)  # decoded on first use: a malformed one is found here, not mid-answer
-        except ValueError as exc:
-            where = f"{it.request.method} {it.request.path} recorded {it.recorded_at or 'at an unknown time'}"
-            msg = f"llmreplay: the cassette's recording of {where} is unreadable: {exc}."
-            raise ApiError(ErrorKind.SERVER, msg) from None
+    problem = resp.unreadable()
+    if problem is not None:
+        where = f"{it.request.method} {it.request.path} recorded {it.recorded_at or 'at an unknown time'}"
+        raise ApiError(ErrorKind.SERVER, f"llmreplay: the cassette's recording of {where} is unreadable: {problem}.")
     codec = codec_for(it.api)
     convertible = (
         codec is not None
