@@ -1,11 +1,15 @@
 """A lean asyncio SSE load generator: N concurrent streams, each event timestamped on arrival.
 
-Plain ``asyncio.Protocol`` over raw HTTP/1.1 (no client library between the socket and the clock): it
-opens all N connections first (at most ``--connect-limit`` connecting at once), then sends the N requests
-spread evenly over ``--ramp-s``, and timestamps every read that completes at least one SSE event
-(``time.perf_counter``). Frames a server writes together arrive together, so gaps are measured between
-such reads. A probe task sleeping 5 ms at a time measures this client's own timer lateness: the floor
-under every figure it reports. Prints one JSON object of statistics (milliseconds) on stdout.
+Raw HTTP/1.1 over non-blocking sockets (no client library between the socket and the clock): it opens
+all N connections first (at most ``--connect-limit`` connecting at once), then sends the N requests spread
+evenly over ``--ramp-s``, and timestamps every read that completes at least one SSE event with the time
+the kernel received its bytes (Linux's ``SO_TIMESTAMPNS``), not the time this process got round to
+reading them: with a thousand streams on one core, a Python client reads some events milliseconds late,
+and that lateness would otherwise be blamed on the server. Frames a server writes together arrive
+together, so gaps are measured between such reads. A probe task sleeping 5 ms at a time measures this
+client's own timer lateness; with kernel stamps it no longer adds to the figures, and ``unstamped_reads``
+counts the reads that had none (then the read's own time is used). Prints one JSON object of statistics
+(milliseconds) on stdout.
 
     python -m benchmarks.streams --url http://127.0.0.1:8001/stream?k=20&gap_ms=50 --n 1000 --gap-ms 50
     python -m benchmarks.streams --url http://127.0.0.1:57593/v1/chat/completions \\
@@ -22,6 +26,8 @@ import asyncio
 import itertools
 import json
 import os
+import socket
+import struct
 import subprocess
 import sys
 import time
@@ -32,31 +38,78 @@ from urllib.parse import urlsplit
 
 from benchmarks.harness import CLIENT_CORE, ROOT, pct, pinned, raise_fd_limit
 
+_SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35 if sys.platform == "linux" else None)
+"""Linux's receive timestamps (Python names the constant only on some builds; 35 is its generic value)."""
+_TS_SPACE = socket.CMSG_SPACE(16)
 
-class StreamProtocol(asyncio.Protocol):
-    """One request on one connection (``Connection: close``): the server closing it ends the stream."""
 
-    def __init__(self, request: bytes) -> None:
+def _kernel_stamps(sock: socket.socket) -> bool:
+    """Ask the kernel to stamp every received segment with its arrival time (CLOCK_REALTIME)."""
+    if _SO_TIMESTAMPNS is None:
+        return False
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
+    except OSError:
+        return False
+    return True
+
+
+class Stream:
+    """One request on one connection (``Connection: close``): the server closing it ends the stream.
+
+    Read with ``recvmsg`` from a reader callback rather than a Protocol, so that each read carries the
+    kernel's arrival time of its bytes: how late this process gets round to reading them (its own load)
+    then adds nothing to the figures. Without kernel stamps it falls back to the time of the read.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, sock: socket.socket, request: bytes, stamped: bool) -> None:
+        self.loop = loop
+        self.sock = sock
         self.request = request
-        self.transport: asyncio.Transport | None = None
+        self.stamped = stamped
         self.sent = 0.0
         self.status = 0
         self.head = b""
         self.tail = b""
         self.done = False
+        self.unstamped = 0
         self.arrivals: list[tuple[float, int]] = []
-        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+        self.closed: asyncio.Future[None] = loop.create_future()
 
     def send(self) -> None:
-        if self.transport is not None and not self.transport.is_closing():
-            self.sent = time.perf_counter()
-            self.transport.write(self.request)
+        self.sent = time.time()
+        try:
+            self.sock.send(self.request)
+        except OSError:
+            self._close()
+            return
+        self.loop.add_reader(self.sock.fileno(), self._readable)
 
-    def data_received(self, data: bytes) -> None:
-        now = time.perf_counter()
+    def abort(self) -> None:
+        self._close()
+
+    def _readable(self) -> None:
+        try:
+            data, anc, _, _ = self.sock.recvmsg(1 << 16, _TS_SPACE if self.stamped else 0)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            self._close()
+            return
+        if not data:
+            self._close()
+            return
+        now = 0.0
+        for level, kind, raw in anc:
+            if level == socket.SOL_SOCKET and kind == _SO_TIMESTAMPNS and len(raw) >= 16:
+                sec, nsec = struct.unpack_from("qq", raw)
+                now = sec + nsec / 1e9
+        if not now:
+            now = time.time()
+            self.unstamped += 1
+        self._received(data, now)
+
+    def _received(self, data: bytes, now: float) -> None:
         if not self.status:
             self.head += data
             end = self.head.find(b"\r\n\r\n")
@@ -72,7 +125,10 @@ class StreamProtocol(asyncio.Protocol):
         if n:
             self.arrivals.append((now, n))
 
-    def connection_lost(self, exc: Exception | None) -> None:
+    def _close(self) -> None:
+        if self.sock.fileno() >= 0:
+            self.loop.remove_reader(self.sock.fileno())
+            self.sock.close()
         if not self.closed.done():
             self.closed.set_result(None)
 
@@ -108,21 +164,24 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     sem = asyncio.Semaphore(args.connect_limit)
     errors: Counter[str] = Counter()
 
-    async def connect(i: int) -> StreamProtocol | None:
+    async def connect(i: int) -> Stream | None:
         host, port, raw = _request(args.url, args.body, i)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setblocking(False)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        stamped = _kernel_stamps(sock)
         async with sem:
             try:
-                _, proto = await asyncio.wait_for(
-                    loop.create_connection(lambda: StreamProtocol(raw), host, port), args.timeout
-                )
+                await asyncio.wait_for(loop.sock_connect(sock, (host, port)), args.timeout)
             except (OSError, TimeoutError) as exc:
+                sock.close()
                 errors[type(exc).__name__] += 1
                 return None
-        return proto
+        return Stream(loop, sock, raw, stamped)
 
     start = time.perf_counter()
     connect_s = 0.0
-    protos: list[StreamProtocol | None] = []
+    protos: list[Stream | None] = []
     for _ in range(args.rounds):
         t_connect = time.perf_counter()
         batch = await asyncio.gather(*(connect(i) for i in range(args.n)))
@@ -137,8 +196,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         except TimeoutError:
             errors["timeout"] += sum(1 for p in pending if not p.closed.done())
             for p in pending:
-                if p.transport is not None:
-                    p.transport.abort()
+                p.abort()
         protos += batch
     live = [p for p in protos if p is not None]
     stop.set()
@@ -184,6 +242,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         "ttft_ms": stats(ttft),
         "ttlb_ms": stats(ttlb),
         "client_lateness_ms": stats(lateness),
+        "unstamped_reads": sum(p.unstamped for p in live),
     }
 
 
@@ -238,7 +297,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dump", help="write per-stream event arrivals (µs) to this JSON file")
     args = ap.parse_args(argv)
     raise_fd_limit()
-    json.dump(asyncio.run(run(args)), sys.stdout)
+    try:
+        import uvloop
+    except ImportError:
+        result = asyncio.run(run(args))
+    else:
+        result = uvloop.run(run(args))
+    json.dump(result, sys.stdout)
     print()
     return 0
 
