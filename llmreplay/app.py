@@ -226,6 +226,7 @@ def _handler(route: Route) -> Handler:
             return await rt.writer.send(request, answer, t0, marks)
         finally:
             _record(rt, endpoint, ex, status, answer.stream, marks, t0, loop.time())
+            rt.writer.poll()
 
     return handle
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import gc
 import logging
 import os
 import signal
@@ -26,7 +25,7 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from llmreplay import limits
+from llmreplay import collector, limits
 from llmreplay.config import Settings
 from llmreplay.errors import ConfigError
 
@@ -92,39 +91,6 @@ def loop_factory(use_uvloop: bool) -> Callable[[], asyncio.AbstractEventLoop] | 
     return uvloop.new_event_loop
 
 
-_GC_DEFAULT = gc.get_threshold()
-_GC_HELD = (50_000, 50, 1000)
-_GC_HELD_ABOVE = 256
-"""Open connections above which collections are spaced out (see :func:`_tune_gc`)."""
-
-
-def _freeze_startup() -> None:
-    """Move everything built at start (codecs, routes, loaded cassettes) out of the cyclic collector's reach."""
-    gc.collect()
-    gc.freeze()
-
-
-async def _tune_gc(server: Callable[[], web.Server | None], every_s: float = 0.1) -> None:
-    """Keep the cyclic collector from pausing held streams, without letting garbage pile up otherwise.
-
-    With thousands of streams held, a full collection walks all their objects: a pause of tens of milliseconds
-    in every stream's timing. Then collections run after many more allocations. With few connections the
-    default thresholds stay: collections are short, and a request's short-lived cycles (exceptions, closures)
-    are freed soon instead of raising the process's memory by the tens of thousands of objects that wait.
-    """
-    held = False
-    try:
-        while True:
-            srv = server()
-            busy = srv is not None and len(srv.connections) > _GC_HELD_ABOVE
-            if busy is not held:
-                held = busy
-                gc.set_threshold(*(_GC_HELD if held else _GC_DEFAULT))
-            await asyncio.sleep(every_s)
-    finally:
-        gc.set_threshold(*_GC_DEFAULT)
-
-
 async def _serve(
     app: web.Application,
     host: str,
@@ -154,8 +120,8 @@ async def _serve(
         app, access_log=None, handle_signals=False, shutdown_timeout=drain_s, **limits.handler_args(limits.Limits())
     )
     await runner.setup()
-    _freeze_startup()
-    tuner = asyncio.ensure_future(_tune_gc(lambda: runner.server))
+    collector.freeze_startup()
+    tuner = asyncio.ensure_future(collector.watch(lambda: runner.server))
     try:
         site = web.TCPSite(runner, host, port, reuse_port=reuse_port or None)
         try:

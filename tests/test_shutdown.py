@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-import gc
 import signal
 import time
-from types import SimpleNamespace
 
 import pytest
-
-from llmreplay import serving
 
 from .serverproc import open_stream, refused, request, start, stop
 
@@ -81,29 +76,3 @@ def test_drain_timeout_cuts_a_stream_that_outlasts_it(servers):
         assert s.wait(timeout=15) == 0
         assert time.monotonic() - began < 10
         assert b"data: [DONE]" not in list(lines)
-
-
-async def test_collector_thresholds_follow_the_number_of_held_connections() -> None:
-    before = gc.get_threshold()
-    srv = SimpleNamespace(connections=[])
-    task = asyncio.ensure_future(serving._tune_gc(lambda: srv, every_s=0))
-
-    async def ticks() -> None:
-        for _ in range(3):
-            await asyncio.sleep(0)
-
-    try:
-        await ticks()
-        assert gc.get_threshold() == serving._GC_DEFAULT
-        srv.connections = [object()] * (serving._GC_HELD_ABOVE + 1)
-        await ticks()
-        assert gc.get_threshold() == serving._GC_HELD
-        srv.connections = []
-        await ticks()
-        assert gc.get_threshold() == serving._GC_DEFAULT
-        srv.connections = [object()] * (serving._GC_HELD_ABOVE + 1)
-        await ticks()
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-    assert gc.get_threshold() == serving._GC_DEFAULT == before

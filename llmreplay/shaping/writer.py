@@ -23,6 +23,7 @@ import struct
 from aiohttp import web
 from multidict import CIMultiDict
 
+from llmreplay import collector
 from llmreplay.model import Answer, Cut
 from llmreplay.shaping.timing import batches
 
@@ -69,7 +70,11 @@ class Writer:
             frame = _chunk if chunked else _plain
             job = self._scheduler(loop).submit(transport, [(t0 + at, frame(data)) for at, data in plan])
             del plan  # what is held from here is the job's, for as long as the stream lasts
+            collector.hold()
             await job.done
+            # Streams that started together end together: let the scheduler write what is due between the
+            # endings, as between the arrivals (see :meth:`poll`).
+            self.poll()
             if marks is not None and job.first is not None:
                 marks["first"] = job.first
                 marks["chunks"] = job.sent
