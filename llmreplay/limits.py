@@ -59,8 +59,11 @@ def body_deadline(timeout_s: float) -> Callable[[web.Request, Handler], Awaitabl
     async def deadline(request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.can_read_body:
             try:
-                async with asyncio.timeout(timeout_s):
-                    await request.read()
+                if request.content.is_eof():
+                    await request.read()  # all here already: no timer to arm and cancel
+                else:
+                    async with asyncio.timeout(timeout_s):
+                        await request.read()
             except TimeoutError:
                 return _error(
                     request,

@@ -52,10 +52,15 @@ async def test_held_objects_are_kept_from_the_collector_until_the_load_is_over()
         gc.collect()
         assert gone_held() is not None, "a cycle alive at hold() is out of the collector's reach under load"
 
-        srv.connections = []
+        srv.connections = [object()] * (collector.QUIET_AT_MOST + 1)
+        await _ticks()
+        assert collector.busy(), "no full collection while streams are still held as the load ebbs"
+        assert gone_held() is not None
+
+        srv.connections = [object()] * collector.QUIET_AT_MOST
         await _ticks()
         assert not collector.busy()
-        assert gone_held() is None, "one full collection once the load is over"
+        assert gone_held() is None, "one full collection once the server is nearly idle"
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)

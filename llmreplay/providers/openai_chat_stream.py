@@ -77,7 +77,11 @@ def _fill(shape: Any, piece: str) -> Any:
 
 def _pieces(out: _Chunks, index: int, delta: Any, text: str, chunk_size: int) -> list[Frame]:
     head, tail = out.piece_template(index, delta)
-    return [Frame(head + dumps(piece) + tail) for piece in split(text, chunk_size)]
+    return [_new(Frame, (head + dumps(piece) + tail, None, True)) for piece in split(text, chunk_size)]
+
+
+_new = tuple.__new__
+"""Builds a :class:`Frame` without its generated ``__new__``: this is the loop that runs per piece."""
 
 
 def _tool_header(position: int, call: ToolCall) -> dict[str, Any]:
@@ -117,10 +121,13 @@ def render_frames(reply: Reply, request: Request, seed: int, chunk_size: int) ->
     """The frames of a stream telling every candidate of ``reply``."""
     out = _Chunks(reply, request.include_usage)
     per_choice = [_choice_frames(out, i, c, request, seed, chunk_size) for i, c in enumerate(reply.candidates)]
-    frames: list[Frame] = []
-    # Real n>1 streams interleave the choices; round-robin over their frames does the same.
-    for step in range(max((len(f) for f in per_choice), default=0)):
-        frames.extend(f[step] for f in per_choice if step < len(f))
+    if len(per_choice) == 1:
+        frames = per_choice[0]
+    else:
+        frames = []
+        # Real n>1 streams interleave the choices; round-robin over their frames does the same.
+        for step in range(max((len(f) for f in per_choice), default=0)):
+            frames.extend(f[step] for f in per_choice if step < len(f))
     if request.include_usage:
         frames.append(Frame(out.usage(reply), paced=False))
     frames.append(Frame(DONE, paced=False))

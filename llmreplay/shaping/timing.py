@@ -58,12 +58,12 @@ class TimingStage:
             at = body_delay(answer.steps, ttft, gap, jitter, ex.rng) if ex.request is not None else 0.0
             return dataclasses.replace(answer, frames=(Frame(answer.body, at=at),))
         times = offsets(answer.frames, ttft, gap, jitter, ex.rng)
-        frames = tuple(map(_timed, answer.frames, times))
+        frames = tuple([_new(Frame, (f[0], at, f[2])) for f, at in zip(answer.frames, times, strict=True)])
         return dataclasses.replace(answer, frames=frames)
 
 
-def _timed(f: Frame, at: float) -> Frame:
-    return Frame(f.data, at, f.paced)
+_new = tuple.__new__
+"""Builds a :class:`Frame` without its generated ``__new__`` (a Python call per frame, a third of the cost)."""
 
 
 def batches(frames: tuple[Frame, ...]) -> list[tuple[float, bytes]]:

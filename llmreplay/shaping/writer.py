@@ -104,10 +104,15 @@ class Writer:
         return sched
 
 
+_SIZE_LINES = tuple(b"%x\r\n" % n for n in range(4096))
+"""Chunk size lines for the frame sizes of nearly every stream, shared rather than formatted per frame."""
+
+
 def _chunk(data: bytes) -> tuple[bytes, ...]:
     """HTTP/1.1 chunked encoding of one write, done before the first byte: the size line and the end of
     the chunk around the frame's own bytes, not a copy of them (a held stream keeps its frames until sent)."""
-    return (b"%x\r\n" % len(data), data, b"\r\n")
+    n = len(data)
+    return (_SIZE_LINES[n] if n < 4096 else b"%x\r\n" % n, data, b"\r\n")
 
 
 def _plain(data: bytes) -> tuple[bytes, ...]:
