@@ -3,7 +3,9 @@
 At each level (1,000 / 5,000 / 10,000 concurrent streams by default) both servers stream K chunks with a
 50 ms time to first token, a 50 ms gap and no jitter; the stream client (its own process, core 1) reports
 the inter-chunk timing error |actual − 50 ms|, the TTFT error, the streams completed and its own timer
-lateness, while this process samples the server's RSS (VmRSS of the server and its workers).
+lateness, while this process samples the server's RSS (VmRSS of the server and its workers). For llmreplay
+it also reads the server's own account of how late its writes left (``llmreplay_frame_lateness_seconds``
+from ``/metrics``): what the client sees, less the kernel and the client.
 
     python -m benchmarks.held [--levels 1000,5000,10000] [--events 40] [--workers-level 10000]
 """
@@ -14,7 +16,10 @@ import argparse
 import dataclasses
 import threading
 import time
+import urllib.request
 from typing import Any
+
+from prometheus_client.parser import text_string_to_metric_families
 
 from benchmarks.harness import (
     Row,
@@ -45,6 +50,8 @@ class Held:
     stats: dict[str, Any]
     rss_before_kib: int
     rss_peak_kib: int
+    server_lateness: dict[str, float] | None = None
+    """Upper bounds (ms) of the buckets holding the p50 and p99 of the server's write lateness."""
 
     @property
     def kib_per_stream(self) -> float:
@@ -92,7 +99,31 @@ def run_llmreplay(n: int, events: int, ramp_s: float, workers: int = 1) -> Held:
     extra = ["--workers", str(workers)] if workers > 1 else []
     env = llmreplay_env(TTFT_MS, GAP_MS, 0, CHUNK, "abcdefghi " * events)
     with serve(llmreplay_cmd(port, *extra), port, env=env) as s:
-        return _drive(s, f"{s.url}/v1/chat/completions", n, events, ramp_s)
+        held = _drive(s, f"{s.url}/v1/chat/completions", n, events, ramp_s)
+        time.sleep(1.1)  # every worker moves its counts into the shared metrics once a second
+        held.server_lateness = server_lateness(s.url)
+        return held
+
+
+def server_lateness(url: str) -> dict[str, float] | None:
+    """p50 and p99 of ``llmreplay_frame_lateness_seconds`` as the bound (ms) of the bucket they fall in."""
+    try:
+        with urllib.request.urlopen(f"{url}/metrics", timeout=10) as r:
+            text = r.read().decode()
+    except OSError:
+        return None
+    buckets: list[tuple[float, float]] = []
+    for family in text_string_to_metric_families(text):
+        if family.name == "llmreplay_frame_lateness_seconds":
+            buckets = sorted((float(x.labels["le"]), x.value) for x in family.samples if x.name.endswith("_bucket"))
+    total = buckets[-1][1] if buckets else 0
+    if not total:
+        return None
+
+    def bound(q: float) -> float:
+        return next(le for le, cum in buckets if cum >= q * total) * 1000
+
+    return {"p50": bound(0.5), "p99": bound(0.99), "writes": total}
 
 
 def rows_for(n: int, ours: Held, base: Held | None, label: str = "", kind: str = "") -> list[Row]:
@@ -139,6 +170,15 @@ def rows_for(n: int, ours: Held, base: Held | None, label: str = "", kind: str =
             ours.kib_per_stream <= RSS_TARGET_KIB if rss_target else None,
         )
     )
+    lat = ours.server_lateness
+    if lat is not None:
+        rows.append(
+            Row(
+                f"{tag}: server's own write lateness p50 / p99 (bucket)",
+                f"≤ {lat['p50']:g} / ≤ {lat['p99']:g} ms",
+                None,
+            )
+        )
     rows.append(
         Row(
             f"{tag}: client timer lateness p99",

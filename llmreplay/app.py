@@ -8,7 +8,7 @@ import hashlib
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -122,6 +122,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
         app.router.add_route(route.method, route.path, _handler(route))
     app.on_startup.append(_start_state)
     app.on_cleanup.append(_close_state)
+    app.cleanup_ctx.append(_lateness_to_metrics)
     admin.add_routes(app)
     dashboard.add_routes(app)
     prometheus.add_routes(app)
@@ -136,6 +137,22 @@ def create_app(settings: Settings | None = None) -> web.Application:
 async def _start_state(app: web.Application) -> None:
     rt = app[RUNTIME]
     await rt.state.start(rt.live)
+
+
+async def _lateness_to_metrics(app: web.Application) -> AsyncIterator[None]:
+    """Once a second, the scheduler's lateness counts go into the metrics (a scrape takes them too), so that
+    under ``--workers`` every worker's count is in the shared files whichever worker answers the scrape."""
+    rt = app[RUNTIME]
+
+    async def every_second() -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            rt.metrics.frame_lateness(*rt.writer.take_lateness())
+
+    task = asyncio.ensure_future(every_second())
+    yield
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
 
 
 async def _close_state(app: web.Application) -> None:

@@ -74,5 +74,10 @@ class Metrics(store.Metrics):
         if self.prometheus is not None:
             self.prometheus.fault(endpoint, kind)
 
+    def frame_lateness(self, counts: list[int], total_s: float) -> None:
+        """Stream writes' lateness, taken from the writer in bulk (Prometheus only; see ``shaping.lateness``)."""
+        if self.prometheus is not None and (total_s or any(counts)):
+            self.prometheus.frame_lateness(counts, total_s)
+
 
 __all__ = ["Metrics"]

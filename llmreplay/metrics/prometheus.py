@@ -22,6 +22,8 @@ Metric names, all labelled by ``endpoint`` (the codec's name: ``chat``, ``messag
     llmreplay_stream_chunks_total{endpoint}
     llmreplay_rate_limited_total{endpoint}
     llmreplay_faults_total{endpoint, kind}             kind: "500", "disconnect", "timeout" …
+    llmreplay_frame_lateness_seconds                  histogram, no labels: how late each stream write left
+                                                      against its deadline (the scheduler's own account)
 
 Counters never go back to zero: ``POST /api/metrics/reset`` resets the JSON metrics only, as
 Prometheus expects of a counter.
@@ -37,6 +39,8 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.multiprocess import MultiProcessCollector
+
+from llmreplay.shaping.lateness import BOUNDS_S as LATENESS_BUCKETS
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 MAX_ENDPOINTS = 64
@@ -108,6 +112,12 @@ class PrometheusMetrics:
         self.chunks_total = Counter("llmreplay_stream_chunks", "Stream chunks written.", ep, registry=reg)
         self.denied_total = Counter("llmreplay_rate_limited", "Rate-limit denials (429s).", ep, registry=reg)
         self.faults = Counter("llmreplay_faults", "Injected faults, by kind.", (*ep, "kind"), registry=reg)
+        self.lateness = Histogram(
+            "llmreplay_frame_lateness_seconds",
+            "How late each stream write left against its deadline, on the event loop's clock.",
+            registry=reg,
+            buckets=LATENESS_BUCKETS,
+        )
         self._endpoints: dict[str, _Endpoint] = {}
 
     def _ep(self, endpoint: str) -> _Endpoint:
@@ -168,6 +178,16 @@ class PrometheusMetrics:
             child = e.faults[kind] = self.faults.labels(e.name, label)
         child.inc()
 
+    def frame_lateness(self, counts: list[int], total_s: float) -> None:
+        """Add counts taken from the scheduler in bulk (one per bucket of ``LATENESS_BUCKETS``, then +Inf):
+        observing each write would cost more than the write's own bookkeeping."""
+        # prometheus_client keeps a histogram's buckets as separate counts and sums them when collected, so
+        # each bucket's count goes into its own value, as ``observe`` would have put them one by one.
+        for value, n in zip(self.lateness._buckets, counts, strict=True):
+            if n:
+                value.inc(n)
+        self.lateness._sum.inc(total_s)
+
     # Reads.
 
     def exposition(self) -> bytes:
@@ -208,6 +228,7 @@ def add_routes(app: web.Application) -> PrometheusMetrics:
                 return web.json_response(
                     {"message": "admin token required: send Authorization: Bearer <token>"}, status=401
                 )
+        rt.metrics.frame_lateness(*rt.writer.take_lateness())
         body = prom.exposition()
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 

@@ -13,6 +13,7 @@ close without the end of the body, or a hang until the client gives up.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import heapq
 import itertools
 import logging
@@ -25,6 +26,7 @@ from multidict import CIMultiDict
 
 from llmreplay import collector
 from llmreplay.model import Answer, Cut
+from llmreplay.shaping.lateness import BOUNDS_S, Lateness
 from llmreplay.shaping.timing import batches
 
 log = logging.getLogger("llmreplay.writer")
@@ -89,6 +91,13 @@ class Writer:
             log.debug("client disconnected during %s", request.path)
         return resp
 
+    def take_lateness(self) -> tuple[list[int], float]:
+        """How late frames went out since the last call, over every loop's scheduler (see :mod:`.lateness`)."""
+        total = Lateness()
+        for sched in self._schedulers.values():
+            total.add(sched.lateness.take())
+        return total.take()
+
     def poll(self) -> None:
         """Write every stream frame already due. Called between pieces of request work, so that a burst of
         arriving requests (each rendered whole before its first byte) cannot hold back the frames of the
@@ -145,6 +154,7 @@ class Scheduler:
         self._seq = itertools.count()
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = math.inf
+        self.lateness = Lateness()
 
     @property
     def streams(self) -> int:
@@ -177,6 +187,7 @@ class Scheduler:
     def _run(self) -> None:
         self._timer, self._timer_at = None, math.inf
         heap, loop = self._heap, self._loop
+        counts, late_s, bucket = self.lateness.counts, 0.0, bisect.bisect_left
         now = loop.time()
         while heap and heap[0][0] <= now:
             _, _, job = heapq.heappop(heap)
@@ -189,6 +200,9 @@ class Scheduler:
             start = i
             while i < n and frames[i][0] <= now:
                 i += 1
+            late = now - frames[start][0]
+            counts[bucket(BOUNDS_S, late)] += 1
+            late_s += late
             if i - start == 1:
                 transport.writelines(frames[start][1])
             else:
@@ -201,6 +215,7 @@ class Scheduler:
             elif not job.done.done():
                 job.done.set_result(None)
             now = loop.time()
+        self.lateness.sum += late_s
         if heap:
             self._timer_at = heap[0][0]
             self._timer = loop.call_at(self._timer_at, self._run)

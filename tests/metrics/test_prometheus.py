@@ -70,6 +70,10 @@ async def test_counters_match_the_traffic(aiohttp_client):
     assert m["llmreplay_input_tokens_total"][_ep()] > 0
     assert m["llmreplay_output_tokens_total"][_ep()] > 0
     assert m["llmreplay_rate_limited_total"] == {_ep(): 0}
+    # The stream's writes, each counted once by how late it left.
+    writes = m["llmreplay_frame_lateness_seconds_count"][()]
+    assert writes > 0
+    assert m["llmreplay_frame_lateness_seconds_bucket"][(("le", "+Inf"),)] == writes
 
     # The JSON metrics are fed by the very same calls.
     snap = client.app[RUNTIME].metrics.snapshot()
