@@ -33,7 +33,7 @@ from llmreplay.shaping.ratelimit.stage import RateLimitStage
 from llmreplay.shaping.scenarios import UnknownScenario
 from llmreplay.shaping.shaper import Shaper
 from llmreplay.shaping.timing import TimingStage
-from llmreplay.shaping.writer import Writer
+from llmreplay.shaping.writer import Writer, clock
 from llmreplay.sources.deck import Deck
 from llmreplay.sources.synthetic import SyntheticSource
 from llmreplay.state.base import State
@@ -207,8 +207,7 @@ def _handler(route: Route) -> Handler:
 
     async def handle(request: web.Request) -> web.StreamResponse:
         rt = request.app[RUNTIME]
-        loop = asyncio.get_running_loop()
-        t0 = loop.time()
+        t0 = clock()
         ex: Exchange | None = None
         try:
             call = await _call(request)
@@ -242,7 +241,7 @@ def _handler(route: Route) -> Handler:
         try:
             return await rt.writer.send(request, answer, t0, marks)
         finally:
-            _record(rt, endpoint, ex, status, answer.stream, marks, t0, loop.time())
+            _record(rt, endpoint, ex, status, answer.stream, marks, t0, clock())
             rt.writer.poll()
 
     return handle
@@ -341,7 +340,7 @@ async def _forward(
         status = resp.status
         return resp
     finally:
-        rt.metrics.finished(endpoint, status=status, stream=False, total_s=asyncio.get_running_loop().time() - t0)
+        rt.metrics.finished(endpoint, status=status, stream=False, total_s=clock() - t0)
 
 
 async def _verbatim(request: web.Request) -> web.StreamResponse:
@@ -349,7 +348,7 @@ async def _verbatim(request: web.Request) -> web.StreamResponse:
     rt = request.app[RUNTIME]
     deck = rt.deck
     assert deck is not None
-    t0 = asyncio.get_running_loop().time()
+    t0 = clock()
     call = await _call(request)
     codec = registry.guess_codec(call)
     route = Route(request.method, request.path, "other", codec, op=None)

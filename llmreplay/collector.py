@@ -11,10 +11,10 @@ collector's passes only ever see objects younger than the newest held stream.
 Reference counting frees everything that is not in a cycle whether frozen or not,
 and the usual request paths make no cycles (a run of 2,000 streams and 770 plain
 requests with the collector off left none to collect), so nothing piles up. Once
-the server is nearly idle again (``QUIET_AT_MOST`` connections), one full
-collection looks at all of it: that pass is itself a pause (~60 ms over a served
-app's objects), so it waits rather than falling on the streams still held as the
-load ebbs. A valve does the same if what is frozen ever grows past a bound.
+the server is idle again (at most ``QUIET_AT_MOST`` connections open and no answer
+in flight), one full collection looks at all of it: that pass is itself a pause
+(~60 ms over a served app's objects), so it waits rather than falling on the
+streams still held as the load ebbs. A valve does the same if what is frozen ever grows past a bound.
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ from typing import Protocol
 HELD_ABOVE = 256
 """Open connections above which held streams' objects are kept from the collector."""
 QUIET_AT_MOST = 8
-"""Open connections at or below which, after a busy spell, the full collection runs."""
+"""Open connections at or below which, after a busy spell and with no answer in flight, the full collection
+runs (idle keep-alive connections may stay open)."""
 FROZEN_VALVE = 3_000_000
 """Frozen objects past which the collector looks at them all anyway (counting them walks them, so the count
 is taken every ``VALVE_EVERY_S``)."""
@@ -64,9 +65,11 @@ def collect_all() -> None:
     gc.freeze()
 
 
-async def watch(server: Callable[[], _Server | None], every_s: float = 0.1) -> None:
-    """Follow the number of open connections: busy above ``HELD_ABOVE``, until they are down to ``QUIET_AT_MOST``,
-    then one full collection."""
+async def watch(
+    server: Callable[[], _Server | None], every_s: float = 0.1, in_flight: Callable[[], int] = lambda: 0
+) -> None:
+    """Follow the number of open connections: busy above ``HELD_ABOVE``, until they are down to ``QUIET_AT_MOST``
+    and nothing is ``in_flight``, then one full collection."""
     global _busy
     since_valve = 0.0
     try:
@@ -75,7 +78,7 @@ async def watch(server: Callable[[], _Server | None], every_s: float = 0.1) -> N
             open_now = len(srv.connections) if srv is not None else 0
             if not _busy and open_now > HELD_ABOVE:
                 _busy = True
-            elif _busy and open_now <= QUIET_AT_MOST:
+            elif _busy and open_now <= QUIET_AT_MOST and not in_flight():
                 _busy = False
                 collect_all()
             since_valve = since_valve + every_s if _busy else 0.0

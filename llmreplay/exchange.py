@@ -20,7 +20,7 @@ class Exchange:
     call: Call
     route: Route
     t0: float
-    """Event-loop time at which the request arrived; every deadline is relative to it."""
+    """When the request arrived, on the writer's clock (``shaping.writer.clock``); every deadline is relative to it."""
     rng: random.Random
     """The exchange's own seeded generator: reply, jitter and ids all draw from it."""
     latency: LatencyConfig

@@ -91,6 +91,13 @@ def loop_factory(use_uvloop: bool) -> Callable[[], asyncio.AbstractEventLoop] | 
     return uvloop.new_event_loop
 
 
+def _in_flight(app: web.Application) -> Callable[[], int]:
+    """Answers being sent, from the app's metrics: the collector's full pass waits for none."""
+    from llmreplay.app import RUNTIME
+
+    return app[RUNTIME].metrics.in_flight
+
+
 async def _serve(
     app: web.Application,
     host: str,
@@ -121,7 +128,7 @@ async def _serve(
     )
     await runner.setup()
     collector.freeze_startup()
-    tuner = asyncio.ensure_future(collector.watch(lambda: runner.server))
+    tuner = asyncio.ensure_future(collector.watch(lambda: runner.server, in_flight=_in_flight(app)))
     try:
         site = web.TCPSite(runner, host, port, reuse_port=reuse_port or None)
         try:

@@ -31,7 +31,8 @@ async def _ticks() -> None:
 
 async def test_held_objects_are_kept_from_the_collector_until_the_load_is_over() -> None:
     srv = SimpleNamespace(connections=[])
-    task = asyncio.ensure_future(collector.watch(lambda: srv, every_s=0))
+    answering = 0
+    task = asyncio.ensure_future(collector.watch(lambda: srv, every_s=0, in_flight=lambda: answering))
     try:
         await _ticks()
         assert not collector.busy()
@@ -58,9 +59,15 @@ async def test_held_objects_are_kept_from_the_collector_until_the_load_is_over()
         assert gone_held() is not None
 
         srv.connections = [object()] * collector.QUIET_AT_MOST
+        answering = 1
+        await _ticks()
+        assert collector.busy(), "nor while an answer is still in flight"
+        assert gone_held() is not None
+
+        answering = 0
         await _ticks()
         assert not collector.busy()
-        assert gone_held() is None, "one full collection once the server is nearly idle"
+        assert gone_held() is None, "one full collection once the server is idle"
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)

@@ -116,6 +116,10 @@ class Metrics:
 
     # -- hot path -----------------------------------------------------------------------------------
 
+    def in_flight(self) -> int:
+        """Requests started and not yet finished, over every endpoint."""
+        return self._all.active
+
     def started(self, endpoint: str, *, stream: bool) -> None:
         """A request arrived: one more request and connection (and stream, when streaming)."""
         s = self._second()

@@ -20,6 +20,8 @@ import logging
 import math
 import socket
 import struct
+import time
+from collections.abc import Callable
 
 from aiohttp import web
 from multidict import CIMultiDict
@@ -34,30 +36,36 @@ log = logging.getLogger("llmreplay.writer")
 _HANG_POLL_S = 0.25
 """How often a hanging exchange checks whether its client has gone."""
 
+clock: Callable[[], float] = time.monotonic
+"""The clock of every deadline (an exchange's start, its frames' due times). Not the event loop's: uvloop's
+``loop.time()`` moves in 1 ms steps, which put up to a millisecond of error on every deadline."""
+
 
 class Writer:
     """Sends an :class:`Answer` whose frames carry their due times."""
 
-    def __init__(self) -> None:
+    def __init__(self, now: Callable[[], float] = clock) -> None:
+        self._now = now
         self._schedulers: dict[asyncio.AbstractEventLoop, Scheduler] = {}
 
     async def send(
         self, request: web.Request, answer: Answer, t0: float, marks: dict[str, float] | None = None
     ) -> web.StreamResponse:
-        """Write ``answer``; ``marks`` gets ``first`` (loop time of the first body write) and ``chunks``."""
+        """Write ``answer`` (``t0``: its start on :data:`clock`); ``marks`` gets ``first`` (the clock's time of the
+        first body write) and ``chunks``."""
         loop = asyncio.get_running_loop()
         if answer.headers_at > 0:
-            await _sleep_until(loop, t0 + answer.headers_at)
+            await _sleep_until(t0 + answer.headers_at, self._now)
         cut = answer.cut
         if cut is not None and cut.before_headers:
-            await _carry_out(request, cut, t0)
+            await _carry_out(request, cut, t0, self._now)
             return _Dead()
         headers = CIMultiDict(answer.headers)
         if not answer.stream and cut is None:
             due = t0 + (answer.frames[0].at or 0.0) if answer.frames else t0
-            await _sleep_until(loop, due)
+            await _sleep_until(due, self._now)
             if marks is not None:
-                marks["first"] = loop.time()
+                marks["first"] = self._now()
             return web.Response(status=answer.status, headers=headers, body=answer.body)
 
         plan = batches(answer.frames)
@@ -83,7 +91,7 @@ class Writer:
             if job.lost:
                 raise ConnectionResetError("client gone mid-stream")
             if cut is not None:
-                await _carry_out(request, cut, t0)
+                await _carry_out(request, cut, t0, self._now)
                 return _Dead()
             await resp.write_eof()
         except ConnectionError:
@@ -109,7 +117,7 @@ class Writer:
     def _scheduler(self, loop: asyncio.AbstractEventLoop) -> Scheduler:
         sched = self._schedulers.get(loop)
         if sched is None:
-            sched = self._schedulers[loop] = Scheduler(loop)
+            sched = self._schedulers[loop] = Scheduler(loop, self._now)
         return sched
 
 
@@ -148,8 +156,9 @@ class _Job:
 class Scheduler:
     """One timer per event loop for every open stream: wakes at the earliest deadline, writes all that is due."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, now: Callable[[], float] = clock) -> None:
         self._loop = loop
+        self._now = now
         self._heap: list[tuple[float, int, _Job]] = []
         self._seq = itertools.count()
         self._timer: asyncio.TimerHandle | None = None
@@ -171,7 +180,7 @@ class Scheduler:
     def poll(self) -> None:
         """Run now if the earliest frame is due (its timer may be queued behind other work)."""
         heap = self._heap
-        if heap and heap[0][0] <= self._loop.time():
+        if heap and heap[0][0] <= self._now():
             if self._timer is not None:
                 self._timer.cancel()
             self._run()
@@ -181,14 +190,14 @@ class Scheduler:
         if deadline < self._timer_at:
             if self._timer is not None:
                 self._timer.cancel()
-            self._timer = self._loop.call_at(deadline, self._run)
+            self._timer = self._loop.call_later(deadline - self._now(), self._run)
             self._timer_at = deadline
 
     def _run(self) -> None:
         self._timer, self._timer_at = None, math.inf
-        heap, loop = self._heap, self._loop
+        heap, clock_now = self._heap, self._now
         counts, late_s, bucket = self.lateness.counts, 0.0, bisect.bisect_left
-        now = loop.time()
+        now = clock_now()
         while heap and heap[0][0] <= now:
             _, _, job = heapq.heappop(heap)
             transport, frames = job.transport, job.frames
@@ -214,30 +223,31 @@ class Scheduler:
                 heapq.heappush(heap, (frames[i][0], next(self._seq), job))
             elif not job.done.done():
                 job.done.set_result(None)
-            now = loop.time()
+            now = clock_now()
         self.lateness.sum += late_s
         if heap:
+            # A timer set in whole milliseconds may fire a little before the deadline: then nothing is due yet
+            # and the next one, due in under a millisecond, fires on the loop's next turn.
             self._timer_at = heap[0][0]
-            self._timer = loop.call_at(self._timer_at, self._run)
+            self._timer = self._loop.call_later(self._timer_at - now, self._run)
 
 
-async def _sleep_until(loop: asyncio.AbstractEventLoop, deadline: float) -> None:
-    delay = deadline - loop.time()
-    if delay > 0:
+async def _sleep_until(deadline: float, now: Callable[[], float]) -> None:
+    # A sleep in whole milliseconds may end a little early: sleep again for what is left.
+    while (delay := deadline - now()) > 0:
         await asyncio.sleep(delay)
 
 
-async def _carry_out(request: web.Request, cut: Cut, t0: float) -> None:
-    loop = asyncio.get_running_loop()
+async def _carry_out(request: web.Request, cut: Cut, t0: float, now: Callable[[], float]) -> None:
     transport = request.transport
     if cut.how == "hang":
         deadline = t0 + (cut.at if cut.at is not None else float("inf"))
-        while transport is not None and not transport.is_closing() and loop.time() < deadline:
-            await asyncio.sleep(min(_HANG_POLL_S, max(0.0, deadline - loop.time())))
+        while transport is not None and not transport.is_closing() and now() < deadline:
+            await asyncio.sleep(min(_HANG_POLL_S, max(0.0, deadline - now())))
         _close(transport)
         return
     if cut.at is not None:
-        await _sleep_until(loop, t0 + cut.at)
+        await _sleep_until(t0 + cut.at, now)
     if transport is None or transport.is_closing():
         return
     if cut.how == "reset":
