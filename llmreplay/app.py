@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from llmreplay import limits
+from llmreplay import arrival, limits
 from llmreplay.config import Settings
 from llmreplay.control import admin, dashboard
 from llmreplay.control.events import EventHub
@@ -207,7 +207,7 @@ def _handler(route: Route) -> Handler:
 
     async def handle(request: web.Request) -> web.StreamResponse:
         rt = request.app[RUNTIME]
-        t0 = clock()
+        t0 = arrival.arrived(request) or clock()
         ex: Exchange | None = None
         try:
             call = await _call(request)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from llmreplay import limits
+from llmreplay import arrival, limits
 from llmreplay.app import create_app
 from llmreplay.config import Settings
 
@@ -61,6 +61,8 @@ class BackgroundServer:
         self.app = create_app(self.settings)
         self._runner = web.AppRunner(self.app, access_log=None, **limits.handler_args(limits.Limits()))
         await self._runner.setup()
+        assert self._runner.server is not None
+        arrival.stamp(self._runner.server)
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
         server = site._server

@@ -25,7 +25,7 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from llmreplay import collector, limits
+from llmreplay import arrival, collector, limits
 from llmreplay.config import Settings
 from llmreplay.errors import ConfigError
 
@@ -127,6 +127,8 @@ async def _serve(
         app, access_log=None, handle_signals=False, shutdown_timeout=drain_s, **limits.handler_args(limits.Limits())
     )
     await runner.setup()
+    assert runner.server is not None
+    arrival.stamp(runner.server)
     collector.freeze_startup()
     tuner = asyncio.ensure_future(collector.watch(lambda: runner.server, in_flight=_in_flight(app)))
     try:

@@ -16,9 +16,11 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
+
+import orjson
 
 from llmreplay.cassettes.model import Interaction, RecordedRequest
 from llmreplay.model import Call
@@ -135,7 +137,14 @@ def body_json(body: bytes, ignore: Iterable[str] = (), drop_stream: bool = False
 
 
 def canonical(obj: Any) -> str:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """Compact JSON with sorted keys. Keys live only in memory (the index is built at load with this same
+    function), so orjson's form serves: a fifth of the standard library's time, three times per lookup. What
+    orjson refuses (integers past 64 bits, lone surrogates) takes the standard library's, for the same
+    object every time."""
+    try:
+        return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS).decode()
+    except TypeError:
+        return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def normalise_body(body: bytes, ignore: Iterable[str] = DEFAULT_IGNORE, stream_in_key: bool = False) -> str:
@@ -324,13 +333,15 @@ class Index:
         ``verbatim`` None tries the codec key first and then the exact one, for
         callers that do not know whether a codec owns the path.
         """
-        keys: list[str] = []
+        # The exact key (a SHA-256 of the body and a canonical dump) is only worked out when the codec key misses.
+        keys: list[Callable[[], str]] = []
         if verbatim is not True:
-            keys.append(key_of(call, self.cfg))
+            keys.append(lambda: key_of(call, self.cfg))
         if verbatim is not False:
-            keys.append(verbatim_key(call))
-        with self._lock:
-            for key in keys:
+            keys.append(lambda: verbatim_key(call))
+        for make in keys:
+            key = make()
+            with self._lock:
                 if key in self._by_key:
                     return self._take(key)
         return None

@@ -57,6 +57,8 @@ class TimingStage:
                 return answer
             at = body_delay(answer.steps, ttft, gap, jitter, ex.rng) if ex.request is not None else 0.0
             return dataclasses.replace(answer, frames=(Frame(answer.body, at=at),))
+        if all(f[1] is not None for f in answer.frames):
+            return answer  # every frame keeps the time it carries (a replay): nothing to assign
         times = offsets(answer.frames, ttft, gap, jitter, ex.rng)
         frames = tuple([_new(Frame, (f[0], at, f[2])) for f, at in zip(answer.frames, times, strict=True)])
         return dataclasses.replace(answer, frames=frames)

@@ -78,8 +78,14 @@ class Writer:
                 raise ConnectionResetError("client gone before the first frame")
             chunked = "chunked" in resp.headers.get("Transfer-Encoding", "").lower()
             frame = _chunk if chunked else _plain
-            job = self._scheduler(loop).submit(transport, [(t0 + at, frame(data)) for at, data in plan])
-            del plan  # what is held from here is the job's, for as long as the stream lasts
+            schedule = [(t0 + at, frame(data)) for at, data in plan]
+            behind = self._now() - schedule[0][0] if schedule else 0.0
+            if behind > 0 and len(schedule) > 1:
+                # Busy past the first frame's due time: it goes out now, counted late, and the rest keep their
+                # gaps from it, as a provider's stream does after a slow first token (no burst of catch-up).
+                schedule[1:] = [(at + behind, data) for at, data in schedule[1:]]
+            job = self._scheduler(loop).submit(transport, schedule)
+            del plan, schedule  # what is held from here is the job's, for as long as the stream lasts
             collector.hold()
             await job.done
             # Streams that started together end together: let the scheduler write what is due between the

@@ -159,13 +159,20 @@ def as_recorded(
     headers_at = 0.0 if synthetic else _scale(resp.headers_us, speed)
     cut = _cut(resp, speed, timing)
     if resp.events is not None:
-        frames = tuple(Frame(e.data, at=None if synthetic else _scale(e.at_us, speed)) for e in resp.events)
+        if synthetic:
+            frames = tuple([_new(Frame, (e.data, None, True)) for e in resp.events])
+        else:
+            frames = tuple([_new(Frame, (e.data, _scale(e.at_us, speed), True)) for e in resp.events])
         return Answer(resp.status, headers, frames, stream=True, headers_at=headers_at, cut=cut)
     body = resp.body or b""
     steps = _steps(codec, body, opts) if synthetic else 1
     frame = Frame(body, at=None if synthetic else _scale(resp.end_us, speed))
     # A failed plain exchange is written like a stream so the cut can follow the partial body.
     return Answer(resp.status, headers, (frame,), stream=cut is not None, steps=steps, headers_at=headers_at, cut=cut)
+
+
+_new = tuple.__new__
+"""Builds a :class:`Frame` without its generated ``__new__``: one per recorded event of every replay."""
 
 
 def _steps(codec: Codec | None, body: bytes, opts: RenderOptions | None) -> int:
