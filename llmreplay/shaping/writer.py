@@ -21,6 +21,7 @@ import math
 import socket
 import struct
 import time
+from array import array
 from collections.abc import Callable
 
 from aiohttp import web
@@ -77,15 +78,17 @@ class Writer:
             if transport is None or transport.is_closing():
                 raise ConnectionResetError("client gone before the first frame")
             chunked = "chunked" in resp.headers.get("Transfer-Encoding", "").lower()
-            frame = _chunk if chunked else _plain
-            schedule = [(t0 + at, frame(data)) for at, data in plan]
-            behind = self._now() - schedule[0][0] if schedule else 0.0
-            if behind > 0 and len(schedule) > 1:
+            due = array("d", [t0 + at for at, _ in plan])
+            behind = self._now() - due[0] if due else 0.0
+            if behind > 0:
                 # Busy past the first frame's due time: it goes out now, counted late, and the rest keep their
                 # gaps from it, as a provider's stream does after a slow first token (no burst of catch-up).
-                schedule[1:] = [(at + behind, data) for at, data in schedule[1:]]
-            job = self._scheduler(loop).submit(transport, schedule)
-            del plan, schedule  # what is held from here is the job's, for as long as the stream lasts
+                for i in range(1, len(due)):
+                    due[i] += behind
+            pieces = [part for _, data in plan for part in _chunk(data)] if chunked else [data for _, data in plan]
+            job = self._scheduler(loop).submit(transport, due, pieces, 3 if chunked else 1)
+            # From here the job alone holds the frames, and lets each go once it is sent.
+            del answer, plan, due, pieces
             collector.hold()
             await job.done
             # Streams that started together end together: let the scheduler write what is due between the
@@ -138,20 +141,26 @@ def _chunk(data: bytes) -> tuple[bytes, ...]:
     return (_SIZE_LINES[n] if n < 4096 else b"%x\r\n" % n, data, b"\r\n")
 
 
-def _plain(data: bytes) -> tuple[bytes, ...]:
-    return (data,)
-
-
 class _Job:
-    """One stream's frames: (absolute deadline, bytes), sent in order by the scheduler."""
+    """One stream's frames, sent in order by the scheduler: ``due[k]`` is frame k's absolute deadline, and
+    ``pieces`` the bytes still to send, ``stride`` per frame (size line, frame, CRLF when chunked). Kept flat
+    (32 bytes a frame rather than two tuples' 136) and cut down as frames go out: a held stream holds only what
+    it has yet to send."""
 
-    __slots__ = ("done", "first", "frames", "i", "lost", "sent", "transport")
+    __slots__ = ("done", "due", "first", "i", "lost", "pieces", "sent", "stride", "transport")
 
     def __init__(
-        self, transport: asyncio.Transport, frames: list[tuple[float, tuple[bytes, ...]]], done: asyncio.Future[None]
+        self,
+        transport: asyncio.Transport,
+        due: array[float],
+        pieces: list[bytes],
+        stride: int,
+        done: asyncio.Future[None],
     ):
         self.transport = transport
-        self.frames = frames
+        self.due = due
+        self.pieces = pieces
+        self.stride = stride
         self.i = 0
         self.done = done
         self.first: float | None = None
@@ -175,12 +184,13 @@ class Scheduler:
     def streams(self) -> int:
         return len(self._heap)
 
-    def submit(self, transport: asyncio.Transport, frames: list[tuple[float, tuple[bytes, ...]]]) -> _Job:
-        job = _Job(transport, frames, self._loop.create_future())
-        if not frames:
+    def submit(self, transport: asyncio.Transport, due: array[float], pieces: list[bytes], stride: int = 1) -> _Job:
+        """Send frame k (``pieces[k * stride : (k + 1) * stride]``) at ``due[k]``."""
+        job = _Job(transport, due, pieces, stride, self._loop.create_future())
+        if not due:
             job.done.set_result(None)
             return job
-        self._push(frames[0][0], job)
+        self._push(due[0], job)
         return job
 
     def poll(self) -> None:
@@ -206,27 +216,26 @@ class Scheduler:
         now = clock_now()
         while heap and heap[0][0] <= now:
             _, _, job = heapq.heappop(heap)
-            transport, frames = job.transport, job.frames
+            transport, due = job.transport, job.due
             if transport.is_closing():
                 job.lost = True
                 job.done.set_result(None)
                 continue
-            i, n = job.i, len(frames)
+            i, n = job.i, len(due)
             start = i
-            while i < n and frames[i][0] <= now:
+            while i < n and due[i] <= now:
                 i += 1
-            late = now - frames[start][0]
+            late = now - due[start]
             counts[bucket(BOUNDS_S, late)] += 1
             late_s += late
-            if i - start == 1:
-                transport.writelines(frames[start][1])
-            else:
-                transport.writelines([part for f in frames[start:i] for part in f[1]])
+            pieces, cut = job.pieces, (i - start) * job.stride
+            transport.writelines(pieces[:cut])
+            del pieces[:cut]
             if job.first is None:
                 job.first = now
             job.i = job.sent = i
             if i < n:
-                heapq.heappush(heap, (frames[i][0], next(self._seq), job))
+                heapq.heappush(heap, (due[i], next(self._seq), job))
             elif not job.done.done():
                 job.done.set_result(None)
             now = clock_now()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+from array import array
 from typing import Any
 
 import pytest
@@ -50,8 +51,8 @@ async def test_each_write_is_counted_in_the_bucket_of_its_lateness() -> None:
     sched = Scheduler(clock, clock.time)  # type: ignore[arg-type]
     t = _Transport()
     t0 = clock.now
-    frames = [(t0 + 0.010, (b"a",)), (t0 + 0.020, (b"b",)), (t0 + 0.030, (b"c",)), (t0 + 0.040, (b"d",))]
-    job = sched.submit(t, frames)  # type: ignore[arg-type]
+    due = array("d", [t0 + 0.010, t0 + 0.020, t0 + 0.030, t0 + 0.040])
+    job = sched.submit(t, due, [b"a", b"b", b"c", b"d"])  # type: ignore[arg-type]
 
     clock.now = t0 + 0.010  # on time
     sched.poll()
@@ -62,6 +63,7 @@ async def test_each_write_is_counted_in_the_bucket_of_its_lateness() -> None:
 
     assert t.writes == [b"a", b"b", b"cd"]
     assert job.done.done()
+    assert job.pieces == [], "what is sent is let go"
     counts, total = sched.lateness.take()
     expected = [0] * (len(BOUNDS_S) + 1)
     for late in (0.0, 0.0035, 0.060):
