@@ -114,7 +114,7 @@ class PrometheusMetrics:
         self.faults = Counter("llmreplay_faults", "Injected faults, by kind.", (*ep, "kind"), registry=reg)
         self.lateness = Histogram(
             "llmreplay_frame_lateness_seconds",
-            "How late each stream write left against its deadline, on the event loop's clock.",
+            "How late each stream write left against its deadline.",
             registry=reg,
             buckets=LATENESS_BUCKETS,
         )

@@ -2,9 +2,8 @@
 
 The scheduler counts every write into these buckets as it makes it (a bisect and two additions per
 write, no allocation); the counts are taken in bulk, once a second and at each scrape, into the
-``llmreplay_frame_lateness_seconds`` histogram. A frame is late by the loop's clock, from its deadline
-(the exchange's start plus its offset) to its write: under uvloop that clock has 1 ms steps, so lateness
-under a millisecond reads as 0.
+``llmreplay_frame_lateness_seconds`` histogram. A write is late from its deadline (the exchange's start,
+when the server read the request, plus the frame's offset) to the moment it is made, on the writer's clock.
 """
 
 from __future__ import annotations
