@@ -207,7 +207,7 @@ def _handler(route: Route) -> Handler:
 
     async def handle(request: web.Request) -> web.StreamResponse:
         rt = request.app[RUNTIME]
-        t0 = arrival.arrived(request) or clock()
+        t0 = arrival.start_of(request)
         prepared = await _prepare(rt, request, route, t0)
         if isinstance(prepared, web.StreamResponse):
             return prepared  # forwarded upstream
@@ -247,9 +247,15 @@ _NOTHING_DONE = _Done()
 
 def _done(ex: Exchange) -> _Done:
     req = ex.request
-    if req is None:
-        return _Done(None, 0, ex.output_tokens, ex.denied, ex.outcome)
-    return _Done(req.model, prompt_tokens(req), ex.output_tokens, ex.denied, ex.outcome)
+    model = req.model if req is not None else None
+    return _Done(model, _input_tokens(ex), ex.output_tokens, ex.denied, ex.outcome)
+
+
+def _input_tokens(ex: Exchange) -> int:
+    """The request's prompt tokens, counted at most once per exchange (a pass over the whole prompt)."""
+    if ex.input_tokens is None:
+        ex.input_tokens = prompt_tokens(ex.request) if ex.request is not None else 0
+    return ex.input_tokens
 
 
 async def _prepare(
@@ -305,7 +311,7 @@ async def _take_quota(rt: Runtime, ex: Exchange) -> None:
     rl = ex.config.rate_limit
     if not rl.enabled:
         return
-    tokens = prompt_tokens(ex.request) if ex.request is not None and rl.tokens_per_minute else 0
+    tokens = _input_tokens(ex) if rl.tokens_per_minute else 0
     key = ex.api_key if rl.per_key else ""
     ex.admission = await rt.state.admit(ex.route.endpoint, key, rl, tokens)
 
@@ -322,7 +328,7 @@ def _synthetic(rt: Runtime, ex: Exchange) -> Answer:
     assert ex.request is not None
     force = d.tool_call if isinstance(d.tool_call, bool) else None
     reply = rt.source.reply(ex.request, ex.rng, force)
-    ex.output_tokens = reply.usage.output_tokens
+    ex.input_tokens, ex.output_tokens = reply.usage.input_tokens, reply.usage.output_tokens
     return rt.shaper.shape(ex, route.codec.render(reply, ex.request, ex.opts))
 
 
@@ -379,7 +385,7 @@ async def _verbatim(request: web.Request) -> web.StreamResponse:
     rt = request.app[RUNTIME]
     deck = rt.deck
     assert deck is not None
-    t0 = clock()
+    t0 = arrival.start_of(request)
     call = await _call(request)
     codec = registry.guess_codec(call)
     route = Route(request.method, request.path, "other", codec, op=None)

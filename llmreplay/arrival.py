@@ -45,3 +45,8 @@ def stamp(server: web.Server) -> None:
 def arrived(request: web.BaseRequest) -> float:
     """When ``request`` finished arriving, on the writer's clock; 0.0 when its server does not note it."""
     return getattr(request.protocol, "arrived", 0.0)
+
+
+def start_of(request: web.BaseRequest) -> float:
+    """When the exchange answering ``request`` starts: its arrival, or now where that is not noted."""
+    return arrived(request) or clock()

@@ -52,14 +52,9 @@ def hold() -> None:
         gc.freeze()
 
 
-def freeze_startup() -> None:
-    """Move everything built at start (codecs, routes, loaded cassettes) out of the collector's reach."""
-    gc.collect()
-    gc.freeze()
-
-
 def collect_all() -> None:
-    """One full collection over everything frozen; the survivors are frozen again."""
+    """One full collection over everything frozen; the survivors are frozen again. At start-up, this moves
+    everything built so far (codecs, routes, loaded cassettes) out of the collector's reach."""
     gc.unfreeze()
     gc.collect()
     gc.freeze()

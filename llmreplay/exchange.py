@@ -40,4 +40,6 @@ class Exchange:
     quota: Quota | None = None
     """What the rate limiter said, for the response headers."""
     denied: bool = False
+    input_tokens: int | None = None
+    """The request's prompt tokens once counted (by the synthetic reply or the quota), so they are counted once."""
     output_tokens: int = 0

@@ -8,8 +8,9 @@ the shaper only ever sees Frames. Nothing here knows a wire format.
 from __future__ import annotations
 
 import enum
+import functools
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
@@ -227,6 +228,11 @@ class Frame(NamedTuple):
     """True when the frame carries new content and so takes a timing step of its
     own; bookkeeping frames (``message_start``, ``content_block_stop`` …) ride
     with the step before them."""
+
+
+frame_of: Callable[[tuple[bytes, float | None, bool]], Frame] = functools.partial(tuple.__new__, Frame)
+"""A :class:`Frame` from ``(data, at, paced)``, for the loops that build one per piece or event of every stream:
+it skips the named tuple's generated ``__new__``, a Python-level call (~150 against ~300 ns a frame)."""
 
 
 @dataclass(frozen=True, slots=True)

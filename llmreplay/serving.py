@@ -129,7 +129,7 @@ async def _serve(
     await runner.setup()
     assert runner.server is not None
     arrival.stamp(runner.server)
-    collector.freeze_startup()
+    collector.collect_all()
     tuner = asyncio.ensure_future(collector.watch(lambda: runner.server, in_flight=_in_flight(app)))
     try:
         site = web.TCPSite(runner, host, port, reuse_port=reuse_port or None)

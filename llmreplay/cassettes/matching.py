@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
@@ -333,18 +333,15 @@ class Index:
         ``verbatim`` None tries the codec key first and then the exact one, for
         callers that do not know whether a codec owns the path.
         """
-        # The exact key (a SHA-256 of the body and a canonical dump) is only worked out when the codec key misses.
-        keys: list[Callable[[], str]] = []
         if verbatim is not True:
-            keys.append(lambda: key_of(call, self.cfg))
-        if verbatim is not False:
-            keys.append(lambda: verbatim_key(call))
-        for make in keys:
-            key = make()
+            key = key_of(call, self.cfg)
             with self._lock:
-                if key in self._by_key:
+                if verbatim is False or key in self._by_key:
                     return self._take(key)
-        return None
+        # The exact key (a SHA-256 of the body and a canonical dump) is only worked out when the codec key misses.
+        key = verbatim_key(call)
+        with self._lock:
+            return self._take(key)
 
     def lookup(self, call: RequestLike, verbatim: bool | None = None) -> Interaction | None:
         found = self.lookup_named(call, verbatim)

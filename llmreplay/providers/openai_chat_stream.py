@@ -10,9 +10,10 @@ with ``choices:[]`` carries the usage. Choices of ``n>1`` are interleaved step b
 
 from __future__ import annotations
 
+from itertools import zip_longest
 from typing import Any
 
-from llmreplay.model import Candidate, Frame, Reply, Request, Text, ToolCall
+from llmreplay.model import Candidate, Frame, Reply, Request, Text, ToolCall, frame_of
 from llmreplay.providers import openai_chat_content as content
 from llmreplay.providers.base import StreamEvent, dumps, split
 from llmreplay.sse import encode_sse, parse_sse
@@ -77,11 +78,7 @@ def _fill(shape: Any, piece: str) -> Any:
 
 def _pieces(out: _Chunks, index: int, delta: Any, text: str, chunk_size: int) -> list[Frame]:
     head, tail = out.piece_template(index, delta)
-    return [_new(Frame, (head + dumps(piece) + tail, None, True)) for piece in split(text, chunk_size)]
-
-
-_new = tuple.__new__
-"""Builds a :class:`Frame` without its generated ``__new__``: this is the loop that runs per piece."""
+    return [frame_of((head + dumps(piece) + tail, None, True)) for piece in split(text, chunk_size)]
 
 
 def _tool_header(position: int, call: ToolCall) -> dict[str, Any]:
@@ -121,13 +118,8 @@ def render_frames(reply: Reply, request: Request, seed: int, chunk_size: int) ->
     """The frames of a stream telling every candidate of ``reply``."""
     out = _Chunks(reply, request.include_usage)
     per_choice = [_choice_frames(out, i, c, request, seed, chunk_size) for i, c in enumerate(reply.candidates)]
-    if len(per_choice) == 1:
-        frames = per_choice[0]
-    else:
-        frames = []
-        # Real n>1 streams interleave the choices; round-robin over their frames does the same.
-        for step in range(max((len(f) for f in per_choice), default=0)):
-            frames.extend(f[step] for f in per_choice if step < len(f))
+    # Real n>1 streams interleave the choices; round-robin over their frames does the same (one pass in C).
+    frames = [f for step in zip_longest(*per_choice) for f in step if f is not None]
     if request.include_usage:
         frames.append(Frame(out.usage(reply), paced=False))
     frames.append(Frame(DONE, paced=False))

@@ -96,7 +96,7 @@ class Writer:
             self.poll()
             if marks is not None and job.first is not None:
                 marks["first"] = job.first
-                marks["chunks"] = job.sent
+                marks["chunks"] = job.i
             if job.lost:
                 raise ConnectionResetError("client gone mid-stream")
             if cut is not None:
@@ -145,9 +145,9 @@ class _Job:
     """One stream's frames, sent in order by the scheduler: ``due[k]`` is frame k's absolute deadline, and
     ``pieces`` the bytes still to send, ``stride`` per frame (size line, frame, CRLF when chunked). Kept flat
     (32 bytes a frame rather than two tuples' 136) and cut down as frames go out: a held stream holds only what
-    it has yet to send."""
+    it has yet to send. ``i`` frames have gone out."""
 
-    __slots__ = ("done", "due", "first", "i", "lost", "pieces", "sent", "stride", "transport")
+    __slots__ = ("done", "due", "first", "i", "lost", "pieces", "stride", "transport")
 
     def __init__(
         self,
@@ -164,7 +164,6 @@ class _Job:
         self.i = 0
         self.done = done
         self.first: float | None = None
-        self.sent = 0
         self.lost = False
 
 
@@ -233,7 +232,7 @@ class Scheduler:
             del pieces[:cut]
             if job.first is None:
                 job.first = now
-            job.i = job.sent = i
+            job.i = i
             if i < n:
                 heapq.heappush(heap, (due[i], next(self._seq), job))
             elif not job.done.done():

@@ -22,7 +22,7 @@ from typing import Literal
 from llmreplay.cassettes.matching import Index
 from llmreplay.cassettes.model import Interaction, RecordedResponse
 from llmreplay.errors import ApiError, ErrorKind
-from llmreplay.model import Answer, Call, Cut, Frame, Request
+from llmreplay.model import Answer, Call, Cut, Frame, Request, frame_of
 from llmreplay.providers import registry
 from llmreplay.providers.base import Codec, RenderOptions, Route, content_steps
 
@@ -159,20 +159,13 @@ def as_recorded(
     headers_at = 0.0 if synthetic else _scale(resp.headers_us, speed)
     cut = _cut(resp, speed, timing)
     if resp.events is not None:
-        if synthetic:
-            frames = tuple([_new(Frame, (e.data, None, True)) for e in resp.events])
-        else:
-            frames = tuple([_new(Frame, (e.data, _scale(e.at_us, speed), True)) for e in resp.events])
+        frames = tuple([frame_of((e.data, None if synthetic else _scale(e.at_us, speed), True)) for e in resp.events])
         return Answer(resp.status, headers, frames, stream=True, headers_at=headers_at, cut=cut)
     body = resp.body or b""
     steps = _steps(codec, body, opts) if synthetic else 1
     frame = Frame(body, at=None if synthetic else _scale(resp.end_us, speed))
     # A failed plain exchange is written like a stream so the cut can follow the partial body.
     return Answer(resp.status, headers, (frame,), stream=cut is not None, steps=steps, headers_at=headers_at, cut=cut)
-
-
-_new = tuple.__new__
-"""Builds a :class:`Frame` without its generated ``__new__``: one per recorded event of every replay."""
 
 
 def _steps(codec: Codec | None, body: bytes, opts: RenderOptions | None) -> int:
