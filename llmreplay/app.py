@@ -267,13 +267,13 @@ async def _prepare(
         call = await _call(request)
     except ApiError as err:
         return route.codec.render_error(err, RenderOptions()), _NOTHING_DONE
+    deck = rt.deck
+    if deck is not None and deck.plan() == "forward":
+        return await _forward(rt, request, route, t0)
     rng = rt.rng_for(call)
     opts = RenderOptions(chunk_size=rt.settings.latency.chunk_size, request_id=hex_id(rng), seed=rng.getrandbits(32))
     cfg = rt.live.for_endpoint(route.endpoint)
     ex = Exchange(call, route, t0, rng, cfg.latency, opts, config=cfg)
-    deck = rt.deck
-    if deck is not None and deck.plan() == "forward":
-        return await _forward(rt, request, route, t0)
     rt.writer.poll()
     try:
         answer = await _answer(rt, ex)

@@ -54,17 +54,19 @@ class SSEParser:
         self._has_field = False
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
-        self._buf += chunk
+        buf = self._buf + chunk if self._buf else bytes(chunk)
         out: list[SSEEvent] = []
+        pos = 0
         while True:
-            line, end = self._next_line()
+            line, end = _next_line(buf, pos)
             if line is None:
                 break
-            self._raw += self._buf[:end]
-            self._buf = self._buf[end:]
+            self._raw += buf[pos:end]
+            pos = end
             ev = self._line(line)
             if ev is not None:
                 out.append(ev)
+        self._buf = buf[pos:] if pos else buf
         return out
 
     def flush(self) -> list[SSEEvent]:
@@ -79,18 +81,6 @@ class SSEParser:
         if self._has_field:
             out.append(self._emit())
         return out
-
-    def _next_line(self) -> tuple[str | None, int]:
-        buf = self._buf
-        for i, b in enumerate(buf):
-            if b == 0x0A:
-                return buf[:i].decode("utf-8", "replace"), i + 1
-            if b == 0x0D:
-                if i + 1 == len(buf):
-                    return None, 0  # wait: this CR may be half of a CRLF
-                end = i + 2 if buf[i + 1] == 0x0A else i + 1
-                return buf[:i].decode("utf-8", "replace"), end
-        return None, 0
 
     def _line(self, line: str) -> SSEEvent | None:
         if line == "":
@@ -120,6 +110,21 @@ class SSEParser:
         self._data = []
         self._has_field = False
         return ev
+
+
+def _next_line(buf: bytes, pos: int) -> tuple[str | None, int]:
+    """The line starting at ``pos`` and where the next one starts; (None, 0) until its end has arrived."""
+    lf = buf.find(b"\n", pos)
+    # A CR only matters before the first LF; searching up to it keeps this linear in the buffer.
+    cr = buf.find(b"\r", pos, lf if lf >= 0 else len(buf))
+    if cr < 0:
+        if lf < 0:
+            return None, 0
+        return buf[pos:lf].decode("utf-8", "replace"), lf + 1
+    if cr + 1 == len(buf):
+        return None, 0  # wait: this CR may be half of a CRLF
+    end = cr + 2 if buf[cr + 1] == 0x0A else cr + 1
+    return buf[pos:cr].decode("utf-8", "replace"), end
 
 
 def parse_sse(body: bytes) -> list[SSEEvent]:

@@ -32,3 +32,14 @@ def test_json_array_stream_in_pieces():
     for i in range(0, len(body), 3):
         got += p.feed(body[i : i + 3])
     assert got == parse_json_array_stream(body)
+
+
+def test_every_split_and_line_end_gives_the_same_events():
+    # Mixed LF, CR and CRLF ends, a CR right at a feed boundary, and a multi-byte character cut in two.
+    body = b"event: a\rdata: \xc3\xa9t\xc3\xa9\r\n\r\ndata: 1\n\ndata: 2\r\rdata: 3\n\r\n: c\n\ndata: 4\r\n\r\n"
+    whole = parse_sse(body)
+    assert [e.data for e in whole if e.data] == ["été", "1", "2", "3", "4"]
+    for cut in range(1, len(body)):
+        p = SSEParser()
+        pieces = p.feed(body[:cut]) + p.feed(body[cut:]) + p.flush()
+        assert [(e.event, e.data, e.raw) for e in pieces] == [(e.event, e.data, e.raw) for e in whole], cut

@@ -118,5 +118,6 @@ class Deck:
         if self.proxy is not None:
             await self.proxy.close()
         if self._recorder is not None:
+            await self._recorder.drain()
             self._recorder.close()
             self._recorder = None

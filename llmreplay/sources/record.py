@@ -4,9 +4,9 @@ The client talks to llmreplay as it would to the provider; its request goes
 upstream unchanged (credentials included) and the answer comes back as it
 arrives: the status line and headers as soon as the upstream's are in, each body
 chunk as soon as it is read, so the client's timing is the upstream's. Beside
-the copy, the body is cut into events (:mod:`llmreplay.cassettes.splitter`) with
-their arrival offsets. When the exchange is over, its record is scrubbed of
-secrets and handed to the sink. Upstream failures reach the client as they
+the copy, each chunk is kept with its arrival offset; when the exchange is over, the
+body is cut into events (:mod:`llmreplay.cassettes.splitter`) and the record,
+scrubbed of secrets, is handed to the sink. Upstream failures reach the client as they
 happened (an unreachable upstream as a 502, a silent one as a 504, a dropped
 connection as a dropped connection) and are recorded as such.
 """
@@ -255,7 +255,11 @@ class RecordingProxy:
 
 
 class _Capture:
-    """What has been seen of one upstream response, turned into its record at the end."""
+    """What has been seen of one upstream response, turned into its record at the end.
+
+    Chunks are only kept with their arrival times while the stream runs; they are cut into events once it
+    is over, so the relay does no parsing between reading a chunk and writing it on.
+    """
 
     def __init__(
         self,
@@ -267,26 +271,28 @@ class _Capture:
         t0: float,
     ) -> None:
         self.req, self.status, self.headers, self.headers_us, self.t0 = req, status, headers, headers_us, t0
-        self.splitter = EventSplitter(stream_type) if stream_type is not None else None
-        self.events: list[RecordedEvent] = []
+        self.stream_type = stream_type
         self.chunks: list[bytes] = []
+        self.arrivals: list[int] = []
 
     def add(self, chunk: bytes, at_us: int) -> None:
-        if self.splitter is not None:
-            self.events += self.splitter.feed(chunk, at_us)
-        else:
-            self.chunks.append(chunk)
+        self.chunks.append(chunk)
+        self.arrivals.append(at_us)
 
     def interaction(self, error: str | None, api: str | None, endpoint: str) -> Interaction:
         end_us = _us(self.t0)
-        stream = self.splitter is not None
-        if self.splitter is not None:
-            self.events += self.splitter.finish(end_us)
+        events: tuple[RecordedEvent, ...] | None = None
+        if self.stream_type is not None:
+            splitter = EventSplitter(self.stream_type)
+            cut: list[RecordedEvent] = []
+            for chunk, at_us in zip(self.chunks, self.arrivals, strict=True):
+                cut += splitter.feed(chunk, at_us)
+            events = (*cut, *splitter.finish(end_us))
         resp = RecordedResponse(
             status=self.status,
             headers=self.headers,
-            body=None if stream else b"".join(self.chunks),
-            events=tuple(self.events) if stream else None,
+            body=None if events is not None else b"".join(self.chunks),
+            events=events,
             headers_us=self.headers_us,
             end_us=end_us,
             error=error,

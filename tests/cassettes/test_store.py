@@ -544,3 +544,48 @@ def test_ten_thousand_interactions_load_fast(tmp_path: Path) -> None:
     load_average = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
     if load_average < (os.cpu_count() or 1):
         assert best <= 1.5
+
+
+async def test_appends_that_meet_share_one_fsync(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "c.msgpack"
+    rec = Recorder(path, "u")
+    real_fsync = os.fsync
+    syncs: list[int] = []
+
+    def counted(fd: int) -> None:
+        syncs.append(fd)
+        real_fsync(fd)
+
+    monkeypatch.setattr(store.os, "fsync", counted)
+    await asyncio.gather(*(rec.append_async(plain(i)) for i in range(50)))
+    rec.close()
+    # All fifty are asked for before the first write starts: one group, one fsync.
+    assert len(syncs) == 1
+    assert load(path).interactions == [plain(i) for i in range(50)]
+
+
+async def test_a_failed_group_fails_its_own_appends_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "c.msgpack"
+    rec = Recorder(path, "u")
+    await rec.append_async(plain(0))
+    real_write = os.write
+    failing = threading.Event()
+    failing.set()
+
+    def maybe_fail(fd: int, data: Any) -> int:
+        if failing.is_set():
+            failing.clear()
+            real_write(fd, bytes(data)[:5])
+            raise OSError(28, "No space left on device")
+        return real_write(fd, data)
+
+    monkeypatch.setattr(store.os, "write", maybe_fail)
+    first = asyncio.ensure_future(rec.append_async(plain(1)))
+    await asyncio.sleep(0)  # the group of one is on its way
+    rest = [asyncio.ensure_future(rec.append_async(plain(i))) for i in (2, 3)]
+    with pytest.raises(OSError):
+        await first
+    await asyncio.gather(*rest)
+    await rec.drain()
+    rec.close()
+    assert load(path).interactions == [plain(0), plain(2), plain(3)]
