@@ -44,6 +44,7 @@ access_log = logging.getLogger("llmreplay.access")
 log = logging.getLogger("llmreplay")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
 
 
 @dataclass
@@ -113,7 +114,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     """The application for ``settings`` (the embedded defaults when None)."""
     settings = settings or Settings()
     app = web.Application(
-        middlewares=[_access_log, _errors, admin.require_token, limits.body_deadline(settings.server.body_timeout_s)],
+        middlewares=[_front(settings.server.body_timeout_s)],
         client_max_size=int(settings.server.max_body_mb * 1024 * 1024),
     )
     app[RUNTIME] = build_runtime(settings)
@@ -484,48 +485,70 @@ def _codec_for(request: web.Request) -> Codec:
     return registry.guess_codec(_call_of(request))
 
 
-@web.middleware
-async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+def _front(body_timeout_s: float) -> Middleware:
+    """The one middleware every request goes through, outermost concern first: the access log, the error
+    envelope, the admin token, the body deadline. One coroutine rather than four middlewares, because aiohttp
+    wraps each middleware anew for every request."""
+
+    @web.middleware
+    async def front(request: web.Request, handler: Handler) -> web.StreamResponse:
+        start = time.perf_counter()
+        status = 500
+        try:
+            try:
+                resp = await _guarded(request, handler, body_timeout_s)
+            except ApiError as exc:
+                resp = _error_answer(request, exc)
+            except web.HTTPNotFound:
+                resp = _error_answer(request, registry.not_found(_call_of(request)))
+            except web.HTTPMethodNotAllowed as exc:
+                allowed = ", ".join(sorted(exc.allowed_methods))
+                msg = f"Method {request.method} is not allowed on {request.path}; use {allowed}."
+                resp = _error_answer(request, ApiError(ErrorKind.METHOD_NOT_ALLOWED, msg))
+            except web.HTTPException:
+                raise
+            except Exception:
+                log.exception("unexpected error answering %s %s", request.method, request.path)
+                err = ApiError(ErrorKind.SERVER, "The server had an error while processing your request.")
+                resp = _error_answer(request, err)
+            status = resp.status
+            return resp
+        finally:
+            if not request.app[RUNTIME].settings.server.quiet:
+                _log_access(request, status, start)
+
+    return front
+
+
+async def _guarded(request: web.Request, handler: Handler, body_timeout_s: float) -> web.StreamResponse:
+    token = request.app[RUNTIME].settings.server.admin_token
+    if token and admin.guards(request.path):
+        refused = await admin.refusal(request, token)
+        if refused is not None:
+            return refused
+    if request.can_read_body:
+        late = await limits.read_body(request, body_timeout_s)
+        if late is not None:
+            return late
+    return await handler(request)
+
+
+def _error_answer(request: web.Request, err: ApiError) -> web.Response:
     """Every failure the client can see is in its provider's envelope; never a traceback."""
-    try:
-        return await handler(request)
-    except ApiError as exc:
-        err = exc
-    except web.HTTPNotFound:
-        err = registry.not_found(_call_of(request))
-    except web.HTTPMethodNotAllowed as exc:
-        err = ApiError(
-            ErrorKind.METHOD_NOT_ALLOWED,
-            f"Method {request.method} is not allowed on {request.path}; use {', '.join(sorted(exc.allowed_methods))}.",
-        )
-    except web.HTTPException:
-        raise
-    except Exception:
-        log.exception("unexpected error answering %s %s", request.method, request.path)
-        err = ApiError(ErrorKind.SERVER, "The server had an error while processing your request.")
     if request.path.startswith("/api/"):
         return admin.error_response(err)
     answer = _codec_for(request).render_error(err, RenderOptions())
     return web.Response(status=answer.status, headers=dict(answer.headers), body=answer.body)
 
 
-@web.middleware
-async def _access_log(request: web.Request, handler: Handler) -> web.StreamResponse:
+def _log_access(request: web.Request, status: int, start: float) -> None:
     """One line per request: method, path (never the query: it may hold a key), status, duration."""
-    start = time.perf_counter()
-    status = 500
-    try:
-        resp = await handler(request)
-        status = resp.status
-        return resp
-    finally:
-        if not request.app[RUNTIME].settings.server.quiet:
-            ms = (time.perf_counter() - start) * 1000
-            access_log.info(
-                "%s %s %d %.1fms",
-                request.method,
-                request.path,
-                status,
-                ms,
-                extra={"method": request.method, "path": request.path, "status": status, "duration_ms": round(ms, 1)},
-            )
+    ms = (time.perf_counter() - start) * 1000
+    access_log.info(
+        "%s %s %d %.1fms",
+        request.method,
+        request.path,
+        status,
+        ms,
+        extra={"method": request.method, "path": request.path, "status": status, "duration_ms": round(ms, 1)},
+    )

@@ -3,15 +3,15 @@
 Body size is capped by the application (``client_max_size``, answered 413 in the provider's envelope).
 Header and request-line sizes are aiohttp's parser limits: they are set on the :class:`web.AppRunner`
 (:func:`handler_args`), and a request over them is answered 400/431 by aiohttp before any handler
-runs. A body that trickles in (a slow-loris upload) would otherwise hold a handler forever: the
-:func:`body_deadline` middleware reads it under a deadline and answers 408 in the provider's envelope.
+runs. A body that trickles in (a slow-loris upload) would otherwise hold a handler forever:
+:func:`read_body`, called by the application's middleware before any handler, reads it under a deadline
+and answers 408 in the provider's envelope.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,8 +22,6 @@ from llmreplay.errors import ApiError, ErrorKind
 from llmreplay.model import Call
 from llmreplay.providers import registry
 from llmreplay.providers.base import Codec, RenderOptions
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 @dataclass(frozen=True)
@@ -49,35 +47,29 @@ def handler_args(limits: Limits) -> dict[str, Any]:
     }
 
 
-def body_deadline(timeout_s: float) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
-    """A middleware that reads the request body within ``timeout_s`` seconds, or answers 408.
+async def read_body(request: web.Request, timeout_s: float) -> web.Response | None:
+    """Read the request body within ``timeout_s`` seconds; None when it came, else the 408 (or 413) to send.
 
     The body read here is cached by aiohttp, so the handler's own ``request.read()`` returns it at once.
     """
-
-    @web.middleware
-    async def deadline(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.can_read_body:
-            try:
-                if request.content.is_eof():
-                    await request.read()  # all here already: no timer to arm and cancel
-                else:
-                    async with asyncio.timeout(timeout_s):
-                        await request.read()
-            except TimeoutError:
-                return _error(
-                    request,
-                    ApiError(
-                        ErrorKind.TIMEOUT,
-                        f"The request body did not arrive within {timeout_s:g} seconds.",
-                        status=408,
-                    ),
-                )
-            except web.HTTPRequestEntityTooLarge:
-                return _error(request, ApiError(ErrorKind.REQUEST_TOO_LARGE, "Request body is too large."))
-        return await handler(request)
-
-    return deadline
+    try:
+        if request.content.is_eof():
+            await request.read()  # all here already: no timer to arm and cancel
+        else:
+            async with asyncio.timeout(timeout_s):
+                await request.read()
+    except TimeoutError:
+        return _error(
+            request,
+            ApiError(
+                ErrorKind.TIMEOUT,
+                f"The request body did not arrive within {timeout_s:g} seconds.",
+                status=408,
+            ),
+        )
+    except web.HTTPRequestEntityTooLarge:
+        return _error(request, ApiError(ErrorKind.REQUEST_TOO_LARGE, "Request body is too large."))
+    return None
 
 
 class _RedactParserErrors(logging.Filter):

@@ -82,19 +82,20 @@ def _unknown_endpoint(name: str) -> web.Response:
     return _json({"message": f"unknown endpoint {name!r}; known: {', '.join(ENDPOINTS)}"}, 404)
 
 
-@web.middleware
-async def require_token(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """With an admin token set, ``/api/*`` and ``/ws`` need it (``Authorization: Bearer`` or, for the
-    browser's WebSocket, ``?token=``); the provider API endpoints and the page itself never do."""
-    token = _runtime(request).settings.server.admin_token
-    path = request.path
-    if not token or not (path.startswith("/api/") or path == "/ws"):
-        return await handler(request)
+def guards(path: str) -> bool:
+    """Whether a set admin token guards ``path``: ``/api/*`` and ``/ws``; never the provider API endpoints or
+    the page itself."""
+    return path.startswith("/api/") or path == "/ws"
+
+
+async def refusal(request: web.Request, token: str) -> web.StreamResponse | None:
+    """None when a guarded request carries ``token`` (``Authorization: Bearer`` or, for the browser's
+    WebSocket, ``?token=``); else the refusal, already sent for a WebSocket."""
     given = request.headers.get("Authorization", "")
     given = given[7:] if given[:7].lower() == "bearer " else request.query.get("token", "")
     if hmac.compare_digest(given.encode(), token.encode()):
-        return await handler(request)
-    if path == "/ws":
+        return None
+    if request.path == "/ws":
         # A browser cannot read the status of a refused handshake: accept, then close with a code it can see.
         sock = web.WebSocketResponse()
         await sock.prepare(request)

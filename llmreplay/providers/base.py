@@ -166,18 +166,42 @@ def load_json(call: Call) -> Any:
     """The call's body as JSON, or an INVALID_REQUEST error that says why not."""
     if not call.body.strip():
         raise ApiError(ErrorKind.INVALID_REQUEST, "The request body is empty; expected a JSON object.")
-    try:
-        data = json.loads(call.body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ApiError(ErrorKind.INVALID_REQUEST, f"The request body is not valid JSON: {exc}") from None
-    except RecursionError:
-        raise ApiError(ErrorKind.INVALID_REQUEST, "The request body is nested too deeply.") from None
-    if _SURROGATE_HINT.search(call.body) and _has_lone_surrogate(data):
+    body = call.body
+    if body.count(b"{") + body.count(b"[") < _ORJSON_MAX_OPENINGS and _NOT_FOR_ORJSON.search(body) is None:
+        try:
+            return _orjson_loads(body)
+        except orjson.JSONDecodeError:
+            pass  # refused (NaN, a BOM, bad UTF-8, bad JSON): the standard library decides and words the error
+    data = _stdlib_loads(body)
+    if _SURROGATE_HINT.search(body) and _has_lone_surrogate(data):
         raise ApiError(
             ErrorKind.INVALID_REQUEST,
             "The request body is not valid JSON: it holds a lone UTF-16 surrogate, which is no character.",
         )
     return data
+
+
+_ORJSON_MAX_OPENINGS = 512
+"""orjson reads JSON nested up to 1,024 deep, where the standard library, within Python's recursion limit,
+refuses it; the code that walks a request (schemas, content) is written for what the standard library
+accepts. Fewer openings than this cannot nest deeper."""
+
+_NOT_FOR_ORJSON = re.compile(rb"\d{20}|\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]|\x00")
+"""Bodies parsed by the standard library only: orjson reads integers beyond 64 bits as floats, and whatever
+may hold a surrogate (see ``_SURROGATE_HINT``) is checked after the standard parser."""
+
+_orjson_loads = orjson.loads
+
+
+def _stdlib_loads(body: bytes) -> Any:
+    """What orjson refuses is parsed again by the standard library, which decides as before: it accepts
+    integers beyond 64 bits, NaN, a BOM and UTF-16 or UTF-32 bodies, and words its errors for the client."""
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(ErrorKind.INVALID_REQUEST, f"The request body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ApiError(ErrorKind.INVALID_REQUEST, "The request body is nested too deeply.") from None
 
 
 _SURROGATE_HINT = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}|\xed[\xa0-\xbf]|\x00")
