@@ -65,8 +65,7 @@ class Runtime:
     """What happens, for the dashboard's WebSocket clients."""
     unseeded: random.Random = dataclasses.field(default_factory=random.Random)
     """The one generator of every unseeded exchange. Nothing is to be reproduced there, so draws interleaved
-    with other exchanges' are as good as a generator of its own, which would cost 4 µs to seed and 2.5 KiB
-    to keep while its stream is held."""
+    with other exchanges' are as good as a generator of its own, which would cost 4 µs to seed."""
 
     def rng_for(self, call: Call) -> random.Random:
         """The exchange's generator: its own, seeded from the request or server seed and the call; else the
