@@ -173,7 +173,7 @@ class RecordingProxy:
         ctype = upstream.headers.get("Content-Type", "")
         stream = is_stream(ctype, request.path)
         encoded = "Content-Encoding" in upstream.headers
-        out = web.StreamResponse(status=upstream.status, reason=upstream.reason)
+        out = _Relayed(status=upstream.status, reason=upstream.reason)
         for k, v in upstream.headers.items():
             n = k.lower()
             if _skip(n) and not (n == "content-length" and not stream and not encoded):
@@ -185,6 +185,13 @@ class RecordingProxy:
         await out.prepare(request)
 
         capture = _Capture(recorded_req, upstream.status, sent_headers, ctype if stream else None, headers_us, t0)
+        # The status line and headers go out now, with whatever of the body came in with them: one write, and
+        # one wake-up of the client, where the upstream's first event shares a packet with its headers.
+        first = upstream.content.read_nowait() if upstream.content.exception() is None else b""
+        with contextlib.suppress(ConnectionError):  # the client is gone: the relay below finds out, records it
+            await out.write(first)
+        if first:
+            capture.add(first, _us(t0))
         error: str | None = None
         try:
             while True:
@@ -252,6 +259,13 @@ class RecordingProxy:
         for k, v in headers:
             out.headers.add(k, v)
         return out
+
+
+class _Relayed(web.StreamResponse):
+    """A response whose status line and headers wait for its first write, as aiohttp's ``Response`` does,
+    so that they can leave with the body bytes that came in with them."""
+
+    _send_headers_immediately = False
 
 
 class _Capture:
