@@ -193,6 +193,21 @@ async def test_time_to_first_byte_overhead(slow_upstream: BackgroundServer) -> N
     assert proxied - direct < 0.020
 
 
+async def test_headers_pass_at_once_when_the_first_event_is_late(upstream: BackgroundServer) -> None:
+    # Headers that come with a body chunk leave with it; headers that come alone must not wait for one.
+    req = {**CHAT, "stream": True, "max_tokens": 2}
+    async with recording(upstream.url) as (url, records), aiohttp.ClientSession() as s:
+        t0 = time.perf_counter()
+        async with s.post(url + "/v1/chat/completions", json=req, headers={"x-llmreplay-ttft-ms": "400"}) as resp:
+            headers_at = time.perf_counter() - t0
+            first = await resp.content.readany()
+            first_at = time.perf_counter() - t0
+            await resp.read()
+        await records.wait()
+    assert resp.status == 200 and first.startswith(b"data: ")
+    assert headers_at < 0.2 < 0.35 < first_at
+
+
 async def test_no_secret_reaches_the_record(upstream: BackgroundServer) -> None:
     headers = {
         "Authorization": f"Bearer {SECRET}",
