@@ -84,7 +84,8 @@ def chat(client: openai.OpenAI, headers: dict[str, str]) -> Any:
 
 
 def message(client: anthropic.Anthropic, headers: dict[str, str]) -> Any:
-    return client.messages.create(model=CLAUDE, max_tokens=64, messages=USER, extra_headers=headers)
+    # 256: above the longest synthetic reply (at most ~100 tokens), so an answer always ends its turn.
+    return client.messages.create(model=CLAUDE, max_tokens=256, messages=USER, extra_headers=headers)
 
 
 def requests_on(url: str, endpoint: str) -> int:
