@@ -28,7 +28,7 @@ from yarl import URL
 
 from llmreplay.cassettes.model import Interaction, RecordedEvent, RecordedRequest, RecordedResponse
 from llmreplay.cassettes.scrub import Scrubber
-from llmreplay.cassettes.splitter import EventSplitter, is_stream
+from llmreplay.cassettes.splitter import is_stream, split_chunks
 from llmreplay.errors import ApiError, ErrorKind
 from llmreplay.providers.base import Codec, RenderOptions
 
@@ -297,11 +297,7 @@ class _Capture:
         end_us = _us(self.t0)
         events: tuple[RecordedEvent, ...] | None = None
         if self.stream_type is not None:
-            splitter = EventSplitter(self.stream_type)
-            cut: list[RecordedEvent] = []
-            for chunk, at_us in zip(self.chunks, self.arrivals, strict=True):
-                cut += splitter.feed(chunk, at_us)
-            events = (*cut, *splitter.finish(end_us))
+            events = tuple(split_chunks(self.chunks, self.arrivals, self.stream_type, end_us))
         resp = RecordedResponse(
             status=self.status,
             headers=self.headers,

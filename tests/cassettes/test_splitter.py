@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from llmreplay.cassettes.splitter import EventSplitter, is_stream, split_body, split_mode
+from llmreplay.cassettes.splitter import EventSplitter, is_stream, split_body, split_chunks, split_mode
 from llmreplay.sse import parse_sse
 from tests.real_fixtures import REAL
 
@@ -100,6 +100,45 @@ def test_odd_separators(cuts: list[int]) -> None:
         b"data: d  \n\n",
         b"data: tail",
     ]
+
+
+_SSE_PIECES = [b"data: a", b'data: {"x": [1, 2]}', b": ping", b"event: e", b"data:", b"id: 7", b"", b"", b"da"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    lines=st.lists(st.sampled_from(_SSE_PIECES), max_size=30),
+    crlf=st.lists(st.booleans(), max_size=30),
+    with_cr=st.booleans(),
+    tail=st.booleans(),
+    cuts=st.lists(st.integers(0, 400), max_size=12),
+)
+def test_whole_body_split_is_the_incremental_one(
+    lines: list[bytes], crlf: list[bool], with_cr: bool, tail: bool, cuts: list[int]
+) -> None:
+    # Blank lines in runs, before the first field and at the end, comments, a field cut short at the end;
+    # half the bodies with some CRLF ends (which send them through the incremental splitter).
+    ends = [b"\r\n" if with_cr and i < len(crlf) and crlf[i] else b"\n" for i in range(len(lines))]
+    body = b"".join(line + end for line, end in zip(lines, ends, strict=True))
+    body += b"data: unfinished" if tail else b""
+    chunks = _chunked(body, cuts)
+    arrivals = [10 * (i + 1) for i in range(len(chunks))]
+    got = [(e.at_us, e.data) for e in split_chunks(chunks, arrivals, "text/event-stream", 999)]
+    s = EventSplitter("text/event-stream")
+    want = []
+    for chunk, at in zip(chunks, arrivals, strict=True):
+        want += [(e.at_us, e.data) for e in s.feed(chunk, at)]
+    want += [(e.at_us, e.data) for e in s.finish(999)]
+    assert got == want
+
+
+def test_whole_body_split_of_real_streams() -> None:
+    for _name, body, ct in STREAMS:
+        chunks = _chunked(body, list(range(0, len(body), 97)))
+        arrivals = list(range(1, len(chunks) + 1))
+        s = EventSplitter(ct)
+        want = [e for c, at in zip(chunks, arrivals, strict=True) for e in s.feed(c, at)] + s.finish(0)
+        assert split_chunks(chunks, arrivals, ct, 0) == want
 
 
 def test_event_time_is_when_its_last_byte_arrived() -> None:
