@@ -167,11 +167,20 @@ def load_json(call: Call) -> Any:
     if not call.body.strip():
         raise ApiError(ErrorKind.INVALID_REQUEST, "The request body is empty; expected a JSON object.")
     body = call.body
-    if body.count(b"{") + body.count(b"[") < _ORJSON_MAX_OPENINGS and _NOT_FOR_ORJSON.search(body) is None:
+    plain = _NOT_FOR_ORJSON.search(body) is None
+    may_nest = body.count(b"{") + body.count(b"[") > MAX_DEPTH  # fewer openings cannot nest deeper
+    if plain or may_nest:
         try:
-            return _orjson_loads(body)
-        except orjson.JSONDecodeError:
-            pass  # refused (NaN, a BOM, bad UTF-8, bad JSON): the standard library decides and words the error
+            data = _orjson_loads(body)
+        except orjson.JSONDecodeError as exc:
+            if str(exc).startswith("depth limit"):
+                raise _too_deep() from None
+            # Otherwise refused (NaN, a BOM, bad UTF-8, bad JSON): the standard library decides and words the error.
+        else:
+            if may_nest and _depth(data) > MAX_DEPTH:
+                raise _too_deep()
+            if plain:
+                return data
     data = _stdlib_loads(body)
     if _SURROGATE_HINT.search(body) and _has_lone_surrogate(data):
         raise ApiError(
@@ -181,10 +190,32 @@ def load_json(call: Call) -> Any:
     return data
 
 
-_ORJSON_MAX_OPENINGS = 512
-"""orjson reads JSON nested up to 1,024 deep, where the standard library, within Python's recursion limit,
-refuses it; the code that walks a request (schemas, content) is written for what the standard library
-accepts. Fewer openings than this cannot nest deeper."""
+MAX_DEPTH = 128
+"""The deepest nesting of objects and arrays a request body may have. The code that walks a request (schema
+checks and fakes, content) recurses, a few frames a level; bodies near Python's recursion limit made it, or
+the standard parser, run out of stack with the garbage collector free to run finalizers at that depth,
+which then fail. Measured on orjson's parse, which does not recurse in Python; no real request comes near
+(strict structured outputs allow 10 levels)."""
+
+
+def _depth(data: Any) -> int:
+    """How deep ``data`` nests, walked without recursion; stops counting past :data:`MAX_DEPTH`."""
+    deepest = 0
+    todo: list[tuple[Any, int]] = [(data, 1)]
+    while todo:
+        node, level = todo.pop()
+        if level > deepest:
+            deepest = level
+            if deepest > MAX_DEPTH:
+                break
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        todo.extend((child, level + 1) for child in children if isinstance(child, (dict, list)))
+    return deepest
+
+
+def _too_deep() -> ApiError:
+    return ApiError(ErrorKind.INVALID_REQUEST, f"The request body is nested too deeply: more than {MAX_DEPTH} levels.")
+
 
 _NOT_FOR_ORJSON = re.compile(rb"\d{20}|\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]|\x00")
 """Bodies parsed by the standard library only: orjson reads integers beyond 64 bits as floats, and whatever

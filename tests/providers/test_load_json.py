@@ -9,7 +9,7 @@ import pytest
 
 from llmreplay.errors import ApiError
 from llmreplay.model import Call
-from llmreplay.providers.base import load_json
+from llmreplay.providers.base import MAX_DEPTH, load_json
 
 
 def call(body: bytes) -> Call:
@@ -49,3 +49,16 @@ def test_same_errors(body: bytes, says: str) -> None:
     with pytest.raises(ApiError) as err:
         load_json(call(body))
     assert says in err.value.message
+
+
+@pytest.mark.parametrize(("opener", "closer"), [(b"[", b"]"), (b'{"a":', b"}")])
+def test_nesting_is_bounded(opener: bytes, closer: bytes) -> None:
+    ok = opener * MAX_DEPTH + b"1" + closer * MAX_DEPTH
+    assert repr(load_json(call(ok))) == repr(json.loads(ok))
+    for depth in (MAX_DEPTH + 1, 500, 1_000, 100_000):
+        with pytest.raises(ApiError) as err:
+            load_json(call(opener * depth + b"1" + closer * depth))
+        assert "nested too deeply" in err.value.message
+    # Many openings side by side are not depth: a long conversation is read as it is.
+    wide = json.dumps({"messages": [{"role": "user", "content": str(i)} for i in range(1_000)]}).encode()
+    assert load_json(call(wide)) == json.loads(wide)
