@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import hashlib
 import logging
 import random
@@ -235,7 +236,7 @@ def _handler(route: Route) -> Handler:
 @dataclass(frozen=True, slots=True)
 class _Done:
     """What the metrics and the event log need of an answered exchange. Kept while its stream is held instead
-    of the exchange itself, whose generator alone is 2.5 KiB."""
+    of the exchange itself, whose call and request (and a seeded exchange's 2.5 KiB generator) are kilobytes."""
 
     model: str | None = None
     input_tokens: int = 0
@@ -330,7 +331,7 @@ def _synthetic(rt: Runtime, ex: Exchange) -> Answer:
         return rt.shaper.shape(ex, route.op(ex.call, ex.opts))
     assert ex.request is not None
     force = d.tool_call if isinstance(d.tool_call, bool) else None
-    reply = rt.source.reply(ex.request, ex.rng, force)
+    reply = rt.source.reply(ex.request, ex.rng, force, ex.input_tokens)
     ex.input_tokens, ex.output_tokens = reply.usage.input_tokens, reply.usage.output_tokens
     return rt.shaper.shape(ex, route.codec.render(reply, ex.request, ex.opts))
 
@@ -486,7 +487,19 @@ def _record(
 
 
 def _codec_for(request: web.Request) -> Codec:
+    """The codec of the route ``request`` matched (``/v1/messages`` is Anthropic's even without its headers);
+    on no route, the one the call looks like."""
+    resource = request.match_info.route.resource
+    if resource is not None:
+        found = _codecs_by_route().get((request.method, resource.canonical))
+        if found is not None:
+            return found
     return registry.guess_codec(_call_of(request))
+
+
+@functools.cache
+def _codecs_by_route() -> dict[tuple[str, str], Codec]:
+    return {(r.method, r.path): r.codec for r in registry.routes()}
 
 
 def _front(body_timeout_s: float) -> Middleware:
@@ -531,9 +544,11 @@ async def _guarded(request: web.Request, handler: Handler, body_timeout_s: float
         if refused is not None:
             return refused
     if request.can_read_body:
-        late = await limits.read_body(request, body_timeout_s)
-        if late is not None:
-            return late
+        err = await limits.read_body(request, body_timeout_s)
+        if err is not None:
+            resp = _error_answer(request, err)
+            resp.force_close()  # the rest of the body is unread
+            return resp
     return await handler(request)
 
 

@@ -22,7 +22,8 @@ class Exchange:
     t0: float
     """When the request arrived, on the writer's clock (``shaping.writer.clock``); every deadline is relative to it."""
     rng: random.Random
-    """The exchange's own seeded generator: reply, jitter and ids all draw from it."""
+    """Its generator (reply, jitter and ids all draw from it): its own when seeded, so that they are reproduced;
+    else the runtime's one shared generator."""
     latency: LatencyConfig
     """Latency in force for this exchange (live configuration and request headers; later changes do not apply)."""
     opts: RenderOptions = field(default_factory=RenderOptions)

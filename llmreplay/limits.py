@@ -4,8 +4,8 @@ Body size is capped by the application (``client_max_size``, answered 413 in the
 Header and request-line sizes are aiohttp's parser limits: they are set on the :class:`web.AppRunner`
 (:func:`handler_args`), and a request over them is answered 400/431 by aiohttp before any handler
 runs. A body that trickles in (a slow-loris upload) would otherwise hold a handler forever:
-:func:`read_body`, called by the application's middleware before any handler, reads it under a deadline
-and answers 408 in the provider's envelope.
+:func:`read_body`, called by the application's middleware before any handler, reads it under a deadline,
+and the middleware answers 408 in the provider's envelope.
 """
 
 from __future__ import annotations
@@ -19,9 +19,6 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from llmreplay.errors import ApiError, ErrorKind
-from llmreplay.model import Call
-from llmreplay.providers import registry
-from llmreplay.providers.base import Codec, RenderOptions
 
 
 @dataclass(frozen=True)
@@ -47,8 +44,9 @@ def handler_args(limits: Limits) -> dict[str, Any]:
     }
 
 
-async def read_body(request: web.Request, timeout_s: float) -> web.Response | None:
-    """Read the request body within ``timeout_s`` seconds; None when it came, else the 408 (or 413) to send.
+async def read_body(request: web.Request, timeout_s: float) -> ApiError | None:
+    """Read the request body within ``timeout_s`` seconds; None when it came, else the error to answer (408 or
+    413), on a connection that is then to be closed, its body unread.
 
     The body read here is cached by aiohttp, so the handler's own ``request.read()`` returns it at once.
     """
@@ -59,16 +57,9 @@ async def read_body(request: web.Request, timeout_s: float) -> web.Response | No
             async with asyncio.timeout(timeout_s):
                 await request.read()
     except TimeoutError:
-        return _error(
-            request,
-            ApiError(
-                ErrorKind.TIMEOUT,
-                f"The request body did not arrive within {timeout_s:g} seconds.",
-                status=408,
-            ),
-        )
+        return ApiError(ErrorKind.TIMEOUT, f"The request body did not arrive within {timeout_s:g} seconds.", status=408)
     except web.HTTPRequestEntityTooLarge:
-        return _error(request, ApiError(ErrorKind.REQUEST_TOO_LARGE, "Request body is too large."))
+        return ApiError(ErrorKind.REQUEST_TOO_LARGE, "Request body is too large.")
     return None
 
 
@@ -95,40 +86,3 @@ def redact_parser_errors() -> None:
     logger = logging.getLogger("aiohttp.server")
     if _REDACT not in logger.filters:
         logger.addFilter(_REDACT)
-
-
-def _codec(request: web.Request, call: Call) -> Codec:
-    """The codec of the route ``request`` matched (``/v1/messages`` is Anthropic's even without its headers)."""
-    resource = request.match_info.route.resource
-    if resource is not None:
-        global _BY_ROUTE
-        if _BY_ROUTE is None:
-            _BY_ROUTE = {(r.method, r.path): r.codec for r in registry.routes()}
-        found = _BY_ROUTE.get((request.method, resource.canonical))
-        if found is not None:
-            return found
-    return registry.guess_codec(call)
-
-
-_BY_ROUTE: dict[tuple[str, str], Codec] | None = None
-
-
-def _error(request: web.Request, err: ApiError) -> web.Response:
-    """``err`` in the envelope the caller's API uses; the connection is closed (its body is unread)."""
-    if request.path.startswith("/api/"):
-        from llmreplay.control import admin
-
-        resp = admin.error_response(err)
-    else:
-        call = Call(
-            method=request.method,
-            path=request.path,
-            params=dict(request.match_info),
-            query=dict(request.query),
-            headers={k.lower(): v for k, v in request.headers.items()},
-            body=b"",
-        )
-        answer = _codec(request, call).render_error(err, RenderOptions())
-        resp = web.Response(status=answer.status, headers=dict(answer.headers), body=answer.body)
-    resp.force_close()
-    return resp

@@ -217,10 +217,6 @@ def _too_deep() -> ApiError:
     return ApiError(ErrorKind.INVALID_REQUEST, f"The request body is nested too deeply: more than {MAX_DEPTH} levels.")
 
 
-_NOT_FOR_ORJSON = re.compile(rb"\d{20}|\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]|\x00")
-"""Bodies parsed by the standard library only: orjson reads integers beyond 64 bits as floats, and whatever
-may hold a surrogate (see ``_SURROGATE_HINT``) is checked after the standard parser."""
-
 _orjson_loads = orjson.loads
 
 
@@ -232,13 +228,17 @@ def _stdlib_loads(body: bytes) -> Any:
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(ErrorKind.INVALID_REQUEST, f"The request body is not valid JSON: {exc}") from None
     except RecursionError:
-        raise ApiError(ErrorKind.INVALID_REQUEST, "The request body is nested too deeply.") from None
+        raise _too_deep() from None
 
 
 _SURROGATE_HINT = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}|\xed[\xa0-\xbf]|\x00")
 """Where a lone surrogate can come from, all rare, so only then is the parsed body checked: a ``\\uD800``
 escape; a surrogate encoded as UTF-8 bytes, which the standard parser lets through ("surrogatepass"); a body
 in UTF-16 or UTF-32 (NUL bytes), which may hold one."""
+
+_NOT_FOR_ORJSON = re.compile(rb"\d{20}|" + _SURROGATE_HINT.pattern)
+"""Bodies parsed by the standard library only: orjson reads integers beyond 64 bits as floats, and whatever
+may hold a surrogate is checked after the standard parser."""
 
 
 def _has_lone_surrogate(data: Any) -> bool:

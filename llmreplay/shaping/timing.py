@@ -22,29 +22,25 @@ def offsets(frames: tuple[Frame, ...], ttft: float, gap: float, jitter: float, r
     t = ttft
     started = False
     # jitter * random() is what uniform(0, jitter) computes, without a Python call per frame.
-    draw = rng.random if jitter > 0 else _no_jitter
+    draw = rng.random
     for f in frames:
         if f.at is not None:
             t = f.at
             started = True
         elif f.paced:
             if started:
-                t += gap + jitter * draw()
+                t += gap + jitter * draw() if jitter > 0 else gap
             started = True
         out.append(t)
     return out
 
 
-def _no_jitter() -> float:
-    return 0.0
-
-
 def body_delay(steps: int, ttft: float, gap: float, jitter: float, rng: random.Random) -> float:
     """When a non-stream answer of ``steps`` content steps is due."""
     t = ttft
-    draw = rng.random if jitter > 0 else _no_jitter
+    draw = rng.random
     for _ in range(max(0, steps - 1)):
-        t += gap + jitter * draw()
+        t += gap + jitter * draw() if jitter > 0 else gap
     return t
 
 

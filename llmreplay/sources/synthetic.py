@@ -37,12 +37,15 @@ class SyntheticSource:
         self.settings = settings
         self._clock = clock
 
-    def reply(self, req: Request, rng: random.Random, force_tool: bool | None = None) -> Reply:
-        """A reply to ``req``; ``force_tool`` True/False overrides the drawn tool decision."""
+    def reply(
+        self, req: Request, rng: random.Random, force_tool: bool | None = None, prompt_tokens: int | None = None
+    ) -> Reply:
+        """A reply to ``req``; ``force_tool`` True/False overrides the drawn tool decision; ``prompt_tokens``, the
+        request's count when the caller has it already (it is a pass over the whole prompt)."""
         candidates = tuple(self._candidate(req, rng, force_tool) for _ in range(max(1, req.n)))
         out = sum(c.output_tokens for c in candidates)
         reasoning = sum(tokens.count(p.text) for c in candidates for p in c.parts if isinstance(p, Thinking))
-        usage = Usage(tokens.prompt_tokens(req), out, reasoning)
+        usage = Usage(tokens.prompt_tokens(req) if prompt_tokens is None else prompt_tokens, out, reasoning)
         return Reply(
             id=hex_id(rng, 24),
             model=req.model,
