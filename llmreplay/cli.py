@@ -199,9 +199,14 @@ def _banner(settings: Settings, mode: str, source: str, pids: list[int] | None =
         workers = (
             f"\n  workers: {len(pids)} processes (pids {', '.join(map(str, pids))}) sharing port {s.port} "
             "through SO_REUSEPORT (Linux only)"
-            f"\n  per worker, as nothing is shared between them: {_per_worker()}; "
-            "/metrics (Prometheus) sums all workers"
         )
+        if s.state:
+            workers += "\n  per worker: the dashboard's event feed; /metrics (Prometheus) sums all workers"
+        else:
+            workers += (
+                f"\n  per worker, as nothing is shared between them: {_per_worker()}; "
+                "/metrics (Prometheus) sums all workers"
+            )
     else:
         workers = ""
     base = f"http://{s.host}:{s.port}"
@@ -221,6 +226,11 @@ def _banner(settings: Settings, mode: str, source: str, pids: list[int] | None =
         + click.style(f"{base}/dashboard", fg="cyan")
         + f" · admin API {base}/api · metrics {base}/metrics",
     ]
+    if s.state:
+        lines.append(
+            f"  {click.style('state', **bold)}      shared through {_redacted(s.state)}: rate limits, scenarios, "
+            f"live config, JSON metrics (unreachable: {s.state_on_error})"
+        )
     if workers:
         lines.append(workers.lstrip("\n"))
     lines.append(
@@ -234,6 +244,12 @@ def _banner(settings: Settings, mode: str, source: str, pids: list[int] | None =
             "its configuration (set --admin-token or LLMREPLAY_ADMIN_TOKEN)",
             err=True,
         )
+
+
+def _redacted(url: str) -> str:
+    from llmreplay.state.redis import redacted
+
+    return redacted(url)
 
 
 def _per_worker() -> str:

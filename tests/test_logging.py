@@ -39,3 +39,19 @@ def test_json_log_lines_carry_the_request_and_no_secret():
         server.signal()
         server.wait()
         stop(server)
+
+
+def test_banner_names_shared_state_without_its_password(capsys):
+    from llmreplay import cli
+    from llmreplay.config import Settings
+
+    shared = Settings.model_validate({"server": {"state": "redis://:s3cret@127.0.0.1:6379/0", "workers": 2}})
+    cli._banner(shared, "synthetic", "generated replies", pids=[101, 102])
+    banner = capsys.readouterr().err
+    assert "shared through redis://:***@127.0.0.1:6379/0" in banner and "s3cret" not in banner
+    assert "per worker: the dashboard's event feed" in banner and "nothing is shared" not in banner
+
+    alone = Settings.model_validate({"server": {"workers": 2}})
+    cli._banner(alone, "synthetic", "generated replies", pids=[101, 102])
+    banner = capsys.readouterr().err
+    assert "state " not in banner and "nothing is shared between them: rate limits" in banner
