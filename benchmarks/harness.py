@@ -149,6 +149,11 @@ def llmreplay_cmd(port: int, *extra: str, command: str = "serve") -> list[str]:
     return [sys.executable, "-m", "llmreplay", command, "--port", str(port), "--quiet", *extra]
 
 
+def floor_cmd(port: int, *extra: str) -> list[str]:
+    """llmreplay's application with a fixed-body handler (``benchmarks.floor``)."""
+    return [sys.executable, "-m", "benchmarks.floor", "--port", str(port), "--quiet", *extra]
+
+
 def baseline_cmd(port: int, *extra: str) -> list[str]:
     return [sys.executable, "-m", "benchmarks.baseline", "--port", str(port), *extra]
 

@@ -1,7 +1,9 @@
 """Figure 1: non-stream chat completions under wrk, llmreplay against the bare aiohttp handler.
 
 Both servers run on core 0 with zero configured delay; wrk (Debian's package, installed with apt-get when
-missing) runs on core 1 with one thread and 64 connections, POSTing the same small chat request.
+missing) runs on core 1 with one thread and 64 connections, POSTing the same small chat request. A third
+server, llmreplay's application with every handler answering the baseline's fixed body
+(``benchmarks.floor``), gives the floor: the most any answer built inside that application could reach.
 
     python -m benchmarks.plain [--duration 10] [--connections 64]
 """
@@ -20,6 +22,7 @@ from benchmarks.harness import (
     CLIENT_CORE,
     Row,
     baseline_cmd,
+    floor_cmd,
     free_port,
     llmreplay_cmd,
     llmreplay_env,
@@ -91,6 +94,9 @@ def measure(duration: float = 10.0, connections: int = 64) -> tuple[list[Row], d
     port = free_port()
     with serve(llmreplay_cmd(port), port, env=llmreplay_env(0, 0)) as s:
         ours = drive(f"{s.url}/v1/chat/completions", duration, connections)
+    port = free_port()
+    with serve(floor_cmd(port), port, env=llmreplay_env(0, 0)) as s:
+        floor = drive(f"{s.url}/v1/chat/completions", duration, connections)
     rows = [
         Row(
             f"1. requests/s, {connections} connections",
@@ -100,12 +106,18 @@ def measure(duration: float = 10.0, connections: int = 64) -> tuple[list[Row], d
             f"≥ {TARGET_RATIO}× baseline",
             ours["rps"] >= TARGET_RATIO * base["rps"],
         ),
+        Row(
+            "1. requests/s, the floor: llmreplay's application answering a fixed body",
+            floor["rps"],
+            base["rps"],
+            "req/s",
+        ),
         Row("1. latency p50", ours.get("p50", float("nan")), base.get("p50", float("nan")), "ms"),
         Row("1. latency p99", ours.get("p99", float("nan")), base.get("p99", float("nan")), "ms"),
     ]
     if ours["non2xx"] or ours["socket_errors"]:
         rows.append(Row("1. non-2xx / socket errors", f"{ours['non2xx']:.0f} / {ours['socket_errors']:.0f}"))
-    return rows, {"llmreplay": ours, "baseline": base}
+    return rows, {"llmreplay": ours, "baseline": base, "floor": floor}
 
 
 def main(argv: list[str] | None = None) -> int:
