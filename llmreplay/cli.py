@@ -229,7 +229,7 @@ def _banner(settings: Settings, mode: str, source: str, pids: list[int] | None =
     if s.state:
         lines.append(
             f"  {click.style('state', **bold)}      shared through {_redacted(s.state)}: rate limits, scenarios, "
-            f"live config, JSON metrics (unreachable: {s.state_on_error})"
+            f"live config, JSON metrics (fail {s.state_on_error} when unreachable)"
         )
     if workers:
         lines.append(workers.lstrip("\n"))
@@ -247,7 +247,7 @@ def _banner(settings: Settings, mode: str, source: str, pids: list[int] | None =
 
 
 def _redacted(url: str) -> str:
-    from llmreplay.state.redis import redacted
+    from llmreplay.state.url import redacted
 
     return redacted(url)
 

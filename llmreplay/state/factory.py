@@ -8,6 +8,7 @@ from llmreplay.config import Settings
 from llmreplay.errors import ConfigError
 from llmreplay.state.base import State
 from llmreplay.state.memory import MemoryState
+from llmreplay.state.url import redacted
 
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
@@ -26,4 +27,6 @@ def make_state(settings: Settings) -> State:
         from llmreplay.state.redis import RedisState
 
         return RedisState(url, on_error=settings.server.state_on_error, rng=random.Random(seed))
-    raise StateConfigError(f"--state {url!r} is not supported: use redis://host:port/db, rediss://… or unix://…")
+    raise StateConfigError(
+        f"--state {redacted(url)!r} is not supported: use redis://host:port/db, rediss://… or unix://…"
+    )

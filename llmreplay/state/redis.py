@@ -28,7 +28,6 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal, Protocol
-from urllib.parse import urlsplit, urlunsplit
 
 from llmreplay.control.live import LiveConfig, RateLimitConfig
 from llmreplay.errors import ApiError, ErrorKind
@@ -39,6 +38,7 @@ from llmreplay.shaping.ratelimit.quotas import Admission
 from llmreplay.shaping.scenarios import Scenario, UnknownScenario
 from llmreplay.state import redis_scripts
 from llmreplay.state.merged_metrics import merge_snapshots
+from llmreplay.state.url import redacted
 
 log = logging.getLogger("llmreplay.state")
 
@@ -61,16 +61,6 @@ class MetricsSource(Protocol):
 
 class Unavailable(Exception):
     """Redis could not be reached for this call (already logged)."""
-
-
-def redacted(url: str) -> str:
-    """``url`` without its password, for log lines."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)[1]
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
 
 
 class RedisState:
