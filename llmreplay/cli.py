@@ -247,7 +247,7 @@ def _banner(settings: Settings, mode: str, source: str, pids: list[int] | None =
 
 
 def _redacted(url: str) -> str:
-    from llmreplay.state.url import redacted
+    from llmreplay.urls import redacted
 
     return redacted(url)
 

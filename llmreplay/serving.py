@@ -52,7 +52,7 @@ def summary(app: web.Application) -> tuple[str, str]:
         seed = rt.settings.synthetic.seed
         return "synthetic", "generated replies, " + (f"seed {seed}" if seed is not None else "unseeded")
     mode = {"all": "record", "new_episodes": "replay + record", "none": "replay"}[deck.mode]
-    upstream = deck.proxy.upstream if deck.proxy else "none"
+    upstream = deck.proxy.shown if deck.proxy else "none"
     return mode, (
         f"cassettes {deck.folder} ({len(deck.names)} loaded, {deck.interactions} interactions); "
         f"recording into {deck.target.name if deck.records else 'nothing'}; upstream {upstream}"

@@ -56,7 +56,7 @@ def hello(rt: Any) -> dict[str, Any]:
             "loaded": list(deck.names),
             "interactions": deck.interactions,
             "recording_into": deck.target.stem if deck.records else None,
-            "upstream": deck.proxy.upstream if deck.proxy is not None else None,
+            "upstream": deck.proxy.shown if deck.proxy is not None else None,
         }
     return {
         "type": "hello",

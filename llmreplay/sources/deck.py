@@ -94,7 +94,7 @@ class Deck:
         try:
             if self._recorder is None:
                 self.folder.mkdir(parents=True, exist_ok=True)
-                self._recorder = Recorder(self.target, self.proxy.upstream if self.proxy else "")
+                self._recorder = Recorder(self.target, self.proxy.shown if self.proxy else "")
             await self._recorder.append_async(interaction)
         except (OSError, CassetteError) as exc:
             # The client already has its answer; what is lost is this recording, and the cassette stays whole

@@ -31,6 +31,7 @@ from llmreplay.cassettes.scrub import Scrubber
 from llmreplay.cassettes.splitter import is_stream, split_chunks
 from llmreplay.errors import ApiError, ErrorKind
 from llmreplay.providers.base import Codec, RenderOptions
+from llmreplay.urls import redacted
 
 UPSTREAMS: dict[str, str] = {
     "openai": "https://api.openai.com",
@@ -60,7 +61,7 @@ def resolve_upstream(name_or_url: str) -> str:
         url = None
     if url is None or url.scheme not in ("http", "https") or not url.host or url.query_string or url.fragment:
         names = ", ".join(UPSTREAMS)
-        raise ValueError(f"unknown upstream {name_or_url!r}: use {names} or an http(s):// base URL")
+        raise ValueError(f"unknown upstream {redacted(name_or_url)!r}: use {names} or an http(s):// base URL")
     return value.rstrip("/")
 
 
@@ -86,6 +87,8 @@ class RecordingProxy:
         session: aiohttp.ClientSession | None = None,
     ) -> None:
         self.upstream = resolve_upstream(upstream)
+        self.shown = redacted(self.upstream)
+        """The upstream as it may be shown or stored: a password in the URL (basic auth) as ``***``."""
         self.sink = sink
         self.scrub = scrub
         self.timeout = timeout
@@ -250,7 +253,7 @@ class RecordingProxy:
         kind = ErrorKind.TIMEOUT if error == "timeout" else ErrorKind.BAD_GATEWAY
         status = 504 if error == "timeout" else 502
         detail = str(exc) or type(exc).__name__
-        message = f"llmreplay record: upstream {self.upstream} {_WHAT[error]}: {detail}"
+        message = f"llmreplay record: upstream {self.shown} {_WHAT[error]}: {detail}"
         status, headers, body = _error_answer(codec, kind, status, message)
         end_us = _us(t0)
         resp = RecordedResponse(status, headers, body=body, headers_us=end_us, end_us=end_us, error=error)

@@ -8,7 +8,7 @@ from llmreplay.config import Settings
 from llmreplay.errors import ConfigError
 from llmreplay.state.base import State
 from llmreplay.state.memory import MemoryState
-from llmreplay.state.url import redacted
+from llmreplay.urls import redacted
 
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 

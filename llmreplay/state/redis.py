@@ -38,7 +38,7 @@ from llmreplay.shaping.ratelimit.quotas import Admission
 from llmreplay.shaping.scenarios import Scenario, UnknownScenario
 from llmreplay.state import redis_scripts
 from llmreplay.state.merged_metrics import merge_snapshots
-from llmreplay.state.url import redacted
+from llmreplay.urls import redacted
 
 log = logging.getLogger("llmreplay.state")
 

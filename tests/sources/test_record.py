@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import socket
 import time
@@ -275,6 +276,54 @@ async def test_credentials_forwarded_untouched() -> None:
     assert dict(rec.response.headers)["set-cookie"] == "REDACTED"
     assert dict(rec.response.headers)["anthropic-organization-id"] == "REDACTED"
     assert ("key", "REDACTED") in rec.request.query
+
+
+async def test_upstream_basic_auth_is_used_but_never_shown(tmp_path: Any) -> None:
+    """A gateway's user:password in --upstream reaches the upstream as basic auth; the banner, the dashboard,
+    the cassette's header, a 502's message and the record show it as ***."""
+    from llmreplay.cassettes import store
+    from llmreplay.config import CassetteSettings
+    from llmreplay.sources.deck import Deck
+
+    seen: list[str] = []
+
+    async def echo(request: web.Request) -> web.Response:
+        seen.append(request.headers.get("Authorization", ""))
+        return web.json_response({"ok": True})
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", echo)
+    async with serve(app) as up:
+        base = f"http://gate:pw-s3cret@127.0.0.1:{up.make_url('').port}"
+        async with (
+            recording(base) as (url, records),
+            aiohttp.ClientSession() as s,
+            s.post(url + "/v1/chat/completions", json=CHAT) as resp,
+        ):
+            assert resp.status == 200
+    assert seen == ["Basic " + base64.b64encode(b"gate:pw-s3cret").decode()]
+    assert "pw-s3cret" not in repr(records[0])
+
+    down = f"http://gate:pw-s3cret@127.0.0.1:{_closed_port()}"
+    async with (
+        recording(down) as (url, records),
+        aiohttp.ClientSession() as s,
+        s.post(url + "/v1/chat/completions", json=CHAT) as resp,
+    ):
+        text = await resp.text()
+    assert resp.status == 502 and "pw-s3cret" not in text and "gate:***@" in text
+    assert "pw-s3cret" not in repr(records[0])
+
+    deck = Deck(CassetteSettings(dir=str(tmp_path), upstream=down, record_mode="all"))
+    assert deck.proxy is not None and deck.proxy.shown == f"http://gate:***@127.0.0.1:{down.rsplit(':', 1)[1]}"
+    await deck._recorded(records[0])
+    await deck.close()
+    [cassette] = tmp_path.iterdir()
+    assert b"pw-s3cret" not in cassette.read_bytes()
+    assert store.load(cassette).header.upstream == deck.proxy.shown
+    with pytest.raises(ValueError) as err:
+        resolve_upstream("http://gate:pw-s3cret@h/?x=1")
+    assert "pw-s3cret" not in str(err.value)
 
 
 async def test_upstream_error_status_passed_through(upstream: BackgroundServer) -> None:

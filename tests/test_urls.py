@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from llmreplay.state.url import redacted
+from llmreplay.urls import redacted
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,5 @@
-"""A ``--state`` URL as it may be shown: in the banner, a log line or an error message."""
+"""URLs as they may be shown (the banner, a log line, an error message, the dashboard, a cassette's header):
+without the passwords a shared-state or upstream URL can carry."""
 
 from __future__ import annotations
 
