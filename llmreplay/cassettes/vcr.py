@@ -25,6 +25,7 @@ from urllib.parse import parse_qsl, urlsplit
 from llmreplay.cassettes.model import Interaction, RecordedEvent, RecordedRequest, RecordedResponse
 from llmreplay.providers.base import Route
 from llmreplay.sse import parse_sse
+from llmreplay.urls import redacted
 
 SECRET_HEADERS = frozenset({"authorization", "x-api-key", "x-goog-api-key", "api-key", "cookie", "set-cookie"})
 SECRET_QUERY = frozenset({"key"})
@@ -336,7 +337,7 @@ def upstream_of(interactions: list[dict[str, Any]], fallback: str) -> str:
     for obj in interactions:
         url = urlsplit(str(obj["request"].get("uri") or ""))
         if url.scheme and url.netloc:
-            return f"{url.scheme}://{url.netloc}"
+            return redacted(f"{url.scheme}://{url.netloc}")  # a recorded URI may carry user:password
     return fallback
 
 

@@ -183,6 +183,14 @@ def test_secrets_are_dropped(tmp_path: Path) -> None:
     assert ("x", "1") in it.request.query
 
 
+def test_upstream_from_a_uri_with_credentials_hides_the_password(tmp_path: Path) -> None:
+    _, payload = _chat()
+    obj = _raw_interaction(payload.decode())
+    obj["request"]["uri"] = "https://gate:pw-s3cret@proxy.example/v1/chat/completions"
+    upstream, _ = import_file(write_yaml(tmp_path / "c.yaml", [obj]))
+    assert upstream == "https://gate:***@proxy.example"
+
+
 def test_unknown_path_is_kept_verbatim(tmp_path: Path) -> None:
     obj = _raw_interaction("plain text")
     obj["request"]["uri"] = "https://example.com/health"
