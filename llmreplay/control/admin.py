@@ -190,7 +190,9 @@ async def get_latency(request: web.Request) -> web.Response:
 
 
 async def reset_metrics(request: web.Request) -> web.Response:
-    _runtime(request).metrics.reset()
+    rt = _runtime(request)
+    rt.metrics.reset()
+    await rt.state.reset_metrics()
     return _json({"reset": True})
 
 

@@ -48,3 +48,6 @@ class MemoryState:
 
     async def reset_scenarios(self) -> None:
         self.book.reset()
+
+    async def reset_metrics(self) -> None:
+        return None  # one process: the admin API has reset the only metrics there are

@@ -58,6 +58,8 @@ _NO_STATE = frozenset({"none", "random", "always"})
 class MetricsSource(Protocol):
     def snapshot(self) -> dict[str, Any]: ...
 
+    def reset(self) -> None: ...
+
 
 class Unavailable(Exception):
     """Redis could not be reached for this call (already logged)."""
@@ -376,7 +378,13 @@ class RedisState:
         assert self._live is not None
         try:
             parsed = json.loads(message)
-            if parsed.get("origin") == self.origin or parsed["snapshot"] == self._live.snapshot():
+            if parsed.get("origin") == self.origin:
+                return
+            if parsed.get("reset") == "metrics":
+                if self._metrics is not None:
+                    self._metrics.reset()
+                return
+            if parsed["snapshot"] == self._live.snapshot():
                 return
             self._live.apply_snapshot(parsed["snapshot"])
         except Exception as exc:  # a bad message from another version must not stop the follower
@@ -419,6 +427,21 @@ class RedisState:
                 with contextlib.suppress(Unavailable):
                     await self._call(functools.partial(self.redis.set, key, payload, px=METRICS_TTL_MS))
             await asyncio.sleep(METRICS_EVERY_S)
+
+    async def reset_metrics(self) -> None:
+        """Tell every other process to reset its JSON metrics (this one's are reset by the caller), and drop
+        the snapshots they last stored, so that the merged view holds no count from before the reset; each
+        process stores its own again within a second."""
+        message = json.dumps({"origin": self.origin, "reset": "metrics"})
+
+        async def run() -> None:
+            # Published, never stored: a process that starts later has nothing to reset.
+            await self.redis.publish(self._channel, message)
+
+        async with self._publish_lock:
+            with contextlib.suppress(Unavailable):
+                await self._call(run)
+        await self._unlink(self._metrics_key("*"))
 
     async def shared_metrics(self) -> dict[str, Any] | None:
         """This process's metrics merged with every live process's (see :mod:`merged_metrics`), or None

@@ -103,3 +103,15 @@ def test_scenarios_and_metrics_are_shared(servers: list[serverproc.Server], redi
         assert len(totals) == 2
     finally:
         client.close()
+
+    # a metrics reset on one process resets the merged view, the other's counts included
+    t0 = time.perf_counter()
+    while json.loads(request(b.port, "GET", "/api/metrics")[2])["totals"]["requests"] < 4:
+        assert time.perf_counter() - t0 < 3.0, "each process stores its metrics every second"
+        time.sleep(0.05)
+    status, _, _ = request(a.port, "POST", "/api/metrics/reset")
+    assert status == 200
+    t0 = time.perf_counter()
+    while json.loads(request(b.port, "GET", "/api/metrics")[2])["totals"]["requests"] != 0:
+        assert time.perf_counter() - t0 < 3.0, "the other process kept its counts"
+        time.sleep(0.05)

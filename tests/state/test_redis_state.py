@@ -285,6 +285,9 @@ class FakeMetrics:
     def snapshot(self) -> dict[str, Any]:
         return {"totals": {"requests": self.requests, "peak_rps": self.requests}, "endpoints": {}}
 
+    def reset(self) -> None:
+        self.requests = 0
+
 
 async def test_shared_metrics(server: RedisServer, prefix: str) -> None:
     a, b = RedisState(server.url, prefix=prefix), RedisState(server.url, prefix=prefix)
@@ -300,6 +303,34 @@ async def test_shared_metrics(server: RedisServer, prefix: str) -> None:
                 break
             await asyncio.sleep(0.01)
         assert merged == {"totals": {"requests": 8, "peak_rps": 5}, "endpoints": {}, "processes": 2}
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_a_metrics_reset_reaches_every_process(server: RedisServer, prefix: str) -> None:
+    a, b = RedisState(server.url, prefix=prefix), RedisState(server.url, prefix=prefix)
+    mine, theirs = FakeMetrics(3), FakeMetrics(5)
+    a.attach_metrics(mine)
+    b.attach_metrics(theirs)
+    await a.start(LiveConfig(initial(Settings())))
+    await b.start(LiveConfig(initial(Settings())))
+    try:
+        for _ in range(100):
+            merged = await a.shared_metrics()
+            if merged and merged["processes"] == 2 and b.following.is_set():
+                break
+            await asyncio.sleep(0.01)
+        assert merged is not None and merged["totals"]["requests"] == 8
+        mine.reset()  # what the admin API does to its own process before telling the others
+        await a.reset_metrics()
+        for _ in range(200):
+            merged = await a.shared_metrics()
+            if theirs.requests == 0 and merged is not None and merged["totals"]["requests"] == 0:
+                break
+            await asyncio.sleep(0.01)
+        assert theirs.requests == 0
+        assert merged is not None and merged["totals"]["requests"] == 0, "no count from before the reset"
     finally:
         await a.close()
         await b.close()
