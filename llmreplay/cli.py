@@ -9,6 +9,7 @@ import click
 
 from llmreplay import __version__, logs
 from llmreplay.config import ConfigError, Settings, load
+from llmreplay.urls import redacted
 
 
 def _settings(config: str | None, overrides: dict[str, dict[str, Any]]) -> Settings:
@@ -196,17 +197,16 @@ def _banner(settings: Settings, mode: str, source: str, pids: list[int] | None =
     s = settings.server
     lat = settings.latency
     if pids:
+        # With shared state, only the event feed stays per worker.
+        per_worker = (
+            "per worker: the dashboard's event feed"
+            if s.state
+            else f"per worker, as nothing is shared between them: {_per_worker()}"
+        )
         workers = (
             f"\n  workers: {len(pids)} processes (pids {', '.join(map(str, pids))}) sharing port {s.port} "
-            "through SO_REUSEPORT (Linux only)"
+            f"through SO_REUSEPORT (Linux only)\n  {per_worker}; /metrics (Prometheus) sums all workers"
         )
-        if s.state:
-            workers += "\n  per worker: the dashboard's event feed; /metrics (Prometheus) sums all workers"
-        else:
-            workers += (
-                f"\n  per worker, as nothing is shared between them: {_per_worker()}; "
-                "/metrics (Prometheus) sums all workers"
-            )
     else:
         workers = ""
     base = f"http://{s.host}:{s.port}"
@@ -228,7 +228,7 @@ def _banner(settings: Settings, mode: str, source: str, pids: list[int] | None =
     ]
     if s.state:
         lines.append(
-            f"  {click.style('state', **bold)}      shared through {_redacted(s.state)}: rate limits, scenarios, "
+            f"  {click.style('state', **bold)}      shared through {redacted(s.state)}: rate limits, scenarios, "
             f"live config, JSON metrics (fail {s.state_on_error} when unreachable)"
         )
     if workers:
@@ -244,12 +244,6 @@ def _banner(settings: Settings, mode: str, source: str, pids: list[int] | None =
             "its configuration (set --admin-token or LLMREPLAY_ADMIN_TOKEN)",
             err=True,
         )
-
-
-def _redacted(url: str) -> str:
-    from llmreplay.urls import redacted
-
-    return redacted(url)
 
 
 def _per_worker() -> str:

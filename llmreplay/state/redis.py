@@ -432,15 +432,10 @@ class RedisState:
         """Tell every other process to reset its JSON metrics (this one's are reset by the caller), and drop
         the snapshots they last stored, so that the merged view holds no count from before the reset; each
         process stores its own again within a second."""
+        # Published, never stored: a process that starts later has nothing to reset.
         message = json.dumps({"origin": self.origin, "reset": "metrics"})
-
-        async def run() -> None:
-            # Published, never stored: a process that starts later has nothing to reset.
-            await self.redis.publish(self._channel, message)
-
-        async with self._publish_lock:
-            with contextlib.suppress(Unavailable):
-                await self._call(run)
+        with contextlib.suppress(Unavailable):
+            await self._call(functools.partial(self.redis.publish, self._channel, message))
         await self._unlink(self._metrics_key("*"))
 
     async def shared_metrics(self) -> dict[str, Any] | None:
