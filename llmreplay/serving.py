@@ -28,6 +28,7 @@ from aiohttp import web
 from llmreplay import arrival, collector, limits
 from llmreplay.config import Settings
 from llmreplay.errors import ConfigError
+from llmreplay.runtime import RUNTIME
 
 log = logging.getLogger("llmreplay")
 
@@ -44,8 +45,6 @@ def build_app(settings: Settings) -> web.Application:
 
 def summary(app: web.Application) -> tuple[str, str]:
     """(mode, source) for the banner: synthetic, replay or record, and what it serves from."""
-    from llmreplay.app import RUNTIME
-
     rt = app[RUNTIME]
     deck = rt.deck
     if deck is None:
@@ -73,8 +72,6 @@ def serve(
 
     Raises :class:`ConfigError` when the address cannot be bound.
     """
-    from llmreplay.app import RUNTIME
-
     factory = loop_factory(app[RUNTIME].settings.server.uvloop)
     with asyncio.Runner(loop_factory=factory) as runner:
         runner.run(_serve(app, host, port, drain_s, reuse_port, on_listening, signals))
@@ -93,8 +90,6 @@ def loop_factory(use_uvloop: bool) -> Callable[[], asyncio.AbstractEventLoop] | 
 
 def _in_flight(app: web.Application) -> Callable[[], int]:
     """Answers being sent, from the app's metrics: the collector's full pass waits for none."""
-    from llmreplay.app import RUNTIME
-
     return app[RUNTIME].metrics.in_flight
 
 

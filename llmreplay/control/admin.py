@@ -17,6 +17,7 @@ from aiohttp import web
 from llmreplay.control import openapi
 from llmreplay.control.live import ENDPOINTS, UnknownEndpoint
 from llmreplay.errors import ApiError
+from llmreplay.runtime import RUNTIME, Runtime
 from llmreplay.shaping.outcomes import DESCRIPTIONS as FAILURE_MODES
 from llmreplay.shaping.ratelimit.strategies import DESCRIPTIONS as STRATEGIES
 
@@ -44,9 +45,7 @@ _SYNTAX: dict[str, str] = {
 }
 
 
-def _runtime(request: web.Request) -> Any:
-    from llmreplay.app import RUNTIME  # the app imports this module: resolve at call time
-
+def _runtime(request: web.Request) -> Runtime:
     return request.app[RUNTIME]
 
 

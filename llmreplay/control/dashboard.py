@@ -23,6 +23,7 @@ from aiohttp import WSCloseCode, web
 
 from llmreplay import __version__
 from llmreplay.control.live import ENDPOINTS
+from llmreplay.runtime import RUNTIME, Runtime
 
 log = logging.getLogger("llmreplay.dashboard")
 
@@ -37,9 +38,7 @@ def static_dir() -> Path:
     return Path(str(resources.files("llmreplay") / "dashboard"))
 
 
-def _runtime(request: web.Request) -> Any:
-    from llmreplay.app import RUNTIME  # the app imports this module: resolve at call time
-
+def _runtime(request: web.Request) -> Runtime:
     return request.app[RUNTIME]
 
 

@@ -40,6 +40,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from llmreplay.runtime import RUNTIME
 from llmreplay.shaping.lateness import BOUNDS_S as LATENESS_BUCKETS
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -208,8 +209,6 @@ def add_routes(app: web.Application) -> PrometheusMetrics:
 
     Must run before a catch-all route is added (replay mode adds one), or that route answers first.
     """
-    from llmreplay.app import RUNTIME  # the app module imports this package: imported here, not at the top
-
     rt = app[RUNTIME]
     current = getattr(rt.metrics, "prometheus", None)
     if isinstance(current, PrometheusMetrics):

@@ -1,0 +1,90 @@
+"""What the running app holds, wired once: settings, live configuration, sources, shaper, writer, state,
+metrics and events. Every part of the app reaches it through :data:`RUNTIME`, imported from here."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import random
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from llmreplay.config import Settings
+from llmreplay.control.events import EventHub
+from llmreplay.control.live import LiveConfig, initial
+from llmreplay.metrics import Metrics
+from llmreplay.model import Call
+from llmreplay.shaping.faults import FaultStage, StreamFaultStage
+from llmreplay.shaping.ratelimit.stage import RateLimitStage
+from llmreplay.shaping.shaper import Shaper
+from llmreplay.shaping.timing import TimingStage
+from llmreplay.shaping.writer import Writer
+from llmreplay.sources.deck import Deck
+from llmreplay.sources.synthetic import SyntheticSource
+from llmreplay.state.base import State
+from llmreplay.state.factory import make_state
+
+
+@dataclass
+class Runtime:
+    """What the running app holds: settings, live configuration, source, shaper, writer and metrics."""
+
+    settings: Settings
+    live: LiveConfig
+    source: SyntheticSource
+    shaper: Shaper
+    writer: Writer
+    state: State
+    """Rate-limit quotas and scenario cursors (this process's memory, or shared)."""
+    metrics: Metrics
+    deck: Deck | None = None
+    """Cassettes in play (replay, record, forward); None when serving synthetic replies only."""
+    events: EventHub = dataclasses.field(default_factory=EventHub)
+    """What happens, for the dashboard's WebSocket clients."""
+    unseeded: random.Random = dataclasses.field(default_factory=random.Random)
+    """The one generator of every unseeded exchange. Nothing is to be reproduced there, so draws interleaved
+    with other exchanges' are as good as a generator of its own, which would cost 4 µs to seed."""
+
+    def rng_for(self, call: Call) -> random.Random:
+        """The exchange's generator: its own, seeded from the request or server seed and the call; else the
+        shared one."""
+        seed = call.headers.get("x-llmreplay-seed")
+        if seed is None and self.settings.synthetic.seed is not None:
+            seed = str(self.settings.synthetic.seed)
+        if seed is None:
+            return self.unseeded
+        digest = hashlib.sha256(call.method.encode() + call.path.encode() + b"\0" + call.body).hexdigest()
+        return random.Random(f"{seed}:{digest}")
+
+
+RUNTIME = web.AppKey("llmreplay.runtime", Runtime)
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    """Every long-lived part, wired once: the stage order is written out here."""
+    live = LiveConfig(initial(settings))
+    seed = settings.synthetic.seed
+    state = make_state(settings)
+    stages = [FaultStage(random.Random(seed)), RateLimitStage(), TimingStage(), StreamFaultStage()]
+    source = SyntheticSource(settings.synthetic)
+    deck = Deck(settings.cassettes) if settings.cassettes.dir or settings.cassettes.upstream else None
+    rt = Runtime(settings, live, source, Shaper(stages), Writer(), state, Metrics(), deck)
+    if hasattr(state, "attach_metrics"):
+        state.attach_metrics(rt.metrics)
+    live.listeners.append(lambda what, endpoint: _on_change(rt, what, endpoint))
+    _on_change(rt, "reset", None)
+    if deck is not None:
+        deck.listeners.append(
+            lambda name, it: rt.events.publish(
+                "cassette.recorded", endpoint=it.endpoint, cassette=name, status=it.response.status
+            )
+        )
+    return rt
+
+
+def _on_change(rt: Runtime, what: str, endpoint: str | None) -> None:
+    rt.events.publish("config", what=what, endpoint=endpoint)
+    rt.source.settings = rt.settings.synthetic.model_copy(
+        update={"tool_call_probability": rt.live.glob.tool_call_probability}
+    )
