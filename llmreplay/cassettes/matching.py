@@ -347,6 +347,37 @@ class Index:
         found = self.lookup_named(call, verbatim)
         return None if found is None else found[1]
 
+    def find(self, call: RequestLike, verbatim: bool | None = None) -> str | None:
+        """The key of the recording ``call`` would get, without using it up (vcrpy's ``can_play_response_for``):
+        a request that is then refused (a rate limit, an injected fault) leaves every cursor where it was."""
+        keys = [key_of(call, self.cfg)] if verbatim is not True else []
+        with self._lock:
+            if keys and (verbatim is False or keys[0] in self._by_key):
+                return keys[0] if self._next(keys[0]) is not None else None
+        key = verbatim_key(call)
+        with self._lock:
+            return key if self._next(key) is not None else None
+
+    def play(self, key: str) -> tuple[str, Interaction] | None:
+        """Use up the recording :meth:`find` named (vcrpy's ``play_response``); None if another call took the
+        last one in between."""
+        with self._lock:
+            return self._take(key)
+
+    def _next(self, key: str) -> tuple[str, Interaction] | None:
+        """What :meth:`_take` would hand out for ``key``, leaving the cursor alone."""
+        entries = self._by_key.get(key)
+        if not entries:
+            return None
+        n = self._used.get(key, 0)
+        if n < len(entries):
+            return entries[n]
+        if self.cfg.repeat == "last":
+            return entries[-1]
+        if self.cfg.repeat == "cycle":
+            return entries[n % len(entries)]
+        return None
+
     def closest(self, call: RequestLike) -> Closest | None:
         """The recorded request with the fewest differences, preferring the call's method and path."""
         with self._lock:
