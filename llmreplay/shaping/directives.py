@@ -97,3 +97,9 @@ def parse_headers(headers: Mapping[str, str]) -> Directives:
         tool_call=tool_call,
         retry_after_ms=_number(headers, "retry-after-ms"),
     )
+
+
+SETTLED_HERE = frozenset(PREFIX + n for n in ("status", "fault", "scenario", "scenario-key", "retry-after-ms"))
+"""The directives whose outcome this server settles for a forwarded request too: they are not sent upstream, so
+that an llmreplay upstream does not act on them a second time. The rest (timing, seed, tool call) shape only a
+synthetic answer, and go upstream with the request."""
