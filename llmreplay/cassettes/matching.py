@@ -24,21 +24,20 @@ import orjson
 
 from llmreplay.cassettes.model import Interaction, RecordedRequest
 from llmreplay.model import Call
-
-DEFAULT_IGNORE: tuple[str, ...] = (
-    "user",
-    "metadata",
-    "stream_options",
-    "store",
-    "service_tier",
-    "prompt_cache_key",
-    "safety_identifier",
+from llmreplay.providers.registry import (
+    CREDENTIAL_QUERY,
+    FRAMING_QUERY,
+    VOLATILE_FIELDS,
+    match_route,
+    stream_neutral_path,
 )
-"""Body fields that tag a request without changing the answer. ``seed`` and
-``previous_response_id`` are not here: they change what the model says."""
 
-SECRET_QUERY = frozenset({"key"})
-"""Query parameters never part of a key (Gemini's ``?key=`` API key)."""
+DEFAULT_IGNORE: tuple[str, ...] = VOLATILE_FIELDS
+"""Body fields that tag a request without changing the answer, as each codec declares them (``user``,
+``metadata`` …). ``seed`` and ``previous_response_id`` are not among them: they change what the model says."""
+
+SECRET_QUERY = frozenset(CREDENTIAL_QUERY)
+"""Query parameters never part of a key (API keys sent in the query)."""
 
 _MATCH_PARTS = frozenset({"method", "path", "query", "body", "model"})
 _MAX_DIFFS = 5
@@ -85,13 +84,12 @@ def _header(req: RequestLike, name: str) -> str:
     return ",".join(v for k, v in req.headers if k.lower() == name)
 
 
-def _stream_neutral_path(path: str) -> str:
-    # Gemini says "stream" in the path, not the body.
-    return path.replace(":streamGenerateContent", ":generateContent")
+# Where a provider says "stream" in the path, not the body, the codecs know the plain twin.
+_stream_neutral_path = stream_neutral_path
 
 
 def _stream_neutral_query(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    return [(k, v) for k, v in pairs if k != "alt"]
+    return [(k, v) for k, v in pairs if k not in FRAMING_QUERY]
 
 
 def _drop(obj: Any, parts: list[str]) -> None:
@@ -193,9 +191,9 @@ def _model(req: RequestLike) -> str:
         return obj["model"]
     if isinstance(req, Call) and "model" in req.params:
         return str(req.params["model"])
-    # Gemini: /v1beta/models/<model>:generateContent
-    tail = req.path.rsplit("/models/", 1)
-    return tail[1].split(":", 1)[0] if len(tail) == 2 else ""
+    # The model named in the path (``/v1beta/models/<model>:generateContent``): the route's capture.
+    found = match_route(req.method, req.path)
+    return found[1].get("model", "") if found is not None else ""
 
 
 # ---- differences -----------------------------------------------------------------

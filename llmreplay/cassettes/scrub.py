@@ -15,20 +15,18 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from llmreplay.cassettes.model import Interaction, RecordedEvent, RecordedRequest, RecordedResponse
+from llmreplay.providers.registry import ACCOUNT_HEADERS, CREDENTIAL_HEADERS, CREDENTIAL_QUERY
 
 DEFAULT_SECRET_HEADERS: tuple[str, ...] = (
-    "authorization",
+    *CREDENTIAL_HEADERS,
+    *ACCOUNT_HEADERS,
+    # Plain HTTP's own secrets, whatever the provider.
     "proxy-authorization",
-    "x-api-key",
-    "x-goog-api-key",
-    "api-key",
     "cookie",
     "set-cookie",
-    "openai-organization",
-    "openai-project",
-    "anthropic-organization-id",
 )
-DEFAULT_SECRET_QUERY: tuple[str, ...] = ("key",)
+"""Every codec's credential and account headers (providers/registry.py gathers them), and HTTP's own."""
+DEFAULT_SECRET_QUERY: tuple[str, ...] = CREDENTIAL_QUERY
 
 # Shapes of provider credentials: OpenAI / Anthropic (sk-, sk-proj-, sk-ant-api03-), Google API keys and
 # OAuth access tokens. Kept specific so ordinary text in prompts and answers is not mangled.

@@ -29,6 +29,7 @@ from itertools import accumulate
 from typing import Literal
 
 from llmreplay.cassettes.model import RecordedEvent
+from llmreplay.providers.registry import streams_by_path
 from llmreplay.sse import SSEParser
 
 Mode = Literal["sse", "json", "ndjson", "chunk"]
@@ -51,8 +52,8 @@ def is_stream(content_type: str, path: str, query: dict[str, str] | None = None)
     mode = split_mode(content_type)
     if mode in ("sse", "ndjson"):
         return True
-    # Gemini's streamGenerateContent without alt=sse streams a JSON array.
-    return mode == "json" and path.endswith(":streamGenerateContent")
+    # A JSON body is a stream (a JSON array of chunks) when the path asked for one; the codecs know which paths do.
+    return mode == "json" and streams_by_path(path)
 
 
 class _JSONCutter:

@@ -24,11 +24,19 @@ from urllib.parse import parse_qsl, urlsplit
 
 from llmreplay.cassettes.model import Interaction, RecordedEvent, RecordedRequest, RecordedResponse
 from llmreplay.providers.base import Route
+from llmreplay.providers.registry import (
+    CREDENTIAL_HEADERS,
+    CREDENTIAL_QUERY,
+    match_route,
+    pattern_regex,
+    streams_by_path,
+)
 from llmreplay.sse import parse_sse
 from llmreplay.urls import redacted
 
-SECRET_HEADERS = frozenset({"authorization", "x-api-key", "x-goog-api-key", "api-key", "cookie", "set-cookie"})
-SECRET_QUERY = frozenset({"key"})
+SECRET_HEADERS = frozenset({*CREDENTIAL_HEADERS, "cookie", "set-cookie"})
+"""Dropped from an import when the project's scrubber is missing: every codec's credential headers and cookies."""
+SECRET_QUERY = frozenset(CREDENTIAL_QUERY)
 _BASE64 = re.compile(rb"^[A-Za-z0-9+/\r\n]+={0,2}\s*$")
 
 
@@ -44,45 +52,8 @@ class Timing:
     gap_ms: float = 20.0
 
 
-# ---- routes ---------------------------------------------------------------------------------
-
-
-def pattern_regex(path: str) -> re.Pattern[str]:
-    """An aiohttp path pattern (``/v1beta/models/{model:[^/:]+}:generateContent``) as a full-match regex."""
-    out: list[str] = []
-    pos = 0
-    for m in re.finditer(r"\{(\w+)(?::((?:[^{}]|\{[^{}]*\})+))?\}", path):
-        out.append(re.escape(path[pos : m.start()]))
-        out.append(f"(?P<{m.group(1)}>{m.group(2) or '[^/]+'})")
-        pos = m.end()
-    out.append(re.escape(path[pos:]))
-    return re.compile("".join(out))
-
-
-@cache
-def _compiled() -> tuple[tuple[Route, re.Pattern[str]], ...]:
-    from llmreplay.providers.registry import routes
-
-    return tuple((r, pattern_regex(r.path)) for r in routes())
-
-
-# Vertex AI speaks Gemini's wire format under a longer path; no route serves it, but its bodies parse alike.
-_VERTEX = re.compile(r"/v1\w*/projects/[^/]+/locations/[^/]+/publishers/google/models/(?P<model>[^/:]+)(?P<op>:\w+)")
-
-
-def match_route(method: str, path: str) -> tuple[Route, dict[str, str]] | None:
-    """The built-in route serving ``method path`` (or its Gemini twin for Vertex AI), with its captured parameters."""
-    for route, rx in _compiled():
-        if route.method == method.upper():
-            m = rx.fullmatch(path)
-            if m is not None:
-                return route, m.groupdict()
-    vertex = _VERTEX.fullmatch(path)
-    if vertex is not None:
-        found = match_route(method, f"/v1beta/models/{vertex['model']}{vertex['op']}")
-        if found is not None:
-            return found
-    return None
+# Route matching (``match_route``, ``pattern_regex``) lives with the routes, in providers/registry.py; it is
+# re-exported here, where the cassette tools have always found it.
 
 
 # ---- YAML -------------------------------------------------------------------------------------
@@ -207,7 +178,7 @@ def _body_bytes(part: dict[str, Any], *, response: bool) -> bytes | None:
 
 
 def _is_stream(path: str, req_body: bytes, content_type: str) -> bool:
-    if content_type.lower().startswith("text/event-stream") or path.endswith(":streamGenerateContent"):
+    if content_type.lower().startswith("text/event-stream") or streams_by_path(path):
         return True
     if req_body[:1] == b"{":
         try:

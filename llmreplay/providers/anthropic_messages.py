@@ -147,6 +147,12 @@ class AnthropicMessagesCodec(Codec):
 
     api = "anthropic-messages"
     endpoint = "messages"
+    # A stream that breaks mid-way at Anthropic says overloaded_error (529); other providers say server error.
+    stream_error_kind = ErrorKind.OVERLOADED
+    # x-api-key is the API key; Authorization: Bearer carries OAuth tokens (and what gateways send).
+    credential_headers = ("x-api-key", "authorization")
+    account_headers = ("anthropic-organization-id",)
+    volatile_fields = ("metadata", "service_tier")
 
     def parse_request(self, call: Call) -> Request:
         return anthropic_request.parse_messages(call)

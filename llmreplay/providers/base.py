@@ -74,10 +74,38 @@ class Route:
 
 
 class Codec(ABC):
-    """One provider API's wire format."""
+    """One provider API's wire format, and the facts about it that code elsewhere asks for.
+
+    The facts are class attributes so that the rest of the server asks the codec (or
+    :mod:`llmreplay.providers.registry`, which gathers them from every codec) instead of
+    branching on a provider's name.
+    """
 
     api: ClassVar[str]
     endpoint: ClassVar[str]
+
+    stream_error_kind: ClassVar[ErrorKind] = ErrorKind.SERVER
+    """The error this provider's streams fail with mid-way (an injected ``stream-error``)."""
+    credential_headers: ClassVar[tuple[str, ...]] = ()
+    """Request headers (lower case) that carry the caller's API key: quotas digest them, cassettes scrub them."""
+    credential_query: ClassVar[tuple[str, ...]] = ()
+    """Query parameters that carry the API key."""
+    account_headers: ClassVar[tuple[str, ...]] = ()
+    """Headers naming the caller's organisation or project: not a key, but kept out of cassettes too."""
+    stream_paths: ClassVar[Mapping[str, str]] = {}
+    """Path endings that ask for a stream (where the body cannot), each with its non-stream twin."""
+    framing_query: ClassVar[frozenset[str]] = frozenset()
+    """Query parameters that only choose how a stream is framed; matching leaves them out."""
+    volatile_fields: ClassVar[tuple[str, ...]] = ()
+    """Request body fields that tag a request without changing the answer; matching leaves them out."""
+
+    def same_framing(self, recorded_query: Sequence[tuple[str, str]], request: Request) -> bool:
+        """Whether a stream recorded with ``recorded_query`` is framed as ``request`` wants its stream."""
+        return True
+
+    def path_alias(self, path: str) -> str | None:
+        """The path of one of this codec's routes that ``path`` (served elsewhere) stands for, if any."""
+        return None
 
     @abstractmethod
     def parse_request(self, call: Call) -> Request: ...

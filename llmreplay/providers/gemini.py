@@ -10,7 +10,9 @@ Every path exists under ``v1beta``, ``v1`` and ``v1alpha``. The API key
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
+from typing import ClassVar
 
 from llmreplay.errors import ApiError
 from llmreplay.model import Answer, Call, Frame, Reply, Request
@@ -20,6 +22,7 @@ from llmreplay.providers.gemini_models import get_model, list_models
 from llmreplay.providers.gemini_ops import batch_embed_contents, count_tokens, embed_content
 
 VERSIONS = ("v1beta", "v1", "v1alpha")
+_VERTEX = re.compile(r"/v1\w*/projects/[^/]+/locations/[^/]+/publishers/google/models/(?P<model>[^/:]+)(?P<op>:\w+)")
 MODEL = "{model:[^/:]+}"
 
 
@@ -28,6 +31,20 @@ class GeminiCodec(Codec):
 
     api = "gemini"
     endpoint = "gemini"
+    credential_headers = ("x-goog-api-key",)
+    credential_query = ("key",)
+    # The path, not the body, asks for a stream; ``alt=sse`` only picks SSE over a JSON array.
+    stream_paths: ClassVar[Mapping[str, str]] = {":streamGenerateContent": ":generateContent"}
+    framing_query = frozenset({"alt"})
+
+    def same_framing(self, recorded_query: Sequence[tuple[str, str]], request: Request) -> bool:
+        recorded_sse = ("alt", "sse") in recorded_query
+        return recorded_sse == bool(request.wire.get("sse", True))
+
+    def path_alias(self, path: str) -> str | None:
+        # Vertex AI speaks this wire format under a longer path; no route serves it, but its bodies parse alike.
+        m = _VERTEX.fullmatch(path)
+        return None if m is None else f"/v1beta/models/{m['model']}{m['op']}"
 
     def parse_request(self, call: Call) -> Request:
         return gemini_request.parse_generate(call)

@@ -25,6 +25,9 @@ class OpenAIChatCodec(Codec):
 
     api = "openai-chat"
     endpoint = "chat-completions"
+    credential_headers = openai_common.CREDENTIAL_HEADERS
+    account_headers = openai_common.ACCOUNT_HEADERS
+    volatile_fields = openai_common.VOLATILE_FIELDS
 
     def parse_request(self, call: Call) -> Request:
         return openai_chat_request.parse_chat(call)

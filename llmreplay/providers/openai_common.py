@@ -8,6 +8,21 @@ from llmreplay.errors import ApiError, ErrorKind
 from llmreplay.model import Answer, Quota
 from llmreplay.providers.base import RenderOptions, json_answer
 
+CREDENTIAL_HEADERS = ("authorization", "api-key")
+"""``Authorization: Bearer``, and Azure OpenAI's ``api-key``."""
+ACCOUNT_HEADERS = ("openai-organization", "openai-project")
+VOLATILE_FIELDS = (
+    "user",
+    "metadata",
+    "stream_options",
+    "store",
+    "service_tier",
+    "prompt_cache_key",
+    "safety_identifier",
+)
+"""Body fields that tag a request (end user, metadata, caching, storage, tier) without changing what the model says.
+``seed`` and ``previous_response_id`` are not here: they do change it."""
+
 # kind -> (status, type, default code)
 _ERRORS: dict[ErrorKind, tuple[int, str, str | None]] = {
     ErrorKind.INVALID_REQUEST: (400, "invalid_request_error", None),

@@ -251,6 +251,9 @@ class OpenAICompletionsCodec(Codec):
 
     api = API
     endpoint = ENDPOINT
+    credential_headers = openai_common.CREDENTIAL_HEADERS
+    account_headers = openai_common.ACCOUNT_HEADERS
+    volatile_fields = openai_common.VOLATILE_FIELDS
 
     def parse_request(self, call: Call) -> Request:
         return parse_request(call)

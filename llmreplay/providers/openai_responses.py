@@ -22,6 +22,9 @@ class OpenAIResponsesCodec(Codec):
 
     api = "openai-responses"
     endpoint = "responses"
+    credential_headers = openai_common.CREDENTIAL_HEADERS
+    account_headers = openai_common.ACCOUNT_HEADERS
+    volatile_fields = openai_common.VOLATILE_FIELDS
 
     def parse_request(self, call: Call) -> Request:
         return openai_responses_request.parse_request(call)

@@ -1,11 +1,15 @@
-"""The built-in routes of every provider API, listed explicitly, and provider guessing.
+"""The built-in routes and codecs of every provider API, listed explicitly; provider guessing; the wire facts
+the rest of the server asks about (credentials, stream paths, volatile fields), gathered from the codecs.
 
-No module registers itself on import: the list below is the whole API surface.
+No module registers itself on import: the lists below are the whole API surface. Code outside
+``providers/`` asks these functions and tables, never a provider by name.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping
+from functools import cache
 
 from llmreplay.errors import ApiError, ErrorKind
 from llmreplay.model import Answer, Call
@@ -20,6 +24,51 @@ from llmreplay.providers import (
     openai_responses,
 )
 from llmreplay.providers.base import Codec, RenderOptions, Route
+
+CODECS: tuple[Codec, ...] = (
+    openai_chat.CODEC,
+    openai_responses.CODEC,
+    openai_completions.CODEC,
+    anthropic_messages.CODEC,
+    gemini.CODEC,
+)
+"""Every generation codec; the order is the order of the gathered facts below."""
+
+
+def _gather(values: Iterable[Iterable[str]]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(v for vs in values for v in vs))
+
+
+CREDENTIAL_HEADERS: tuple[str, ...] = _gather(c.credential_headers for c in CODECS)
+"""Every header that carries an API key: quotas digest the first one present, cassettes scrub them all."""
+CREDENTIAL_QUERY: tuple[str, ...] = _gather(c.credential_query for c in CODECS)
+"""Every query parameter that carries an API key."""
+ACCOUNT_HEADERS: tuple[str, ...] = _gather(c.account_headers for c in CODECS)
+"""Headers naming an organisation or project: scrubbed from cassettes with the credentials."""
+VOLATILE_FIELDS: tuple[str, ...] = _gather(c.volatile_fields for c in CODECS)
+"""Body fields that tag a request without changing the answer: left out of match keys by default."""
+FRAMING_QUERY: frozenset[str] = frozenset(_gather(c.framing_query for c in CODECS))
+"""Query parameters that only choose a stream's framing: left out of match keys unless streams are keyed."""
+_STREAM_PATHS: dict[str, str] = {k: v for c in CODECS for k, v in c.stream_paths.items()}
+_STREAM_ENDINGS = tuple(_STREAM_PATHS)
+
+
+def streams_by_path(path: str) -> bool:
+    """Whether the path alone asks for a stream (the body cannot say so)."""
+    return path.endswith(_STREAM_ENDINGS) if _STREAM_ENDINGS else False
+
+
+def stream_neutral_path(path: str) -> str:
+    """The path as a plain (non-stream) call of the same operation would have it."""
+    for stream, plain in _STREAM_PATHS.items():
+        if stream in path:
+            path = path.replace(stream, plain)
+    return path
+
+
+def codec_of(api: str | None) -> Codec | None:
+    """The generation codec named ``api`` (``Interaction.api``), if there is one."""
+    return next((c for c in CODECS if c.api == api), None)
 
 
 def _is_anthropic(headers: Mapping[str, str]) -> bool:
@@ -91,3 +140,40 @@ def routes() -> list[Route]:
 
 def not_found(call: Call) -> ApiError:
     return ApiError(ErrorKind.NOT_FOUND, f"Unknown request URL: {call.method} {call.path}. Please check the URL.")
+
+
+# ---- routes by path ----------------------------------------------------------------------------
+
+
+def pattern_regex(path: str) -> re.Pattern[str]:
+    """An aiohttp path pattern (``/v1beta/models/{model:[^/:]+}:generateContent``) as a full-match regex."""
+    out: list[str] = []
+    pos = 0
+    for m in re.finditer(r"\{(\w+)(?::((?:[^{}]|\{[^{}]*\})+))?\}", path):
+        out.append(re.escape(path[pos : m.start()]))
+        out.append(f"(?P<{m.group(1)}>{m.group(2) or '[^/]+'})")
+        pos = m.end()
+    out.append(re.escape(path[pos:]))
+    return re.compile("".join(out))
+
+
+@cache
+def _compiled() -> tuple[tuple[Route, re.Pattern[str]], ...]:
+    return tuple((r, pattern_regex(r.path)) for r in routes())
+
+
+def match_route(method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+    """The built-in route serving ``method path`` (or the route a codec says the path stands for, e.g. a Vertex AI
+    path for Gemini's), with its captured parameters."""
+    for route, rx in _compiled():
+        if route.method == method.upper():
+            m = rx.fullmatch(path)
+            if m is not None:
+                return route, m.groupdict()
+    for codec in CODECS:
+        alias = codec.path_alias(path)
+        if alias is not None and alias != path:
+            found = match_route(method, alias)
+            if found is not None:
+                return found
+    return None

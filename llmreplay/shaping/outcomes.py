@@ -3,21 +3,12 @@
 The same spelling serves the ``x-llmreplay-fault`` header, scenario steps
 (``429,429,ok``), the failure-injection kinds of the admin API and the dashboard::
 
-    ok                        answer normally
-    400 … 599                 that HTTP error, in the provider's own envelope (529: Anthropic overloaded)
-    timeout | timeout:MS      accept and never answer | answer 504 after MS
-    reset                     reset the connection before the status line
-    empty                     close the connection with no status line
-    slow-headers:MS           hold the status line back for MS
-    slow-first-token:MS       hold the first content chunk back for MS more
-    disconnect@N | @N%        reset the connection after N chunks (or N % of the stream)
-    stall@N:MS[:close]        stop for MS after N chunks, then go on (or close)
-    malformed@N               chunk N's data line is cut short (not JSON)
-    stream-error@N            after N chunks, the provider's in-stream error event, then the end
-    truncate                  the stream ends without its terminator ([DONE], message_stop …)
+    ok | 400 … 599 | KIND[@N | @N%][:MS][:close]
 
-Stream positions default to half the stream. Parsing happens once per header or
-configuration change, never per chunk.
+Which kinds exist, and which of ``@N``, ``:MS`` and ``:close`` each takes, is
+declared once per kind in :mod:`llmreplay.shaping.faultkinds` (``GET /api/failure-modes``
+lists them). Stream positions default to half the stream. Parsing happens once per
+header or configuration change, never per chunk.
 """
 
 from __future__ import annotations
@@ -25,35 +16,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-STREAM_KINDS = frozenset({"disconnect", "stall", "malformed", "stream-error", "truncate", "slow-first-token"})
-EARLY_KINDS = frozenset({"status", "timeout", "reset", "empty", "slow-headers"})
+from llmreplay.shaping.faultkinds.registry import EARLY_KINDS, KINDS, MODES, STATUS, STREAM_KINDS
 
-DESCRIPTIONS: dict[str, str] = {
-    "ok": "Answer normally.",
-    "400": "Bad request in the provider's envelope (OpenAI BadRequestError, Anthropic invalid_request_error).",
-    "401": "Authentication error: invalid API key.",
-    "403": "Permission denied.",
-    "404": "Not found (model or path).",
-    "429": "Rate limited, with retry-after and the provider's rate-limit headers.",
-    "500": "Internal server error.",
-    "502": "Bad gateway.",
-    "503": "Service unavailable.",
-    "504": "Gateway timeout.",
-    "529": "Anthropic overloaded_error (other providers: 503 with their overloaded code).",
-    "timeout": "Accept the request and never answer (timeout:MS answers 504 after MS).",
-    "reset": "Reset the connection before any byte is sent.",
-    "empty": "Close the connection without sending a status line.",
-    "slow-headers": "Hold the status line back for MS (slow-headers:MS).",
-    "slow-first-token": "Delay the first streamed chunk by MS more (slow-first-token:MS).",
-    "disconnect": "Reset the connection mid-stream after N chunks or N% of the stream (disconnect@N, disconnect@50%).",
-    "stall": "Stop sending for MS after N chunks, then continue, or close with :close (stall@N:MS[:close]).",
-    "malformed": "Send chunk N with a data line that is not valid JSON (malformed@N).",
-    "stream-error": "Send the provider's in-stream error event after N chunks and end the stream (stream-error@N).",
-    "truncate": "End the stream without its terminator ([DONE], message_stop, response.completed).",
-}
-"""Every kind, each with one line: the answer of ``GET /api/failure-modes``."""
+DESCRIPTIONS: dict[str, str] = {m.name: m.description for m in MODES}
+"""Every kind (and listed status), each with one line: the answer of ``GET /api/failure-modes``."""
 
-_DEFAULT_MS = {"timeout": None, "slow-headers": 5000, "slow-first-token": 5000, "stall": 5000}
 _SPEC = re.compile(
     r"^(?P<kind>[a-z][a-z-]*|\d{3})(?:@(?P<at>\d+(?:\.\d+)?)(?P<pct>%)?)?(?::(?P<ms>\d+(?:\.\d+)?))?(?::(?P<then>close))?$"
 )
@@ -64,7 +31,7 @@ class Outcome:
     """One parsed outcome."""
 
     kind: str
-    """``ok``, ``status`` or one of the fault kinds above."""
+    """``ok``, ``status`` or another fault kind's name (:data:`~llmreplay.shaping.faultkinds.registry.KINDS`)."""
     status: int | None = None
     at: float | None = None
     """Chunk position: a count, or a fraction of the stream when ``fraction``."""
@@ -104,23 +71,23 @@ def parse(text: str) -> Outcome:
     kind, at, pct, ms, then = m["kind"], m["at"], m["pct"], m["ms"], m["then"]
     if kind.isdigit():
         code = int(kind)
-        if not 400 <= code <= 599:
-            raise ValueError(f"{text!r}: an error status must be from 400 to 599")
+        if not STATUS.lowest <= code <= STATUS.highest:
+            raise ValueError(f"{text!r}: an error status must be from {STATUS.lowest} to {STATUS.highest}")
         if at or ms or then:
             raise ValueError(f"{text!r}: a status takes no @position or :duration")
-        return Outcome("status", status=code, text=spec)
-    if kind not in DESCRIPTIONS:
+        return Outcome(STATUS.name, status=code, text=spec)
+    found = KINDS.get(kind)
+    if found is None or found is STATUS:
         raise ValueError(f"{text!r}: unknown outcome {kind!r}; known: {', '.join(DESCRIPTIONS)}")
-    takes_at = kind in {"disconnect", "stall", "malformed", "stream-error"}
-    if at is not None and not takes_at:
+    if at is not None and not found.position:
         raise ValueError(f"{text!r}: {kind} takes no @position")
-    if ms is not None and kind not in _DEFAULT_MS:
+    if ms is not None and not found.duration:
         raise ValueError(f"{text!r}: {kind} takes no :duration")
-    if then and kind != "stall":
-        raise ValueError(f"{text!r}: only stall takes :close")
+    if then and not found.closes:
+        raise ValueError(f"{text!r}: only {', '.join(k.name for k in KINDS.values() if k.closes)} takes :close")
     if pct and float(at or 0) > 100:
         raise ValueError(f"{text!r}: a percentage must be at most 100")
-    duration = float(ms) if ms is not None else _DEFAULT_MS.get(kind)
+    duration = float(ms) if ms is not None else found.default_ms
     return Outcome(
         kind,
         at=float(at) if at is not None else None,
@@ -137,3 +104,6 @@ def parse_sequence(text: str) -> tuple[Outcome, ...]:
     if not parts:
         raise ValueError("a scenario needs at least one outcome, e.g. 429,ok")
     return tuple(parse(p) for p in parts)
+
+
+__all__ = ["DESCRIPTIONS", "EARLY_KINDS", "OK", "STREAM_KINDS", "Outcome", "parse", "parse_sequence"]

@@ -15,23 +15,25 @@ from dataclasses import dataclass
 
 from llmreplay.control.live import RateLimitConfig
 from llmreplay.model import Quota, QuotaState
+from llmreplay.providers.registry import CREDENTIAL_HEADERS, CREDENTIAL_QUERY
 from llmreplay.shaping.ratelimit.base import Decision, Limiter
 from llmreplay.shaping.ratelimit.buckets import TokenBucket
 from llmreplay.shaping.ratelimit.strategies import Params, build
 
 MAX_KEYS = 10_000
 
-_KEY_HEADERS = ("authorization", "x-api-key", "x-goog-api-key", "api-key")
-
 
 def api_key_of(headers: Mapping[str, str], query: Mapping[str, str]) -> str:
-    """A short digest of the caller's credential (the key itself is never kept)."""
-    for name in _KEY_HEADERS:
+    """A short digest of the caller's credential (the key itself is never kept); the credential headers and
+    query parameters are the codecs' (providers/registry.py)."""
+    for name in CREDENTIAL_HEADERS:
         value = headers.get(name)
         if value:
             return hashlib.sha256(value.removeprefix("Bearer ").encode()).hexdigest()[:16]
-    if query.get("key"):
-        return hashlib.sha256(query["key"].encode()).hexdigest()[:16]
+    for name in CREDENTIAL_QUERY:
+        value = query.get(name)
+        if value:
+            return hashlib.sha256(value.encode()).hexdigest()[:16]
     return "anonymous"
 
 

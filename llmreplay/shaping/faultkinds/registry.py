@@ -1,0 +1,71 @@
+"""The built-in fault kinds, listed explicitly, and everything derived from the list.
+
+No kind registers itself on import; the order below is the order of
+``GET /api/failure-modes``, of the dashboard's table and of the docs table.
+"""
+
+from __future__ import annotations
+
+from llmreplay.shaping.faultkinds.base import FaultKind, Mode
+from llmreplay.shaping.faultkinds.disconnect import Disconnect
+from llmreplay.shaping.faultkinds.empty import Empty
+from llmreplay.shaping.faultkinds.malformed import Malformed
+from llmreplay.shaping.faultkinds.ok import Ok
+from llmreplay.shaping.faultkinds.reset import Reset
+from llmreplay.shaping.faultkinds.slow_first_token import SlowFirstToken
+from llmreplay.shaping.faultkinds.slow_headers import SlowHeaders
+from llmreplay.shaping.faultkinds.stall import Stall
+from llmreplay.shaping.faultkinds.status import Status
+from llmreplay.shaping.faultkinds.stream_error import StreamError
+from llmreplay.shaping.faultkinds.timeout import Timeout
+from llmreplay.shaping.faultkinds.truncate import Truncate
+
+STATUS = Status()
+"""The kind spelled as a number; the grammar needs it by name."""
+
+BUILTIN: tuple[FaultKind, ...] = (
+    Ok(),
+    STATUS,
+    Timeout(),
+    Reset(),
+    Empty(),
+    SlowHeaders(),
+    SlowFirstToken(),
+    Disconnect(),
+    Stall(),
+    Malformed(),
+    StreamError(),
+    Truncate(),
+)
+
+
+def index(kinds: tuple[FaultKind, ...]) -> dict[str, FaultKind]:
+    """The kinds by name; a name given twice is a mistake caught at import."""
+    table: dict[str, FaultKind] = {}
+    for kind in kinds:
+        if kind.name in table:
+            raise ValueError(f"fault kind {kind.name!r} is listed twice")
+        table[kind.name] = kind
+    return table
+
+
+KINDS: dict[str, FaultKind] = index(BUILTIN)
+"""Every kind by ``Outcome.kind``."""
+
+MODES: tuple[Mode, ...] = tuple(m for kind in BUILTIN for m in kind.modes())
+"""Every line of ``GET /api/failure-modes``, in order."""
+
+STREAM_KINDS = frozenset(k.name for k in BUILTIN if k.when == "mid-stream")
+"""Kinds that act once the status line is out."""
+EARLY_KINDS = frozenset(k.name for k in BUILTIN if k.when == "before any byte")
+"""Kinds that act before any byte is sent."""
+
+
+def markdown_table() -> str:
+    """The failure-kinds table of docs/shaping.md: one row per mode, spellings as code."""
+    rows = ["| Outcome | Acts | Effect |", "|---|---|---|"]
+    for m in MODES:
+        spellings = " / ".join(f"`{s.strip()}`" for s in m.syntax.split("|"))
+        when = "—" if m.when == "never" else m.when
+        rows.append(f"| {spellings} | {when} | {m.description} |")
+    return "\n".join(rows) + "\n"
