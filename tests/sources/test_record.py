@@ -6,7 +6,6 @@ import asyncio
 import base64
 import json
 import socket
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -22,8 +21,10 @@ from llmreplay.cassettes.model import Interaction
 from llmreplay.cassettes.scrub import Scrubber, ScrubConfig
 from llmreplay.providers.anthropic_messages import CODEC as ANTHROPIC
 from llmreplay.server import BackgroundServer
+from llmreplay.shaping.writer import clock
 from llmreplay.sources.record import UPSTREAMS, RecordingProxy, resolve_upstream
 from tests.conftest import settings
+from tests.schedule_spy import spy_on_streams
 
 CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Say hello"}], "max_tokens": 20}
 # Fake keys in the providers' shapes, split so that no literal in the repository looks like a real key.
@@ -92,18 +93,16 @@ async def recording(base: str, scrub: Scrubber | None = None, **kw: Any) -> Asyn
 
 
 async def _stream(url: str, body: dict[str, Any], headers: dict[str, str] | None = None) -> tuple[bytes, float, float]:
-    """Body, time to first chunk and time to last chunk (s) of a streamed request."""
-    async with aiohttp.ClientSession() as s:
-        t0 = time.perf_counter()
-        async with s.post(url, json=body, headers=headers or {}) as resp:
-            assert resp.status == 200
-            data = b""
-            first = 0.0
-            async for chunk in resp.content.iter_any():
-                if not data:
-                    first = time.perf_counter() - t0
-                data += chunk
-            return data, first, time.perf_counter() - t0
+    """Body, and when (on the writer's clock, as the upstream's own account) the first and last chunks came."""
+    async with aiohttp.ClientSession() as s, s.post(url, json=body, headers=headers or {}) as resp:
+        assert resp.status == 200
+        data = b""
+        first = 0.0
+        async for chunk in resp.content.iter_any():
+            if not data:
+                first = clock()
+            data += chunk
+        return data, first, clock()
 
 
 def test_resolve_upstream() -> None:
@@ -169,44 +168,46 @@ async def test_gemini_json_array_stream(upstream: BackgroundServer) -> None:
     assert all(json.loads(e.lstrip(b"[,\r\n ")) for e in elements)
 
 
-async def test_streams_without_buffering(slow_upstream: BackgroundServer) -> None:
+async def test_streams_without_buffering(slow_upstream: BackgroundServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Orderings against the upstream's own schedule, not stopwatch figures (which a busy machine skews). The
+    # proxy's added time to first byte is figure 4 of benchmarks/ (``python -m benchmarks.proxy``).
+    spy = spy_on_streams(monkeypatch)
     req = {**CHAT, "stream": True}
     async with recording(slow_upstream.url) as (url, records):
-        body, first, last = await _stream(url + "/v1/chat/completions", req)
-    print(f"\nthrough proxy: first chunk {first * 1000:.1f} ms, last {last * 1000:.1f} ms")
+        body, first, _ = await _stream(url + "/v1/chat/completions", req)
+    up = spy.only(slow_upstream)
     events = records[0].response.events
     assert events is not None and len(events) > 4
     assert b"".join(e.data for e in events) == body
-    # The recorded times keep the upstream's pacing (40 ms between chunks) ...
-    span = (events[-1].at_us - events[0].at_us) / 1e6
-    assert span > 0.04 * (len({e.at_us for e in events}) - 2)
-    # ... and the client saw the same spread: nothing was held back until the end.
-    assert abs((last - first) - span) < 0.03
-    assert first < 0.2
+    # The recorded times keep the upstream's pacing: the last event is stamped no sooner than the upstream's
+    # last write was due (the recording starts before the upstream's exchange does), and not with the first.
+    assert events[-1].at_us / 1e6 >= up.due[-1] - up.t0 - 1e-5  # at_us: whole microseconds
+    assert events[0].at_us < events[-1].at_us
+    # ... and nothing was held back until the end: the client had the first chunk before the upstream had even
+    # written its last (a buffering proxy cannot; a streaming one is ahead by the upstream's whole pace).
+    assert len(up.sent) >= 3 and first < up.sent[-1]
 
 
-async def test_time_to_first_byte_overhead(slow_upstream: BackgroundServer) -> None:
-    req = {**CHAT, "stream": True, "max_tokens": 2}
-    direct = min([(await _stream(slow_upstream.url + "/v1/chat/completions", req))[1] for _ in range(3)])
-    async with recording(slow_upstream.url) as (url, _):
-        proxied = min([(await _stream(url + "/v1/chat/completions", req))[1] for _ in range(3)])
-    print(f"\nTTFB direct {direct * 1000:.2f} ms, via proxy {proxied * 1000:.2f} ms")
-    assert proxied - direct < 0.020
-
-
-async def test_headers_pass_at_once_when_the_first_event_is_late(upstream: BackgroundServer) -> None:
+async def test_headers_pass_at_once_when_the_first_event_is_late(
+    upstream: BackgroundServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Headers that come with a body chunk leave with it; headers that come alone must not wait for one.
+    spy = spy_on_streams(monkeypatch)
     req = {**CHAT, "stream": True, "max_tokens": 2}
     async with recording(upstream.url) as (url, records), aiohttp.ClientSession() as s:
-        t0 = time.perf_counter()
+        sent_at = clock()
         async with s.post(url + "/v1/chat/completions", json=req, headers={"x-llmreplay-ttft-ms": "400"}) as resp:
-            headers_at = time.perf_counter() - t0
+            headers_at = clock()
             first = await resp.content.readany()
-            first_at = time.perf_counter() - t0
+            first_at = clock()
             await resp.read()
         await records.wait()
     assert resp.status == 200 and first.startswith(b"data: ")
-    assert headers_at < 0.2 < 0.35 < first_at
+    up = spy.only(upstream)
+    # The client had the headers before the upstream wrote its first event (an ordering: a proxy that waited
+    # for a body chunk cannot pass it), and the first event no sooner than its 400 ms deadline (a lower bound).
+    assert headers_at < up.sent[0]
+    assert first_at - sent_at >= up.due[0] - up.t0 >= 0.4 - 1e-6
 
 
 async def test_no_secret_reaches_the_record(upstream: BackgroundServer) -> None:

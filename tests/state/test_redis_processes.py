@@ -15,6 +15,10 @@ from tests.state import REDIS_SERVER, RedisServer, start_redis
 pytestmark = pytest.mark.skipif(
     REDIS_SERVER is None, reason="redis-server is not installed (apt-get install redis-server)"
 )
+PUSHED_WITHIN_S = 5.0
+"""Hang guards, not figures: a configuration change is pushed (pub/sub) and seen in milliseconds, ..."""
+STORED_WITHIN_S = 20.0
+"""... and each process stores its metrics every second (METRICS_EVERY_S)."""
 pytest.importorskip("redis")
 
 
@@ -66,7 +70,7 @@ def test_patch_on_one_is_seen_by_the_other_and_one_token_bucket(servers: list[se
     t0 = time.perf_counter()
     want = config(a)
     while config(b) != want:
-        assert time.perf_counter() - t0 < 0.2, f"b still has {config(b)['global']['rate_limit']}"
+        assert time.perf_counter() - t0 < PUSHED_WITHIN_S, f"b still has {config(b)['global']['rate_limit']}"
     statuses = [chat(servers[i % 2]) for i in range(8)]
     assert statuses.count(200) == 4 and statuses[:4] == [200] * 4 and set(statuses[4:]) == {429}
 
@@ -75,7 +79,7 @@ def test_patch_on_one_is_seen_by_the_other_and_one_token_bucket(servers: list[se
     assert status == 200
     t0 = time.perf_counter()
     while config(a)["global"]["rate_limit"]["enabled"]:
-        assert time.perf_counter() - t0 < 0.2
+        assert time.perf_counter() - t0 < PUSHED_WITHIN_S
     assert chat(a) == 200 and chat(b) == 200
 
 
@@ -96,7 +100,7 @@ def test_scenarios_and_metrics_are_shared(servers: list[serverproc.Server], redi
     try:
         t0 = time.perf_counter()
         while len(client.keys("llmreplay:default:metrics:*")) < 2:
-            assert time.perf_counter() - t0 < 3.0
+            assert time.perf_counter() - t0 < STORED_WITHIN_S
         totals = [
             json.loads(v)["snapshot"]["totals"]["requests"] for v in client.mget(client.keys("llmreplay:*:metrics:*"))
         ]
@@ -107,11 +111,11 @@ def test_scenarios_and_metrics_are_shared(servers: list[serverproc.Server], redi
     # a metrics reset on one process resets the merged view, the other's counts included
     t0 = time.perf_counter()
     while json.loads(request(b.port, "GET", "/api/metrics")[2])["totals"]["requests"] < 4:
-        assert time.perf_counter() - t0 < 3.0, "each process stores its metrics every second"
+        assert time.perf_counter() - t0 < STORED_WITHIN_S, "each process stores its metrics every second"
         time.sleep(0.05)
     status, _, _ = request(a.port, "POST", "/api/metrics/reset")
     assert status == 200
     t0 = time.perf_counter()
     while json.loads(request(b.port, "GET", "/api/metrics")[2])["totals"]["requests"] != 0:
-        assert time.perf_counter() - t0 < 3.0, "the other process kept its counts"
+        assert time.perf_counter() - t0 < STORED_WITHIN_S, "the other process kept its counts"
         time.sleep(0.05)
