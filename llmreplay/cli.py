@@ -50,7 +50,7 @@ def _common(fn: Any) -> Any:
             ),
             click.option(
                 "--workers",
-                type=click.IntRange(1, 256),
+                type=int,  # bounded by the settings field, like every other source of the value
                 default=None,
                 help="Worker processes on the one port (SO_REUSEPORT, Linux only). [default: 1; env LLMREPLAY_WORKERS]",
             ),

@@ -1,27 +1,41 @@
-"""Settings: each option declared once, with its help text, environment name and default.
+"""Settings: each option declared once, with its help text, environment name, default and bounds.
 
 Precedence: defaults ← TOML config file ← environment ← CLI flags. The original
 Mock LLM Server's environment variable names are kept (``PORT``, ``STREAM_*``,
 ``RATE_LIMIT_*``, ``TOOL_CALL_PROBABILITY``, ``DEFAULT_RESPONSE``).
+
+The ``[latency]`` and ``[rate_limit]`` sections are the live configuration's own models
+(:mod:`llmreplay.control.models`), so start-up and the admin API check the same fields, bounds and all.
 """
 
 from __future__ import annotations
 
+import copy
 import os
 import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, model_validator
 
+from llmreplay.control.models import GlobalConfig, LatencyConfig, RateLimitConfig
 from llmreplay.errors import ConfigError
+from llmreplay.options import describe, explain, option_of
+from llmreplay.options import option as _opt
 
-
-def _opt(default: Any, help: str, env: str | None = None, **kw: Any) -> Any:
-    extra = {"env": env} if env else {}
-    return Field(default, description=help, json_schema_extra=extra, **kw)
+__all__ = [
+    "CassetteSettings",
+    "ConfigError",
+    "LatencySettings",
+    "RateLimitSettings",
+    "ServerSettings",
+    "Settings",
+    "SyntheticSettings",
+    "env_table",
+    "load",
+]
 
 
 class _Section(BaseModel):
@@ -73,34 +87,16 @@ class ServerSettings(_Section):
     )
 
 
-class LatencySettings(_Section):
-    initial_delay_ms: float = _opt(300, "Time to first token, in ms.", "STREAM_INITIAL_DELAY_MS", ge=0)
-    delay_ms: float = _opt(50, "Delay between streamed chunks, in ms.", "STREAM_DELAY_MS", ge=0)
-    jitter_ms: float = _opt(30, "Random extra delay per chunk, from 0 to this many ms.", "STREAM_JITTER_MS", ge=0)
-    chunk_size: int = _opt(10, "Characters of text per streamed chunk.", "STREAM_CHUNK_SIZE", ge=1)
+LatencySettings = LatencyConfig
+"""The ``[latency]`` section: the live latency model itself."""
 
-
-class RateLimitSettings(_Section):
-    enabled: bool = _opt(False, "Enable rate limiting.", "RATE_LIMIT_ENABLED")
-    mode: Literal[
-        "always", "random", "after_n", "none", "fixed-window", "sliding-window", "token-bucket", "leaky-bucket"
-    ] = _opt(
-        "after_n",
-        "Rate-limit strategy: the original's always, random or after_n, or any of GET /api/rate-limit/strategies.",
-        "RATE_LIMIT_MODE",
-    )
-    after_n: int = _opt(5, "Requests that succeed before every request gets 429 (after_n).", "RATE_LIMIT_AFTER_N", ge=0)
-    random_probability: float = _opt(
-        0.3, "Probability of a 429 per request (random).", "RATE_LIMIT_RANDOM_PROBABILITY", ge=0, le=1
-    )
-    requests: int = _opt(10, "Requests allowed per window.", "RATE_LIMIT_REQUESTS", ge=1)
-    window_ms: int = _opt(60000, "Rate-limit window, in ms.", "RATE_LIMIT_WINDOW_MS", ge=1)
+RateLimitSettings = RateLimitConfig
+"""The ``[rate_limit]`` section: the live rate-limit model itself."""
 
 
 class SyntheticSettings(_Section):
-    tool_call_probability: float = _opt(
-        0.75, "Probability of a tool call when tools are offered.", "TOOL_CALL_PROBABILITY", ge=0, le=1
-    )
+    # The live field's declaration, copied: the admin API changes this same value at run time.
+    tool_call_probability: float = copy.copy(GlobalConfig.model_fields["tool_call_probability"])
     default_response: str | None = _opt(
         None, "Fixed reply text; unset: half from a pool of answers, half lorem ipsum.", "DEFAULT_RESPONSE"
     )
@@ -149,33 +145,46 @@ class Settings(_Section):
     synthetic: SyntheticSettings = SyntheticSettings()
     cassettes: CassetteSettings = CassetteSettings()
 
+    @model_validator(mode="before")
+    @classmethod
+    def _file_keys(cls, data: Any) -> Any:
+        return _canonical(data) if isinstance(data, Mapping) else data
 
-def env_table() -> Iterator[tuple[str, str, str, pydantic.fields.FieldInfo]]:
-    """(environment name, section, field, field info) for every option that has one."""
+
+def _sections() -> Iterator[tuple[str, type[BaseModel]]]:
     for section, sfield in Settings.model_fields.items():
         model = sfield.annotation
         assert isinstance(model, type) and issubclass(model, BaseModel)
+        yield section, model
+
+
+def _canonical(data: Mapping[str, Any]) -> dict[str, Any]:
+    """``data`` with the settings file's keys (``rate_limit.mode``) renamed to the fields they set
+    (``strategy``), so that a file, the environment and flags can each set the same field."""
+    out = dict(data)
+    for section, model in _sections():
+        values = out.get(section)
+        if not isinstance(values, Mapping):
+            continue
+        renamed = dict(values)
         for name, info in model.model_fields.items():
-            extra = info.json_schema_extra
-            if isinstance(extra, dict) and extra.get("env"):
-                yield str(extra["env"]), section, name, info
+            key = option_of(info).key
+            if key is None or key not in renamed:
+                continue
+            if name in renamed:
+                raise ValueError(f"[{section}] {key} and {name} are the same setting; give one")
+            renamed[name] = renamed.pop(key)
+        out[section] = renamed
+    return out
 
 
-def _describe(info: pydantic.fields.FieldInfo) -> str:
-    """What values a field allows, in a few words."""
-    ann = info.annotation
-    args = getattr(ann, "__args__", ())
-    if getattr(ann, "__origin__", None) is Literal:
-        return "one of " + ", ".join(map(str, args))
-    kinds = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
-    kind = next((kinds[t] for t in (ann, *args) if t in kinds), "a value")
-    lo = next((getattr(m, a) for m in info.metadata for a in ("ge", "gt") if hasattr(m, a)), None)
-    hi = next((getattr(m, a) for m in info.metadata for a in ("le", "lt") if hasattr(m, a)), None)
-    if lo is not None and hi is not None:
-        return f"{kind} from {lo} to {hi}"
-    if lo is not None:
-        return f"{kind} ≥ {lo}"
-    return kind
+def env_table() -> Iterator[tuple[str, str, str, pydantic.fields.FieldInfo]]:
+    """(environment name, section, field, field info) for every option that has one."""
+    for section, model in _sections():
+        for name, info in model.model_fields.items():
+            env = option_of(info).env
+            if env:
+                yield env, section, name, info
 
 
 def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
@@ -213,7 +222,11 @@ def load(
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"config file {path}: {exc}") from None
         _check_section_keys(data, str(path))
-        _validate(data, lambda s, f: f"{path}: [{s}] {f}")
+        try:
+            data = _canonical(data)
+        except ValueError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
+        _validate(data, lambda section, key: f"{path}: [{section}] {key}", " = ")
 
     env = os.environ if environ is None else environ
     for name, section, fname, info in env_table():
@@ -224,20 +237,25 @@ def load(
         try:
             Settings.model_validate(candidate)
         except pydantic.ValidationError:
-            raise ConfigError(f"{name}={raw!r}: expected {_describe(info)}") from None
+            raise ConfigError(f"{name}={raw!r}: expected {describe(info)}") from None
         data = candidate
 
     if overrides:
         data = _merge(data, {k: v for k, v in overrides.items() if v})
-        _validate(data, lambda s, f: f"--{f.replace('_', '-')}")
+        _validate(data, lambda section, key: f"--{key.replace('_', '-')}", " ")
     return Settings.model_validate(data)
 
 
-def _validate(data: Mapping[str, Any], name: Any) -> None:
+def _validate(data: Mapping[str, Any], where: Callable[[str, str], str], sep: str) -> None:
+    """Raise :class:`ConfigError` for the first bad value, named by ``where(section, key)``, then ``sep``
+    and the value as it was given."""
     try:
         Settings.model_validate(data)
     except pydantic.ValidationError as exc:
         err = exc.errors(include_url=False)[0]
-        loc = [str(x) for x in err["loc"]]
-        section, field = [*loc, "", ""][:2]
-        raise ConfigError(f"{name(section, field)}: {err['msg']}") from None
+        section, name = [*(str(x) for x in err["loc"]), "", ""][:2]
+        model = dict(_sections()).get(section)
+        info = model.model_fields.get(name) if model is not None else None
+        key = (option_of(info).key if info is not None else None) or name
+        shown = f"{sep}{err['input']!r}" if info is not None and "input" in err else ""
+        raise ConfigError(f"{where(section, key)}{shown}: {explain(Settings, err)}") from None

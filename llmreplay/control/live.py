@@ -4,21 +4,38 @@ The global section holds latency, rate limiting and failure injection; each
 endpoint may override any field of it. Effective per-endpoint configurations are
 merged once per change and cached, so a request only does a dict lookup.
 Changes are validated whole: a bad patch raises and leaves everything as it was.
+The fields themselves are declared once, in :mod:`llmreplay.control.models`, and
+re-exported here for the modules that import them from this one.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from llmreplay.control.models import (
+    EndpointConfig,
+    FailureConfig,
+    GlobalConfig,
+    LatencyConfig,
+    RateLimitConfig,
+    Strategy,
+)
 
-from llmreplay.config import Settings
-from llmreplay.shaping import outcomes
+if TYPE_CHECKING:
+    from llmreplay.config import Settings
 
-Strategy = Literal[
-    "none", "fixed-window", "sliding-window", "token-bucket", "leaky-bucket", "after-n", "random", "always"
+__all__ = [
+    "ENDPOINTS",
+    "EndpointConfig",
+    "FailureConfig",
+    "GlobalConfig",
+    "LatencyConfig",
+    "LiveConfig",
+    "RateLimitConfig",
+    "Strategy",
+    "UnknownEndpoint",
+    "initial",
 ]
 
 ENDPOINTS: tuple[str, ...] = (
@@ -33,66 +50,6 @@ ENDPOINTS: tuple[str, ...] = (
 """Every endpoint name that configuration, metrics and rate limits use."""
 
 
-class _Model(BaseModel):
-    # inf/NaN would pass ge/le checks and then break JSON, headers and weighted draws.
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
-
-class LatencyConfig(_Model):
-    initial_delay_ms: float = Field(300, ge=0, le=600_000, description="Time to first token, in ms.")
-    delay_ms: float = Field(50, ge=0, le=600_000, description="Delay between streamed chunks, in ms.")
-    jitter_ms: float = Field(30, ge=0, le=600_000, description="Random extra delay per chunk, 0 to this, in ms.")
-    chunk_size: int = Field(10, ge=1, le=1_000_000, description="Characters per streamed chunk.")
-
-
-class RateLimitConfig(_Model):
-    enabled: bool = Field(False, description="Whether requests are rate limited.")
-    strategy: Strategy = Field("after-n", description="Algorithm (see GET /api/rate-limit/strategies).")
-    requests: int = Field(10, ge=1, description="Requests allowed per window (window and bucket strategies).")
-    window_ms: int = Field(60_000, ge=1, description="Window length, or time to refill a bucket, in ms.")
-    after_n: int = Field(5, ge=0, description="Requests that pass before every one is denied (after-n).")
-    probability: float = Field(0.3, ge=0, le=1, description="Chance of a 429 per request (random).")
-    tokens_per_minute: int | None = Field(
-        None, ge=1, description="Prompt + completion tokens allowed per minute; null for no token limit."
-    )
-    per_key: bool = Field(False, description="Give every API key its own quota, like separate accounts.")
-
-
-class FailureConfig(_Model):
-    error_rate: float = Field(0.0, ge=0, le=1, description="Fraction of requests that get an injected fault.")
-    kinds: dict[str, float] = Field(
-        default_factory=lambda: {"500": 1.0},
-        description="Fault kinds (GET /api/failure-modes syntax, e.g. 503, disconnect@50%) and their weights.",
-    )
-    retry_after_ms: float = Field(
-        1000,
-        ge=0,
-        le=3_600_000,
-        description="The wait injected 429/503/529 answers ask for (retry-after, retry-after-ms).",
-    )
-
-    @field_validator("kinds")
-    @classmethod
-    def _kinds(cls, v: dict[str, float]) -> dict[str, float]:
-        for spec, weight in v.items():
-            outcomes.parse(spec)
-            if not (math.isfinite(weight) and weight >= 0):
-                raise ValueError(f"weight of {spec!r} must be ≥ 0")
-        return v
-
-
-class EndpointConfig(_Model):
-    """The effective configuration of one endpoint."""
-
-    latency: LatencyConfig = LatencyConfig()
-    rate_limit: RateLimitConfig = RateLimitConfig()
-    failures: FailureConfig = FailureConfig()
-
-
-class GlobalConfig(EndpointConfig):
-    tool_call_probability: float = Field(0.75, ge=0, le=1, description="Chance of a tool call when tools are offered.")
-
-
 def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     out = dict(base)
     for k, v in over.items():
@@ -104,18 +61,10 @@ def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def initial(settings: Settings) -> GlobalConfig:
-    """The starting configuration from the server settings (defaults ← file ← env ← flags)."""
-    rl = settings.rate_limit
+    """The starting configuration: the settings' own live sections, already validated as such."""
     return GlobalConfig(
-        latency=LatencyConfig(**settings.latency.model_dump()),
-        rate_limit=RateLimitConfig(
-            enabled=rl.enabled,
-            strategy=rl.mode.replace("_", "-"),  # type: ignore[arg-type]
-            requests=rl.requests,
-            window_ms=rl.window_ms,
-            after_n=rl.after_n,
-            probability=rl.random_probability,
-        ),
+        latency=settings.latency,
+        rate_limit=settings.rate_limit,
         tool_call_probability=settings.synthetic.tool_call_probability,
     )
 

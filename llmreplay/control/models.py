@@ -1,0 +1,116 @@
+"""The live configuration's fields, each declared once: default, bounds, description and environment name.
+
+These models are at the same time the ``[latency]`` and ``[rate_limit]`` settings sections, the body of
+``PATCH /api/config/global`` and what the shaper applies; so a value the server starts with is one it
+accepts at run time, and the reverse.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from llmreplay.options import option
+from llmreplay.shaping import outcomes
+
+Strategy = Literal[
+    "none", "fixed-window", "sliding-window", "token-bucket", "leaky-bucket", "after-n", "random", "always"
+]
+
+_ORIGINAL_MODES = {"always": "always", "random": "random", "after_n": "after-n"}
+"""The original server's RATE_LIMIT_MODE values, and the strategy each one is."""
+
+_MAX_MS = 600_000
+"""Ten minutes: any longer wait is a hung stream, not latency."""
+
+
+class _Model(BaseModel):
+    # inf/NaN would pass ge/le checks and then break JSON, headers and weighted draws.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+class LatencyConfig(_Model):
+    initial_delay_ms: float = option(
+        300, "Time to first token, in ms.", "STREAM_INITIAL_DELAY_MS", ge=0, ceiling=_MAX_MS
+    )
+    delay_ms: float = option(50, "Delay between streamed chunks, in ms.", "STREAM_DELAY_MS", ge=0, ceiling=_MAX_MS)
+    jitter_ms: float = option(
+        30, "Random extra delay per chunk, 0 to this, in ms.", "STREAM_JITTER_MS", ge=0, ceiling=_MAX_MS
+    )
+    chunk_size: int = option(10, "Characters per streamed chunk.", "STREAM_CHUNK_SIZE", ge=1, ceiling=1_000_000)
+
+
+class RateLimitConfig(_Model):
+    enabled: bool = option(False, "Whether requests are rate limited.", "RATE_LIMIT_ENABLED")
+    strategy: Strategy = option(
+        "after-n",
+        "Algorithm (see GET /api/rate-limit/strategies).",
+        "RATE_LIMIT_MODE",
+        key="mode",
+        spellings=_ORIGINAL_MODES,
+    )
+    requests: int = option(
+        10, "Requests allowed per window (window and bucket strategies).", "RATE_LIMIT_REQUESTS", ge=1
+    )
+    window_ms: int = option(60_000, "Window length, or time to refill a bucket, in ms.", "RATE_LIMIT_WINDOW_MS", ge=1)
+    after_n: int = option(5, "Requests that pass before every one is denied (after-n).", "RATE_LIMIT_AFTER_N", ge=0)
+    probability: float = option(
+        0.3,
+        "Chance of a 429 per request (random).",
+        "RATE_LIMIT_RANDOM_PROBABILITY",
+        key="random_probability",
+        ge=0,
+        le=1,
+    )
+    tokens_per_minute: int | None = option(
+        None, "Prompt + completion tokens allowed per minute; null for no token limit.", ge=1
+    )
+    per_key: bool = option(False, "Give every API key its own quota, like separate accounts.")
+
+    # The settings file's names for two fields (the original server's); read-only views of the same values.
+    @property
+    def mode(self) -> str:
+        return next((k for k, v in _ORIGINAL_MODES.items() if v == self.strategy), self.strategy)
+
+    @property
+    def random_probability(self) -> float:
+        return self.probability
+
+
+class FailureConfig(_Model):
+    error_rate: float = option(0.0, "Fraction of requests that get an injected fault.", ge=0, le=1)
+    kinds: dict[str, float] = Field(
+        default_factory=lambda: {"500": 1.0},
+        description="Fault kinds (GET /api/failure-modes syntax, e.g. 503, disconnect@50%) and their weights.",
+    )
+    retry_after_ms: float = option(
+        1000,
+        "The wait injected 429/503/529 answers ask for (retry-after, retry-after-ms).",
+        ge=0,
+        ceiling=3_600_000,
+    )
+
+    @field_validator("kinds")
+    @classmethod
+    def _kinds(cls, v: dict[str, float]) -> dict[str, float]:
+        for spec, weight in v.items():
+            outcomes.parse(spec)
+            if not (math.isfinite(weight) and weight >= 0):
+                raise ValueError(f"weight of {spec!r} must be ≥ 0")
+        return v
+
+
+class EndpointConfig(_Model):
+    """The effective configuration of one endpoint."""
+
+    latency: LatencyConfig = LatencyConfig()
+    rate_limit: RateLimitConfig = RateLimitConfig()
+    failures: FailureConfig = FailureConfig()
+
+
+class GlobalConfig(EndpointConfig):
+    tool_call_probability: float = option(
+        0.75, "Chance of a tool call when tools are offered.", "TOOL_CALL_PROBABILITY", ge=0, le=1
+    )
