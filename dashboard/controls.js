@@ -6,16 +6,6 @@ const $ = (id) => document.getElementById(id);
 const DEBOUNCE_MS = 150;
 const HANDS_OFF_MS = 1500; // after the user touches a control, server refreshes leave it alone this long
 
-const EXAMPLES = {
-  timeout: "timeout:5000",
-  "slow-headers": "slow-headers:2000",
-  "slow-first-token": "slow-first-token:2000",
-  disconnect: "disconnect@50%",
-  stall: "stall@3:2000",
-  malformed: "malformed@3",
-  "stream-error": "stream-error@3",
-};
-
 const isObj = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
 
 function merge(base, over) {
@@ -27,8 +17,9 @@ function merge(base, over) {
   return out;
 }
 
+// The server says which spelling to offer (GET /api/failure-modes "example"); the page names no kind itself.
 function exampleSpec(mode) {
-  if (EXAMPLES[mode.name]) return EXAMPLES[mode.name];
+  if (typeof mode.example === "string" && mode.example) return mode.example;
   const first = String(mode.syntax || mode.name).split("|")[0].trim();
   return first.replace(/MS/g, "1000").replace(/N/g, "3");
 }

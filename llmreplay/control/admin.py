@@ -15,35 +15,13 @@ import pydantic
 from aiohttp import web
 
 from llmreplay.control import openapi
-from llmreplay.control.live import ENDPOINTS, EndpointConfig, GlobalConfig, UnknownEndpoint
+from llmreplay.control.live import ENDPOINTS, UnknownEndpoint
 from llmreplay.errors import ApiError
-from llmreplay.options import explain
 from llmreplay.runtime import RUNTIME, Runtime
-from llmreplay.shaping.outcomes import DESCRIPTIONS as FAILURE_MODES
-from llmreplay.shaping.ratelimit.strategies import DESCRIPTIONS as STRATEGIES
+from llmreplay.shaping.faultkinds.registry import MODES
+from llmreplay.shaping.ratelimit.strategies import BUILTIN
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-_STRATEGY_PARAMS: dict[str, list[str]] = {
-    "none": [],
-    "fixed-window": ["requests", "window_ms"],
-    "sliding-window": ["requests", "window_ms"],
-    "token-bucket": ["requests", "window_ms"],
-    "leaky-bucket": ["requests", "window_ms"],
-    "after-n": ["after_n"],
-    "random": ["probability"],
-    "always": [],
-}
-
-_SYNTAX: dict[str, str] = {
-    "timeout": "timeout | timeout:MS",
-    "slow-headers": "slow-headers:MS",
-    "slow-first-token": "slow-first-token:MS",
-    "disconnect": "disconnect@N | disconnect@N%",
-    "stall": "stall@N:MS | stall@N:MS:close",
-    "malformed": "malformed@N",
-    "stream-error": "stream-error@N",
-}
 
 
 def _runtime(request: web.Request) -> Runtime:
@@ -112,13 +90,6 @@ def error_response(err: ApiError) -> web.Response:
 # ---- configuration ---------------------------------------------------------------------
 
 
-def _bad_config(exc: pydantic.ValidationError, model: type[pydantic.BaseModel]) -> web.Response:
-    """422 whose message words the first error as start-up does ("expected a number ≥ 0, at most 600000")."""
-    first = exc.errors(include_url=False)[0]
-    where = ".".join(str(x) for x in first["loc"]) or "body"
-    return _json({"message": f"{where}: {explain(model, first)}", "detail": _field_errors(exc)}, 422)
-
-
 async def get_config(request: web.Request) -> web.Response:
     return _json(_runtime(request).live.snapshot())
 
@@ -130,7 +101,7 @@ async def patch_global(request: web.Request) -> web.Response:
     try:
         new = _runtime(request).live.patch_global(body)
     except pydantic.ValidationError as exc:
-        return _bad_config(exc, GlobalConfig)
+        return _unprocessable(_field_errors(exc))
     return _json(new.model_dump())
 
 
@@ -148,7 +119,7 @@ async def patch_endpoint(request: web.Request) -> web.Response:
     except UnknownEndpoint:
         return _unknown_endpoint(name)
     except pydantic.ValidationError as exc:
-        return _bad_config(exc, EndpointConfig)
+        return _unprocessable(_field_errors(exc))
     return _json({"endpoint": name, "overrides": _runtime(request).live.overrides[name], "effective": cfg.model_dump()})
 
 
@@ -233,11 +204,17 @@ async def reset_rate_limits(request: web.Request) -> web.Response:
 
 
 def strategies() -> list[dict[str, Any]]:
-    return [{"name": k, "description": v, "parameters": _STRATEGY_PARAMS[k]} for k, v in STRATEGIES.items()]
+    """Every rate-limit strategy, from the one list of them (``shaping/ratelimit/strategies.py``)."""
+    return [{"name": s.name, "description": s.description, "parameters": list(s.parameters)} for s in BUILTIN]
 
 
 def failure_modes() -> list[dict[str, Any]]:
-    return [{"name": k, "description": v, "syntax": _SYNTAX.get(k, k)} for k, v in FAILURE_MODES.items()]
+    """Every failure kind, from the one list of them (``shaping/faultkinds/registry.py``); ``when`` and
+    ``example`` (a spelling with its parameters filled in, for the dashboard) come with the original fields."""
+    return [
+        {"name": m.name, "description": m.description, "syntax": m.syntax, "when": m.when, "example": m.example}
+        for m in MODES
+    ]
 
 
 async def get_strategies(request: web.Request) -> web.Response:

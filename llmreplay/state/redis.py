@@ -31,11 +31,12 @@ from typing import Any, Literal, Protocol
 
 from llmreplay.control.live import LiveConfig, RateLimitConfig
 from llmreplay.errors import ApiError, ErrorKind
-from llmreplay.model import Quota, QuotaState
+from llmreplay.model import Quota
 from llmreplay.shaping.outcomes import OK, Outcome, parse, parse_sequence
-from llmreplay.shaping.ratelimit.base import Decision
 from llmreplay.shaping.ratelimit.quotas import Admission
+from llmreplay.shaping.ratelimit.strategies import STRATEGIES
 from llmreplay.shaping.scenarios import Scenario, UnknownScenario
+from llmreplay.state import redis_admission as admission
 from llmreplay.state import redis_scripts
 from llmreplay.state.merged_metrics import merge_snapshots
 from llmreplay.urls import redacted
@@ -51,8 +52,6 @@ METRICS_TTL_MS = 3_000
 RETRY_AFTER_OUTAGE_S = 1.0
 """While Redis is down, it is tried again at most this often; calls in between fail at once."""
 _PREFIX = re.compile(r"[A-Za-z0-9_.-]+")
-_NO_STATE = frozenset({"none", "random", "always"})
-"""Strategies that keep no state: without a token limit they never touch Redis."""
 
 
 class MetricsSource(Protocol):
@@ -218,9 +217,11 @@ class RedisState:
         return [now, cfg.requests, repr(window), cfg.after_n, tokens, cfg.tokens_per_minute or 0, int(draw)]
 
     async def admit(self, endpoint: str, key: str, cfg: RateLimitConfig, tokens: int) -> Admission:
-        draw = cfg.strategy == "random" and self._rng.random() < cfg.probability
-        if cfg.strategy in _NO_STATE and not cfg.tokens_per_minute:
-            return _local(cfg, draw)
+        strategy = STRATEGIES[cfg.strategy]
+        draw = strategy.draws and self._rng.random() < cfg.probability
+        if strategy.stateless and not cfg.tokens_per_minute:
+            # Nothing to share: decided here, without a round trip.
+            return admission.local(strategy, cfg, draw)
         script = self._admit[cfg.strategy]
         keys, args = self._keys(endpoint, key, cfg), self._args(cfg, tokens, draw)
         try:
@@ -229,7 +230,7 @@ class RedisState:
             if self.on_error == "open":
                 return Admission(True, Quota())
             return Admission(False, Quota(), "state")
-        return _admission(reply)
+        return admission.from_reply(reply)
 
     async def charge(self, endpoint: str, key: str, cfg: RateLimitConfig, tokens: int) -> None:
         if not cfg.tokens_per_minute:
@@ -464,40 +465,3 @@ def _digest(spec: str) -> str:
 
 def _admin_error() -> ApiError:
     return ApiError(ErrorKind.UNAVAILABLE, "the shared state (Redis) cannot be reached; try again shortly")
-
-
-def _local(cfg: RateLimitConfig, denied: bool) -> Admission:
-    """``none``, ``random`` and ``always`` without a token limit: decided here, as the in-memory limiters do."""
-    limit, window = cfg.requests, cfg.window_ms / 1000
-    if cfg.strategy == "always":
-        d = Decision(False, limit, 0, window, window)
-    elif denied:
-        d = Decision(False, limit, 0, 1.0, 1.0)
-    else:
-        d = Decision(True, limit, limit, 0.0)
-    if d.allowed:
-        return Admission(True, _quota(d, None, None))
-    return Admission(False, _quota(d, None, d.retry_after), "requests")
-
-
-def _decision(part: list[Any]) -> Decision:
-    allowed, limit, remaining, reset_after, retry_after = part
-    return Decision(bool(int(allowed)), int(limit), int(remaining), float(reset_after), float(retry_after))
-
-
-def _admission(reply: list[Any]) -> Admission:
-    req = _decision(reply[:5])
-    tok = _decision(reply[5:10]) if len(reply) >= 10 else None
-    if not req.allowed:
-        return Admission(False, _quota(req, tok, req.retry_after), "requests")
-    if tok is not None and not tok.allowed:
-        return Admission(False, _quota(req, tok, tok.retry_after), "tokens")
-    return Admission(True, _quota(req, tok, None))
-
-
-def _state(d: Decision | None) -> QuotaState | None:
-    return None if d is None else QuotaState(d.limit, d.remaining, d.reset_after)
-
-
-def _quota(req: Decision, tok: Decision | None, retry: float | None) -> Quota:
-    return Quota(requests=_state(req), tokens=_state(tok), retry_after=retry)

@@ -14,6 +14,8 @@ followed by the same five for the token bucket when there is a token limit.
 
 from __future__ import annotations
 
+from llmreplay.shaping.ratelimit.strategies import STRATEGIES
+
 _PRELUDE = """
 local now = tonumber(ARGV[1])
 if not now then
@@ -80,102 +82,9 @@ end
 return out
 """
 
-_STRATEGIES: dict[str, str] = {
-    "none": """
-local function acquire() return {1, limit, limit, 0, 0} end
-""",
-    "always": """
-local function acquire() return {0, limit, 0, window, window} end
-""",
-    "random": """
-local function acquire()
-  if draw == '1' then return {0, limit, 0, 1, 1} end
-  return {1, limit, limit, 0, 0}
-end
-""",
-    "after-n": """
--- Denials last until a reset; an idle day forgets the count so memory stays bounded.
-local function acquire()
-  local key = KEYS[1]
-  local seen = tonumber(redis.call('HGET', key, 'seen')) or 0
-  local allowed = seen + 1 <= after_n
-  if allowed then seen = seen + 1 end
-  redis.call('HSET', key, 'seen', seen)
-  redis.call('PEXPIRE', key, 86400000)
-  if allowed then return {1, after_n, after_n - seen, window, 0} end
-  return {0, after_n, 0, window, window}
-end
-""",
-    "fixed-window": """
--- The grid stays aligned to the first request; after an idle hour (or two windows) it starts afresh.
-local function acquire()
-  local key = KEYS[1]
-  local v = redis.call('HMGET', key, 'start', 'used')
-  local start, used = tonumber(v[1]), tonumber(v[2]) or 0
-  if start == nil then
-    start = now
-  elseif now >= start + window then
-    start = start + math.floor((now - start) / window) * window
-    used = 0
-  end
-  local reset_after = start + window - now
-  local allowed, retry = 0, reset_after
-  if used + 1 <= limit then
-    used = used + 1
-    allowed, retry = 1, 0
-  end
-  redis.call('HSET', key, 'start', fmt(start), 'used', used)
-  expire(key, math.max(2 * window, 3600))
-  return {allowed, limit, limit - used, reset_after, retry}
-end
-""",
-    "sliding-window": """
--- An exact log of admitted requests (at most `limit` entries), oldest first.
-local function acquire()
-  local key = KEYS[1]
-  while true do
-    local first = redis.call('LINDEX', key, 0)
-    if first and tonumber(first) + window <= now then redis.call('LPOP', key) else break end
-  end
-  local used = redis.call('LLEN', key)
-  if used + 1 <= limit then
-    redis.call('RPUSH', key, fmt(now))
-    expire(key, window)
-    return {1, limit, limit - used - 1, window, 0}
-  end
-  local need = used + 1 - limit
-  local retry = tonumber(redis.call('LINDEX', key, need - 1)) + window - now
-  local last = tonumber(redis.call('LINDEX', key, -1))
-  return {0, limit, limit - used, last + window - now, retry}
-end
-""",
-    "token-bucket": """
-local function acquire() return bucket_acquire(KEYS[1], limit, limit / window, 1) end
-""",
-    "leaky-bucket": """
-local function acquire()
-  local key = KEYS[1]
-  local capacity, rate = limit, limit / window
-  local v = redis.call('HMGET', key, 'level', 'at')
-  local level, at = tonumber(v[1]) or 0, tonumber(v[2])
-  if at and now > at then level = math.max(0, level - (now - at) * rate) end
-  if at == nil then at = now else at = math.max(at, now) end
-  local allowed, retry = 0, 0
-  if level + 1 <= capacity + 1e-9 then
-    level = level + 1
-    allowed = 1
-  else
-    retry = (level + 1 - capacity) / rate
-  end
-  redis.call('HSET', key, 'level', fmt(level), 'at', fmt(at))
-  expire(key, level / rate)
-  return {allowed, capacity, whole(capacity - level), level / rate, retry}
-end
-""",
-}
-
-ADMIT: dict[str, str] = {name: _PRELUDE + body + _EPILOGUE for name, body in _STRATEGIES.items()}
-"""One admit script per strategy name (the names of :data:`~llmreplay.shaping.ratelimit.strategies.DESCRIPTIONS`)."""
+ADMIT: dict[str, str] = {s.name: _PRELUDE + s.lua + _EPILOGUE for s in STRATEGIES.values()}
+"""One admit script per strategy: the prelude, the strategy's own ``acquire()`` (declared beside its in-memory
+limiter, :data:`~llmreplay.shaping.ratelimit.strategies.STRATEGIES`) and the token-limit epilogue."""
 
 CHARGE = (
     _PRELUDE

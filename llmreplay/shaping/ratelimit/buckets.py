@@ -1,8 +1,9 @@
-"""Bucket strategies: token bucket (bursts up to capacity) and leaky bucket (a steady drain)."""
+"""Bucket strategies: token bucket (bursts up to capacity) and leaky bucket (a steady drain), each limiter
+beside its Lua twin. The token bucket's Lua is the prelude's ``bucket_acquire``, which token limits use too."""
 
 from __future__ import annotations
 
-from llmreplay.shaping.ratelimit.base import Decision
+from llmreplay.shaping.ratelimit.base import Decision, Strategy
 
 
 class TokenBucket:
@@ -75,3 +76,41 @@ class LeakyBucket:
 
     def _empty_after(self) -> float:
         return self._level / self.rate if self.rate > 0 else 0.0
+
+
+TOKEN_BUCKET = Strategy(
+    "token-bucket",
+    "Allows bursts up to `limit`, refilled at limit/window per second.",
+    ("requests", "window_ms"),
+    lambda p, rng: TokenBucket(p.limit, p.limit / p.window),
+    """
+local function acquire() return bucket_acquire(KEYS[1], limit, limit / window, 1) end
+""",
+)
+
+LEAKY_BUCKET = Strategy(
+    "leaky-bucket",
+    "Processes requests at a fixed rate of limit/window per second; holds at most `limit`.",
+    ("requests", "window_ms"),
+    lambda p, rng: LeakyBucket(p.limit, p.limit / p.window),
+    """
+local function acquire()
+  local key = KEYS[1]
+  local capacity, rate = limit, limit / window
+  local v = redis.call('HMGET', key, 'level', 'at')
+  local level, at = tonumber(v[1]) or 0, tonumber(v[2])
+  if at and now > at then level = math.max(0, level - (now - at) * rate) end
+  if at == nil then at = now else at = math.max(at, now) end
+  local allowed, retry = 0, 0
+  if level + 1 <= capacity + 1e-9 then
+    level = level + 1
+    allowed = 1
+  else
+    retry = (level + 1 - capacity) / rate
+  end
+  redis.call('HSET', key, 'level', fmt(level), 'at', fmt(at))
+  expire(key, level / rate)
+  return {allowed, capacity, whole(capacity - level), level / rate, retry}
+end
+""",
+)

@@ -37,6 +37,11 @@ def api_key_of(headers: Mapping[str, str], query: Mapping[str, str]) -> str:
     return "anonymous"
 
 
+def params_of(cfg: RateLimitConfig) -> Params:
+    """What a strategy reads from an endpoint's live rate-limit configuration."""
+    return Params(limit=cfg.requests, window=cfg.window_ms / 1000, after_n=cfg.after_n, probability=cfg.probability)
+
+
 @dataclass
 class _Pair:
     requests: Limiter
@@ -67,10 +72,8 @@ class Quotas:
         pairs = table[1]
         pair = pairs.get(key)
         if pair is None:
-            window = cfg.window_ms / 1000
-            params = Params(limit=cfg.requests, window=window, after_n=cfg.after_n, probability=cfg.probability)
             tpm = cfg.tokens_per_minute
-            pair = _Pair(build(cfg.strategy, params, self._rng), TokenBucket(tpm, tpm / 60) if tpm else None)
+            pair = _Pair(build(cfg.strategy, params_of(cfg), self._rng), TokenBucket(tpm, tpm / 60) if tpm else None)
             pairs[key] = pair
             if len(pairs) > MAX_KEYS:
                 pairs.popitem(last=False)

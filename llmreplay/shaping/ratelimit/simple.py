@@ -1,10 +1,10 @@
-"""Strategies that ignore time: none, always, after-n and random."""
+"""Strategies that ignore time: none, always, after-n and random (each limiter beside its Lua twin)."""
 
 from __future__ import annotations
 
 import random
 
-from llmreplay.shaping.ratelimit.base import Decision
+from llmreplay.shaping.ratelimit.base import Decision, Strategy
 
 
 class Unlimited:
@@ -63,3 +63,61 @@ class RandomDeny:
         if self.rng.random() < self.p:
             return Decision(False, self.limit, 0, self.retry, retry_after=self.retry)
         return Decision(True, self.limit, self.limit, 0.0)
+
+
+NONE = Strategy(
+    "none",
+    "Rate limiting disabled.",
+    (),
+    lambda p, rng: Unlimited(p.limit),
+    """
+local function acquire() return {1, limit, limit, 0, 0} end
+""",
+    stateless=True,
+)
+
+ALWAYS = Strategy(
+    "always",
+    "Every request returns 429.",
+    (),
+    lambda p, rng: Always(p.limit, p.window),
+    """
+local function acquire() return {0, limit, 0, window, window} end
+""",
+    stateless=True,
+)
+
+RANDOM = Strategy(
+    "random",
+    "Each request has a configurable probability of 429.",
+    ("probability",),
+    lambda p, rng: RandomDeny(p.probability, rng, p.limit, 1.0),
+    """
+local function acquire()
+  if draw == '1' then return {0, limit, 0, 1, 1} end
+  return {1, limit, limit, 0, 0}
+end
+""",
+    stateless=True,
+    draws=True,
+)
+
+AFTER_N = Strategy(
+    "after-n",
+    "First N requests succeed, then all return 429 (good for testing retry logic).",
+    ("after_n",),
+    lambda p, rng: AfterN(p.after_n, p.window),
+    """
+-- Denials last until a reset; an idle day forgets the count so memory stays bounded.
+local function acquire()
+  local key = KEYS[1]
+  local seen = tonumber(redis.call('HGET', key, 'seen')) or 0
+  local allowed = seen + 1 <= after_n
+  if allowed then seen = seen + 1 end
+  redis.call('HSET', key, 'seen', seen)
+  redis.call('PEXPIRE', key, 86400000)
+  if allowed then return {1, after_n, after_n - seen, window, 0} end
+  return {0, after_n, 0, window, window}
+end
+""",
+)

@@ -1,56 +1,53 @@
-"""The strategies by name, listed explicitly, and how to build one from its parameters."""
+"""The strategies by name, listed explicitly, and how to build one from its parameters.
+
+Each strategy is declared once, beside its limiter class and its Lua twin
+(``simple.py``, ``windows.py``, ``buckets.py``); the admin API's list, the Redis
+scripts and :func:`build` all come from :data:`STRATEGIES`.
+"""
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
 
-from llmreplay.shaping.ratelimit.base import Limiter
-from llmreplay.shaping.ratelimit.buckets import LeakyBucket, TokenBucket
-from llmreplay.shaping.ratelimit.simple import AfterN, Always, RandomDeny, Unlimited
-from llmreplay.shaping.ratelimit.windows import FixedWindow, SlidingWindow
+from llmreplay.shaping.ratelimit.base import Limiter, Params, Strategy
+from llmreplay.shaping.ratelimit.buckets import LEAKY_BUCKET, TOKEN_BUCKET
+from llmreplay.shaping.ratelimit.simple import AFTER_N, ALWAYS, NONE, RANDOM
+from llmreplay.shaping.ratelimit.windows import FIXED_WINDOW, SLIDING_WINDOW
+
+BUILTIN: tuple[Strategy, ...] = (
+    NONE,
+    FIXED_WINDOW,
+    SLIDING_WINDOW,
+    TOKEN_BUCKET,
+    LEAKY_BUCKET,
+    AFTER_N,
+    RANDOM,
+    ALWAYS,
+)
 
 
-@dataclass(frozen=True, slots=True)
-class Params:
-    """What a strategy may use: ``limit`` units per ``window`` seconds, ``after_n``, ``probability``."""
+def index(strategies: tuple[Strategy, ...]) -> dict[str, Strategy]:
+    """The strategies by name; a name given twice is a mistake caught at import."""
+    table: dict[str, Strategy] = {}
+    for s in strategies:
+        if s.name in table:
+            raise ValueError(f"rate-limit strategy {s.name!r} is listed twice")
+        table[s.name] = s
+    return table
 
-    limit: int = 10
-    window: float = 60.0
-    after_n: int = 5
-    probability: float = 0.3
 
+STRATEGIES: dict[str, Strategy] = index(BUILTIN)
+"""Every strategy by name, in the order ``GET /api/rate-limit/strategies`` lists them."""
 
-DESCRIPTIONS: dict[str, str] = {
-    "none": "Rate limiting disabled.",
-    "fixed-window": "Classic fixed time window counter: `limit` requests per window.",
-    "sliding-window": "Rolling window: at most `limit` requests in any window-long interval.",
-    "token-bucket": "Allows bursts up to `limit`, refilled at limit/window per second.",
-    "leaky-bucket": "Processes requests at a fixed rate of limit/window per second; holds at most `limit`.",
-    "after-n": "First N requests succeed, then all return 429 (good for testing retry logic).",
-    "random": "Each request has a configurable probability of 429.",
-    "always": "Every request returns 429.",
-}
+DESCRIPTIONS: dict[str, str] = {s.name: s.description for s in BUILTIN}
 
 
 def build(name: str, p: Params, rng: random.Random | None = None) -> Limiter:
     """A fresh limiter of strategy ``name``; raises KeyError for an unknown name."""
-    rate = p.limit / p.window
-    match name:
-        case "none":
-            return Unlimited(p.limit)
-        case "fixed-window":
-            return FixedWindow(p.limit, p.window)
-        case "sliding-window":
-            return SlidingWindow(p.limit, p.window)
-        case "token-bucket":
-            return TokenBucket(p.limit, rate)
-        case "leaky-bucket":
-            return LeakyBucket(p.limit, rate)
-        case "after-n":
-            return AfterN(p.after_n, p.window)
-        case "random":
-            return RandomDeny(p.probability, rng or random.Random(), p.limit, 1.0)
-        case "always":
-            return Always(p.limit, p.window)
-    raise KeyError(f"unknown rate-limit strategy {name!r}; use one of {', '.join(DESCRIPTIONS)}")
+    found = STRATEGIES.get(name)
+    if found is None:
+        raise KeyError(f"unknown rate-limit strategy {name!r}; use one of {', '.join(STRATEGIES)}")
+    return found.build(p, rng or random.Random())
+
+
+__all__ = ["DESCRIPTIONS", "STRATEGIES", "Params", "Strategy", "build"]

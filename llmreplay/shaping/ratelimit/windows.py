@@ -1,11 +1,11 @@
-"""Window strategies: fixed-window and sliding-window counters."""
+"""Window strategies: fixed-window and sliding-window counters (each limiter beside its Lua twin)."""
 
 from __future__ import annotations
 
 import collections
 import math
 
-from llmreplay.shaping.ratelimit.base import Decision
+from llmreplay.shaping.ratelimit.base import Decision, Strategy
 
 
 class FixedWindow:
@@ -66,3 +66,61 @@ class SlidingWindow:
 
     def _whole_after(self, now: float) -> float:
         return self._log[-1][0] + self.window - now if self._log else 0.0
+
+
+FIXED_WINDOW = Strategy(
+    "fixed-window",
+    "Classic fixed time window counter: `limit` requests per window.",
+    ("requests", "window_ms"),
+    lambda p, rng: FixedWindow(p.limit, p.window),
+    """
+-- The grid stays aligned to the first request; after an idle hour (or two windows) it starts afresh.
+local function acquire()
+  local key = KEYS[1]
+  local v = redis.call('HMGET', key, 'start', 'used')
+  local start, used = tonumber(v[1]), tonumber(v[2]) or 0
+  if start == nil then
+    start = now
+  elseif now >= start + window then
+    start = start + math.floor((now - start) / window) * window
+    used = 0
+  end
+  local reset_after = start + window - now
+  local allowed, retry = 0, reset_after
+  if used + 1 <= limit then
+    used = used + 1
+    allowed, retry = 1, 0
+  end
+  redis.call('HSET', key, 'start', fmt(start), 'used', used)
+  expire(key, math.max(2 * window, 3600))
+  return {allowed, limit, limit - used, reset_after, retry}
+end
+""",
+)
+
+SLIDING_WINDOW = Strategy(
+    "sliding-window",
+    "Rolling window: at most `limit` requests in any window-long interval.",
+    ("requests", "window_ms"),
+    lambda p, rng: SlidingWindow(p.limit, p.window),
+    """
+-- An exact log of admitted requests (at most `limit` entries), oldest first.
+local function acquire()
+  local key = KEYS[1]
+  while true do
+    local first = redis.call('LINDEX', key, 0)
+    if first and tonumber(first) + window <= now then redis.call('LPOP', key) else break end
+  end
+  local used = redis.call('LLEN', key)
+  if used + 1 <= limit then
+    redis.call('RPUSH', key, fmt(now))
+    expire(key, window)
+    return {1, limit, limit - used - 1, window, 0}
+  end
+  local need = used + 1 - limit
+  local retry = tonumber(redis.call('LINDEX', key, need - 1)) + window - now
+  local last = tonumber(redis.call('LINDEX', key, -1))
+  return {0, limit, limit - used, last + window - now, retry}
+end
+""",
+)

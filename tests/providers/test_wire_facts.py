@@ -1,0 +1,62 @@
+"""Wire facts declared on the codecs and gathered by the registry; quotas, scrubbing, import and matching ask it."""
+
+from __future__ import annotations
+
+import hashlib
+
+from llmreplay.cassettes import matching, scrub, splitter, vcr
+from llmreplay.errors import ErrorKind
+from llmreplay.providers import anthropic_messages, gemini, openai_chat
+from llmreplay.providers.registry import (
+    CODECS,
+    CREDENTIAL_HEADERS,
+    CREDENTIAL_QUERY,
+    codec_of,
+    match_route,
+    stream_neutral_path,
+    streams_by_path,
+)
+from llmreplay.shaping.ratelimit.quotas import api_key_of
+
+GEMINI_STREAM = "/v1beta/models/gemini-2.5-flash:streamGenerateContent"
+
+
+def test_every_credential_header_is_digested_and_scrubbed() -> None:
+    assert {"authorization", "x-api-key", "x-goog-api-key", "api-key"} <= set(CREDENTIAL_HEADERS)
+    for name in CREDENTIAL_HEADERS:
+        assert api_key_of({name: "Bearer k1"}, {}) == hashlib.sha256(b"k1").hexdigest()[:16]
+        assert name in scrub.DEFAULT_SECRET_HEADERS and name in vcr.SECRET_HEADERS
+    for name in CREDENTIAL_QUERY:
+        assert api_key_of({}, {name: "k2"}) == hashlib.sha256(b"k2").hexdigest()[:16]
+        assert name in scrub.DEFAULT_SECRET_QUERY and name in matching.SECRET_QUERY
+    assert api_key_of({}, {}) == "anonymous"
+
+
+def test_account_headers_are_scrubbed() -> None:
+    for codec in CODECS:
+        assert set(codec.account_headers) <= set(scrub.DEFAULT_SECRET_HEADERS)
+
+
+def test_stream_paths_come_from_the_codec() -> None:
+    assert streams_by_path(GEMINI_STREAM) and not streams_by_path("/v1/chat/completions")
+    assert stream_neutral_path(GEMINI_STREAM).endswith(":generateContent")
+    assert splitter.is_stream("application/json", GEMINI_STREAM)
+
+
+def test_the_error_a_stream_fails_with() -> None:
+    assert anthropic_messages.CODEC.stream_error_kind is ErrorKind.OVERLOADED
+    assert openai_chat.CODEC.stream_error_kind is ErrorKind.SERVER
+    assert gemini.CODEC.stream_error_kind is ErrorKind.SERVER
+
+
+def test_path_alias_and_model_from_path() -> None:
+    vertex = "/v1/projects/p/locations/us-central1/publishers/google/models/gemini-2.5-pro:generateContent"
+    found = match_route("POST", vertex)
+    assert found is not None and found[0].codec is gemini.CODEC and found[1]["model"] == "gemini-2.5-pro"
+    assert codec_of("anthropic-messages") is anthropic_messages.CODEC and codec_of("nope") is None
+
+
+def test_volatile_fields_are_the_default_ignore_list() -> None:
+    assert {"user", "metadata", "stream_options"} <= set(matching.DEFAULT_IGNORE)
+    for codec in CODECS:
+        assert set(codec.volatile_fields) <= set(matching.DEFAULT_IGNORE)
