@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 from dataclasses import dataclass, field
 
 from llmreplay.control.live import EndpointConfig, LatencyConfig
+from llmreplay.errors import ApiError
 from llmreplay.model import Call, Quota, Request
 from llmreplay.providers.base import RenderOptions, Route
 from llmreplay.shaping.directives import NONE, Directives
@@ -44,3 +46,13 @@ class Exchange:
     input_tokens: int | None = None
     """The request's prompt tokens once counted (by the synthetic reply or the quota), so they are counted once."""
     output_tokens: int = 0
+    verbatim: bool = False
+    """A path no codec knows: replayed or forwarded byte for byte; the route's codec only lends its envelope."""
+    unreadable: ApiError | None = None
+    """Why the codec could not read the request, kept while a recording or the upstream may still answer it
+    (the provider's own answer to a bad request is worth replaying)."""
+    source: str | None = None
+    """Which source answered (``synthetic``, ``cassette``, ``upstream``); None for an early answer."""
+    settled: asyncio.Future[None] | None = None
+    """Done once what the source keeps of the exchange is kept (a recording written): the handler waits for it
+    after the last byte, so that a call that follows this one's answer finds it recorded."""

@@ -10,9 +10,9 @@ from __future__ import annotations
 import enum
 import functools
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,10 +31,25 @@ class Call:
     """Request headers, names in lower case."""
     body: bytes = b""
     """The raw request body."""
+    wire: Wire | None = None
+    """The call exactly as it came (raw path and query, every header in order): only kept where it may be
+    forwarded upstream or recorded."""
 
     def json(self) -> Any:
         """The body parsed as JSON (raises ``ValueError`` when it is not JSON)."""
         return json.loads(self.body)
+
+
+@dataclass(frozen=True, slots=True)
+class Wire:
+    """What of a call a proxy passes on as it came."""
+
+    target: str
+    """The raw path and query string (``/v1beta/models/m:generateContent?key=…``), undecoded."""
+    headers: tuple[tuple[str, str], ...]
+    """Every header as sent: repeated names kept, the client's spelling."""
+    query: tuple[tuple[str, str], ...]
+    """Every query parameter, repeated names kept."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,7 +299,26 @@ class Answer:
     """Offset at which the status line and headers go out (slow headers)."""
     cut: Cut | None = None
     """An abnormal ending (injected faults); None for a complete answer."""
+    live: LiveFrames | None = None
+    """A stream whose frames are still arriving (a forwarded upstream's): written as they come, after
+    ``frames``; None when every frame is known before the first byte."""
 
     @property
     def body(self) -> bytes:
         return b"".join(f.data for f in self.frames)
+
+
+class LiveFrames(Protocol):
+    """Frames that arrive while the answer is written, each with ``at`` its arrival offset (or later, where a
+    stage holds it back). The writer iterates them once and then calls :meth:`close`."""
+
+    def __aiter__(self) -> AsyncIterator[Frame]: ...
+
+    @property
+    def cut(self) -> Cut | None:
+        """Read after the frames ran out: how the source's own stream ended badly, if it did."""
+        ...
+
+    def close(self, drain: bool = True) -> None:
+        """The writer wants no more frames: done or cut short by a fault (``drain``: the source may read its own
+        stream to the end, for a recording), or its client is gone (the source may stop reading)."""

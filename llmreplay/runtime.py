@@ -15,11 +15,13 @@ from llmreplay.control.events import EventHub
 from llmreplay.control.live import LiveConfig, initial
 from llmreplay.metrics import Metrics
 from llmreplay.model import Call
+from llmreplay.observers import Observers
 from llmreplay.shaping.faults import FaultStage, StreamFaultStage
 from llmreplay.shaping.ratelimit.stage import RateLimitStage
 from llmreplay.shaping.shaper import Shaper
 from llmreplay.shaping.timing import TimingStage
 from llmreplay.shaping.writer import Writer
+from llmreplay.sources.base import Source
 from llmreplay.sources.deck import Deck
 from llmreplay.sources.synthetic import SyntheticSource
 from llmreplay.state.base import State
@@ -38,10 +40,13 @@ class Runtime:
     state: State
     """Rate-limit quotas and scenario cursors (this process's memory, or shared)."""
     metrics: Metrics
+    events: EventHub
+    """What happens, for the dashboard's WebSocket clients."""
+    observers: Observers
+    sources: tuple[Source, ...]
+    """Asked in this order for an answer; the first that has one gives it."""
     deck: Deck | None = None
     """Cassettes in play (replay, record, forward); None when serving synthetic replies only."""
-    events: EventHub = dataclasses.field(default_factory=EventHub)
-    """What happens, for the dashboard's WebSocket clients."""
     unseeded: random.Random = dataclasses.field(default_factory=random.Random)
     """The one generator of every unseeded exchange. Nothing is to be reproduced there, so draws interleaved
     with other exchanges' are as good as a generator of its own, which would cost 4 µs to seed."""
@@ -68,8 +73,12 @@ def build_runtime(settings: Settings) -> Runtime:
     state = make_state(settings)
     stages = [FaultStage(random.Random(seed)), RateLimitStage(), TimingStage(), StreamFaultStage()]
     source = SyntheticSource(settings.synthetic)
-    deck = Deck(settings.cassettes) if settings.cassettes.dir or settings.cassettes.upstream else None
-    rt = Runtime(settings, live, source, Shaper(stages), Writer(), state, Metrics(), deck)
+    events, metrics = EventHub(), Metrics()
+    cs = settings.cassettes
+    deck = Deck(cs, notify=events.publish) if cs.dir or cs.upstream else None
+    sources = deck.sources(source) if deck is not None else (source,)
+    observers = Observers(metrics, events)
+    rt = Runtime(settings, live, source, Shaper(stages), Writer(), state, metrics, events, observers, sources, deck)
     if hasattr(state, "attach_metrics"):
         state.attach_metrics(rt.metrics)
     live.listeners.append(lambda what, endpoint: _on_change(rt, what, endpoint))

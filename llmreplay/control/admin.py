@@ -15,8 +15,9 @@ import pydantic
 from aiohttp import web
 
 from llmreplay.control import openapi
-from llmreplay.control.live import ENDPOINTS, UnknownEndpoint
+from llmreplay.control.live import ENDPOINTS, EndpointConfig, GlobalConfig, UnknownEndpoint
 from llmreplay.errors import ApiError
+from llmreplay.options import explain
 from llmreplay.runtime import RUNTIME, Runtime
 from llmreplay.shaping.faultkinds.registry import MODES
 from llmreplay.shaping.ratelimit.strategies import BUILTIN
@@ -90,6 +91,13 @@ def error_response(err: ApiError) -> web.Response:
 # ---- configuration ---------------------------------------------------------------------
 
 
+def _bad_config(exc: pydantic.ValidationError, model: type[pydantic.BaseModel]) -> web.Response:
+    """422 whose message words the first error as start-up does ("expected a number ≥ 0, at most 600000")."""
+    first = exc.errors(include_url=False)[0]
+    where = ".".join(str(x) for x in first["loc"]) or "body"
+    return _json({"message": f"{where}: {explain(model, first)}", "detail": _field_errors(exc)}, 422)
+
+
 async def get_config(request: web.Request) -> web.Response:
     return _json(_runtime(request).live.snapshot())
 
@@ -101,7 +109,7 @@ async def patch_global(request: web.Request) -> web.Response:
     try:
         new = _runtime(request).live.patch_global(body)
     except pydantic.ValidationError as exc:
-        return _unprocessable(_field_errors(exc))
+        return _bad_config(exc, GlobalConfig)
     return _json(new.model_dump())
 
 
@@ -119,7 +127,7 @@ async def patch_endpoint(request: web.Request) -> web.Response:
     except UnknownEndpoint:
         return _unknown_endpoint(name)
     except pydantic.ValidationError as exc:
-        return _unprocessable(_field_errors(exc))
+        return _bad_config(exc, EndpointConfig)
     return _json({"endpoint": name, "overrides": _runtime(request).live.overrides[name], "effective": cfg.model_dump()})
 
 

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import contextlib
 import heapq
 import itertools
 import logging
 import math
 import socket
 import struct
-import time
 from array import array
 from collections.abc import Callable
 
@@ -29,6 +29,7 @@ from multidict import CIMultiDict
 
 from llmreplay import collector
 from llmreplay.model import Answer, Cut
+from llmreplay.shaping.clock import clock
 from llmreplay.shaping.lateness import BOUNDS_S, Lateness
 from llmreplay.shaping.timing import batches
 
@@ -36,10 +37,6 @@ log = logging.getLogger("llmreplay.writer")
 
 _HANG_POLL_S = 0.25
 """How often a hanging exchange checks whether its client has gone."""
-
-clock: Callable[[], float] = time.monotonic
-"""The clock of every deadline (an exchange's start, its frames' due times). Not the event loop's: uvloop's
-``loop.time()`` moves in 1 ms steps, which put up to a millisecond of error on every deadline."""
 
 
 class Writer:
@@ -62,6 +59,8 @@ class Writer:
             await _carry_out(request, cut, t0, self._now)
             return _Dead()
         headers = CIMultiDict(answer.headers)
+        if answer.live is not None:
+            return await self._send_live(request, answer, t0, marks)
         if not answer.stream and cut is None:
             due = t0 + (answer.frames[0].at or 0.0) if answer.frames else t0
             await _sleep_until(due, self._now)
@@ -106,6 +105,46 @@ class Writer:
         except ConnectionError:
             # The client went away mid-stream: there is no one left to answer.
             log.debug("client disconnected during %s", request.path)
+        return resp
+
+    async def _send_live(
+        self, request: web.Request, answer: Answer, t0: float, marks: dict[str, float] | None
+    ) -> web.StreamResponse:
+        """A stream whose frames are still arriving: each is written as it comes (or when a stage holds it to),
+        after the status line, the headers and the frames already known, which leave in one write."""
+        live = answer.live
+        assert live is not None
+        resp = _Deferred(status=answer.status, headers=CIMultiDict(answer.headers))
+        drain = False
+        n = len(answer.frames)
+        first: float | None = None
+        try:
+            await resp.prepare(request)
+            await resp.write(b"".join(f.data for f in answer.frames))
+            first = self._now() if n else None
+            async for frame in live:
+                # A frame is due on arrival unless a stage holds it back (a stall): no sleep on the common path.
+                if frame.at is not None and t0 + frame.at > self._now():
+                    await _sleep_until(t0 + frame.at, self._now)
+                await resp.write(frame.data)
+                n += 1
+                if first is None:
+                    first = self._now()
+            drain = True
+        except ConnectionError:
+            log.debug("client disconnected during %s", request.path)
+            return resp
+        finally:
+            live.close(drain)
+            if marks is not None and first is not None:
+                marks["first"] = first
+                marks["chunks"] = n
+        cut = answer.cut or live.cut
+        if cut is not None:
+            await _carry_out(request, cut, t0, self._now)
+            return _Dead()
+        with contextlib.suppress(ConnectionError):  # a client that leaves after the last byte had it all
+            await resp.write_eof()
         return resp
 
     def take_lateness(self) -> tuple[list[int], float]:
@@ -277,6 +316,13 @@ async def _carry_out(request: web.Request, cut: Cut, t0: float, now: Callable[[]
 def _close(transport: asyncio.BaseTransport | None) -> None:
     if transport is not None and not transport.is_closing():
         transport.close()
+
+
+class _Deferred(web.StreamResponse):
+    """A response whose status line and headers wait for its first write, as aiohttp's ``Response`` does, so
+    that they leave with the body bytes that are already in."""
+
+    _send_headers_immediately = False
 
 
 class _Dead(web.StreamResponse):

@@ -1,6 +1,6 @@
 """The cassette deck: the recordings in play, the cassette new ones go into, and the upstream.
 
-It decides, per call, where the answer comes from, following vcrpy's record modes:
+It writes out, once, the order in which sources are asked for an answer, following vcrpy's record modes:
 
 =============  ======================================================================
 ``none``       replay only; a miss gets the miss policy (error, synthetic or forward)
@@ -9,6 +9,9 @@ It decides, per call, where the answer comes from, following vcrpy's record mode
 ``new_episodes`` replay what matches; forward and record every miss
 ``all``        forward and record every call; never replay
 =============  ======================================================================
+
+The recorder is an observer of finished upstream exchanges: it appends what the upstream sent, scrubbed, to
+the cassette (and, under ``new_episodes``, makes it replayable at once).
 """
 
 from __future__ import annotations
@@ -16,25 +19,24 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
 
 from llmreplay.cassettes.matching import DEFAULT_IGNORE, Index, MatchConfig
 from llmreplay.cassettes.model import Interaction
 from llmreplay.cassettes.scrub import DEFAULT_SECRET_HEADERS, Scrubber, ScrubConfig
 from llmreplay.cassettes.store import CassetteError, Recorder, cassette_path, list_cassettes, load
 from llmreplay.config import CassetteSettings, ConfigError
-from llmreplay.sources.record import RecordingProxy, resolve_upstream
-from llmreplay.sources.replay import ReplaySource
+from llmreplay.sources.base import Source
+from llmreplay.sources.cassette import CassetteSource, Notify
+from llmreplay.sources.upstream import Upstream
+from llmreplay.sources.upstreams import resolve_upstream
 
 log = logging.getLogger("llmreplay.cassettes")
-
-Plan = Literal["replay", "forward"]
 
 
 class Deck:
     """Loaded cassettes, the recorder and the proxy, built once from the cassette settings."""
 
-    def __init__(self, cfg: CassetteSettings) -> None:
+    def __init__(self, cfg: CassetteSettings, notify: Notify | None = None) -> None:
         self.cfg = cfg
         self.folder = Path(cfg.dir or "cassettes")
         try:
@@ -52,13 +54,14 @@ class Deck:
         self.names = [c.path.stem for c in loaded]
         self.interactions = sum(len(c.interactions) for c in loaded)
         self.index = Index(((c.path.stem, it) for c in loaded for it in c.interactions), match)
-        self.replay = ReplaySource(self.index)
+        self.cassette = CassetteSource(self.index, self.names, cfg.speed, cfg.timing, notify)
         mode = cfg.record_mode
         if mode == "once":
             mode = "none" if self.target.exists() else "all"
         self.mode = mode
         self.records = mode in ("all", "new_episodes")
-        self.proxy: RecordingProxy | None = None
+        self.proxy: Upstream | None = None
+        """The upstream, when there is one (``--upstream``)."""
         self._recorder: Recorder | None = None
         self.listeners: list[Callable[[str, Interaction], None]] = []
         """Told of every interaction recorded (cassette name, interaction)."""
@@ -79,14 +82,21 @@ class Deck:
                 )
             except ValueError as exc:
                 raise ConfigError(str(exc)) from None
-            self.proxy = RecordingProxy(upstream, self._recorded, scrub)
+            self.proxy = Upstream(upstream, self._recorded, scrub)
 
-    def plan(self) -> Plan:
-        """Where a call goes first: the recordings, or straight upstream (record mode ``all``)."""
-        return "forward" if self.mode == "all" else "replay"
+    def sources(self, synthetic: Source) -> tuple[Source, ...]:
+        """The sources asked for an answer, in order: the first that has one answers."""
+        if self.mode == "all":
+            return (self._upstream(),)
+        if self.mode == "new_episodes" or self.cfg.on_miss == "forward":
+            return (self.cassette, self._upstream())
+        if self.cfg.on_miss == "synthetic":
+            return (self.cassette, synthetic)
+        return (self.cassette,)
 
-    def forwards_misses(self) -> bool:
-        return self.proxy is not None and (self.mode == "new_episodes" or self.cfg.on_miss == "forward")
+    def _upstream(self) -> Upstream:
+        assert self.proxy is not None  # the constructor refuses these modes without an upstream
+        return self.proxy
 
     async def _recorded(self, interaction: Interaction) -> None:
         if not self.records:

@@ -9,6 +9,7 @@ reply reproducible, ids included.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import random
@@ -20,8 +21,23 @@ import jsonschema
 
 from llmreplay.config import SyntheticSettings
 from llmreplay.errors import ApiError, ErrorKind
+from llmreplay.exchange import Exchange
 from llmreplay.ids import b64url_id, hex_id
-from llmreplay.model import Candidate, Finish, Part, Reply, Request, Text, Thinking, Tool, ToolCall, Usage
+from llmreplay.model import (
+    Answer,
+    Candidate,
+    Finish,
+    Part,
+    Reply,
+    Request,
+    Text,
+    Thinking,
+    Tool,
+    ToolCall,
+    ToolChoice,
+    Usage,
+)
+from llmreplay.sources.base import Play
 from llmreplay.synth import text as texts
 from llmreplay.synth import tokens
 from llmreplay.synth.faker import UnsatisfiableSchema, fake
@@ -33,9 +49,32 @@ _PARALLEL_PROBABILITY = 0.25
 class SyntheticSource:
     """Generates replies from the synthetic settings."""
 
+    name = "synthetic"
+
     def __init__(self, settings: SyntheticSettings, clock: Callable[[], float] = time.time) -> None:
         self.settings = settings
         self._clock = clock
+
+    def find(self, ex: Exchange) -> Play | None:
+        """Every call the codec could read has a synthetic answer; a path no codec knows has none."""
+        if ex.route.op is None and ex.request is None:
+            return None
+
+        async def play() -> Answer:
+            return self.answer(ex)
+
+        return play
+
+    def answer(self, ex: Exchange) -> Answer:
+        route, d = ex.route, ex.directives
+        if route.op is not None:
+            return route.op(ex.call, ex.opts)
+        assert ex.request is not None
+        req = ex.request = _with_tool_choice(ex.request, d.tool_call)
+        force = d.tool_call if isinstance(d.tool_call, bool) else None
+        reply = self.reply(req, ex.rng, force, ex.input_tokens)
+        ex.input_tokens, ex.output_tokens = reply.usage.input_tokens, reply.usage.output_tokens
+        return route.codec.render(reply, req, ex.opts)
 
     def reply(
         self, req: Request, rng: random.Random, force_tool: bool | None = None, prompt_tokens: int | None = None
@@ -101,6 +140,19 @@ class SyntheticSource:
         if req.tool_choice.mode == "required" or req.tool_choice.names:
             return True
         return rng.random() < self.settings.tool_call_probability
+
+
+def _with_tool_choice(req: Request, tool_call: bool | str | None) -> Request:
+    """A tool named by ``x-llmreplay-tool-call`` is forced, as a named tool choice would."""
+    if not isinstance(tool_call, str):
+        return req
+    if not any(t.name == tool_call for t in req.tools):
+        raise ApiError(
+            ErrorKind.INVALID_REQUEST,
+            f"Invalid header x-llmreplay-tool-call: no tool named {tool_call!r} in the request.",
+            param="x-llmreplay-tool-call",
+        )
+    return dataclasses.replace(req, tool_choice=ToolChoice("required", (tool_call,)))
 
 
 def _fake(schema: Mapping[str, Any], rng: random.Random, what: str, param: str) -> Any:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
+import httpx2
 import pytest
 
 from llmreplay.cassettes import store
@@ -151,13 +152,16 @@ def test_upstream_dying_mid_stream_is_a_disconnect_and_recorded_so(
     make_server: Callable[..., BackgroundServer], tmp_path: Path
 ) -> None:
     upstream = make_server()
+    # The upstream itself drops every stream after its third event (a fault header would be the recorder's own).
+    dying = {"failures": {"error_rate": 1.0, "kinds": {"disconnect@3": 1.0}}}
+    assert httpx2.patch(upstream.url + "/api/config/global", json=dying, timeout=5).status_code == 200
     cfg = settings(cassettes={"dir": str(tmp_path), "upstream": upstream.url, "record_mode": "all"})
     rec = BackgroundServer(cfg).start()
 
     async def run() -> BaseException | None:
         async with aiohttp.ClientSession() as s:
             try:
-                await _stream(s, rec.url, {"x-llmreplay-fault": "disconnect@3"}, None)
+                await _stream(s, rec.url, {}, None)
             except aiohttp.ClientError as exc:
                 return exc
         return None
@@ -170,3 +174,37 @@ def test_upstream_dying_mid_stream_is_a_disconnect_and_recorded_so(
     cassette = store.load(store.cassette_path(tmp_path, "recorded"))
     assert [it.response.error for it in cassette.interactions] == ["disconnect"]
     assert cassette.interactions[0].response.events
+
+
+def test_a_fault_on_a_recorded_request_cuts_the_client_and_the_cassette_keeps_the_whole_answer(
+    make_server: Callable[..., BackgroundServer], tmp_path: Path
+) -> None:
+    """The recorder's shaper cuts the client's stream after three events; the upstream is read to its end."""
+    upstream = make_server()
+    cfg = settings(cassettes={"dir": str(tmp_path), "upstream": upstream.url, "record_mode": "all"})
+    rec = BackgroundServer(cfg).start()
+
+    async def run() -> tuple[bytes, BaseException | None]:
+        got = b""
+        async with aiohttp.ClientSession() as s:
+            try:
+                async with s.post(
+                    rec.url + "/v1/chat/completions", json=STREAM, headers={"x-llmreplay-fault": "disconnect@3"}
+                ) as r:
+                    assert r.status == 200
+                    async for chunk in r.content.iter_any():
+                        got += chunk
+            except aiohttp.ClientError as exc:
+                return got, exc
+        return got, None
+
+    try:
+        got, failure = asyncio.run(run())
+    finally:
+        rec.stop()
+    assert isinstance(failure, aiohttp.ClientPayloadError | aiohttp.ServerDisconnectedError), failure
+    assert b"[DONE]" not in got
+    (it,) = store.load(store.cassette_path(tmp_path, "recorded")).interactions
+    assert it.response.error is None
+    assert it.response.raw.startswith(got) and it.response.raw.endswith(b"data: [DONE]\n\n")
+    assert all(k != "x-llmreplay-fault" for k, _ in it.request.headers)

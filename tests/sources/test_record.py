@@ -1,4 +1,5 @@
-"""The recording reverse proxy against real upstreams on 127.0.0.1."""
+"""The upstream source and its recording against real upstreams on 127.0.0.1, written by the writer alone (the
+road's admission and shaping are left out here: the faults below are the upstream's own)."""
 
 from __future__ import annotations
 
@@ -20,9 +21,11 @@ from yarl import URL
 from llmreplay.cassettes.model import Interaction
 from llmreplay.cassettes.scrub import Scrubber, ScrubConfig
 from llmreplay.providers.anthropic_messages import CODEC as ANTHROPIC
+from llmreplay.road import call_of
 from llmreplay.server import BackgroundServer
-from llmreplay.shaping.writer import clock
-from llmreplay.sources.record import UPSTREAMS, RecordingProxy, resolve_upstream
+from llmreplay.shaping.writer import Writer, clock
+from llmreplay.sources.upstream import Upstream
+from llmreplay.sources.upstreams import UPSTREAMS, resolve_upstream
 from tests.conftest import settings
 from tests.schedule_spy import spy_on_streams
 
@@ -78,10 +81,13 @@ async def recording(base: str, scrub: Scrubber | None = None, **kw: Any) -> Asyn
         records.changed.set()
 
     codec = kw.pop("codec", None)
-    proxy = RecordingProxy(base, sink, scrub or Scrubber(), **kw)
+    proxy = Upstream(base, sink, scrub or Scrubber(), **kw)
+    writer = Writer()
 
     async def handle(request: web.Request) -> web.StreamResponse:
-        return await proxy.handle(request, None, "other", codec)
+        t0 = clock()
+        call = call_of(request, await request.read(), wire=True)
+        return await writer.send(request, await proxy.forward(call, t0, codec, None), t0)
 
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", handle)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 
 from llmreplay.errors import ApiError, ErrorKind, kind_for_status
 from llmreplay.model import Answer, Frame, Quota
+from llmreplay.shaping.faultkinds.live import settled
 
 if TYPE_CHECKING:
     from llmreplay.exchange import Exchange
@@ -84,9 +85,16 @@ class BrokenStream(FaultKind):
     when: ClassVar[When] = "mid-stream"
 
     def shape(self, ex: Exchange, answer: Answer, outcome: Outcome) -> Answer:
+        if answer.live is not None:
+            return self.live(ex, answer, outcome)
         if answer.stream:
             return self.stream(ex, answer, outcome, list(answer.frames))
         return self.body(ex, answer, outcome)
+
+    def live(self, ex: Exchange, answer: Answer, outcome: Outcome) -> Answer:
+        """A stream still arriving: by default read to its end, then broken like any stream (kinds that can act
+        as the chunks pass do so at a position given by count)."""
+        return settled(ex, answer, lambda whole: self.stream(ex, whole, outcome, list(whole.frames)))
 
     def stream(self, ex: Exchange, answer: Answer, outcome: Outcome, frames: list[Frame]) -> Answer:
         return answer

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from llmreplay.model import Answer, Cut, Frame
 from llmreplay.shaping.faultkinds.base import BrokenStream, last_at
+from llmreplay.shaping.faultkinds.live import AtChunk, at_chunk, counted
 
 if TYPE_CHECKING:
     from llmreplay.exchange import Exchange
@@ -23,6 +24,12 @@ class Disconnect(BrokenStream):
     def stream(self, ex: Exchange, answer: Answer, outcome: Outcome, frames: list[Frame]) -> Answer:
         kept = tuple(frames[: outcome.position(len(frames))])
         return dataclasses.replace(answer, frames=kept, cut=Cut("reset", at=last_at(kept, frames)))
+
+    def live(self, ex: Exchange, answer: Answer, outcome: Outcome) -> Answer:
+        n = counted(outcome)
+        if n is None:
+            return super().live(ex, answer, outcome)
+        return at_chunk(ex, answer, AtChunk(n, end=True, cut=Cut("reset")))
 
     def body(self, ex: Exchange, answer: Answer, outcome: Outcome) -> Answer:
         # Half a body, then a reset: sent as a stream so the half really goes out before the cut.

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from llmreplay.model import Answer
 from llmreplay.shaping.faultkinds.base import FaultKind, When, seconds, shift
+from llmreplay.shaping.faultkinds.live import shifted
 
 if TYPE_CHECKING:
     from llmreplay.exchange import Exchange
@@ -23,4 +24,6 @@ class SlowFirstToken(FaultKind):
     default_ms = 5000
 
     def shape(self, ex: Exchange, answer: Answer, outcome: Outcome) -> Answer:
+        if answer.live is not None:
+            return shifted(answer, seconds(outcome))
         return dataclasses.replace(answer, frames=shift(answer.frames, 0, seconds(outcome)))

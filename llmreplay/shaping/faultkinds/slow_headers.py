@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from llmreplay.model import Answer
 from llmreplay.shaping.faultkinds.base import FaultKind, When, seconds, shift
+from llmreplay.shaping.faultkinds.live import shifted
 
 if TYPE_CHECKING:
     from llmreplay.exchange import Exchange
@@ -25,4 +26,6 @@ class SlowHeaders(FaultKind):
     # Acts in ``shape``, not ``admit``: the delay is added to deadlines the timing stage sets first.
     def shape(self, ex: Exchange, answer: Answer, outcome: Outcome) -> Answer:
         delay = seconds(outcome)
+        if answer.live is not None:
+            return dataclasses.replace(shifted(answer, delay), headers_at=delay)
         return dataclasses.replace(answer, headers_at=delay, frames=shift(answer.frames, 0, delay))

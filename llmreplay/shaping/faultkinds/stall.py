@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from llmreplay.model import Answer, Cut, Frame
 from llmreplay.shaping.faultkinds.base import BrokenStream, seconds, shift
+from llmreplay.shaping.faultkinds.live import AtChunk, at_chunk, counted
 
 if TYPE_CHECKING:
     from llmreplay.exchange import Exchange
@@ -30,6 +31,14 @@ class Stall(BrokenStream):
             last = kept[-1].at if kept and kept[-1].at is not None else 0.0
             return dataclasses.replace(answer, frames=kept, cut=Cut("close", at=last + delay))
         return dataclasses.replace(answer, frames=shift(frames, n, delay))
+
+    def live(self, ex: Exchange, answer: Answer, outcome: Outcome) -> Answer:
+        n = counted(outcome)
+        if n is None:
+            return super().live(ex, answer, outcome)
+        delay = seconds(outcome)
+        how = AtChunk(n, end=True, cut=Cut("close", at=delay)) if outcome.close else AtChunk(n, delay=delay)
+        return at_chunk(ex, answer, how)
 
     def body(self, ex: Exchange, answer: Answer, outcome: Outcome) -> Answer:
         delay = seconds(outcome)

@@ -1,0 +1,120 @@
+"""Observers of answered exchanges: the metrics (JSON and, fed from them, Prometheus) and the event stream.
+
+They run after the writer and never hold up or break an answer: each call is contained, as mitmproxy runs its
+addons' hooks (``safecall``): an observer that raises is logged once, with its traceback, its later failures
+are counted, and the answer goes out as it would have; one observer's failure does not keep the others from
+hearing of the exchange. The recorder, the
+observer of finished upstream exchanges, is the deck's (:mod:`llmreplay.sources.deck`).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from llmreplay.control.events import EventHub
+from llmreplay.metrics import Metrics
+from llmreplay.shaping.outcomes import Outcome
+
+log = logging.getLogger("llmreplay.observers")
+
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    """What the observers need of an answered exchange. Kept while its stream is held instead of the exchange
+    itself, whose call and request (and a seeded exchange's 2.5 KiB generator) are kilobytes."""
+
+    endpoint: str = "other"
+    model: str | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    denied: bool = False
+    outcome: Outcome | None = None
+
+
+NOTHING_DONE = Done()
+
+
+class Observers:
+    """Tells the metrics and the event stream of each exchange's start and end."""
+
+    def __init__(self, metrics: Metrics, events: EventHub) -> None:
+        self.metrics = metrics
+        self.events = events
+        self.failures = 0
+        """Observer errors caught (each logged; the answer was not affected)."""
+        self._logged: set[str] = set()
+
+    def started(self, endpoint: str, method: str, path: str, stream: bool) -> None:
+        try:
+            self.metrics.started(endpoint, stream=stream)
+        except Exception:
+            self._failed("metrics")
+        try:
+            self.events.publish("request.start", endpoint=endpoint, method=method, path=path, stream=stream)
+        except Exception:
+            self._failed("events")
+
+    def finished(self, done: Done, status: int, stream: bool, marks: dict[str, float], t0: float, end: float) -> None:
+        ttfb = marks["first"] - t0 if "first" in marks else None
+        chunks = int(marks.get("chunks", 0))
+        tokens_out = done.output_tokens if status < 400 else 0
+        try:
+            self._count(done, status, stream, ttfb, chunks, tokens_out, end - t0)
+        except Exception:
+            self._failed("metrics")
+        try:
+            self._tell(done, status, stream, ttfb, chunks, tokens_out, end - t0)
+        except Exception:
+            self._failed("events")
+
+    def _count(
+        self, done: Done, status: int, stream: bool, ttfb: float | None, chunks: int, tokens_out: int, total: float
+    ) -> None:
+        m, endpoint = self.metrics, done.endpoint
+        if ttfb is not None:
+            m.first_byte(endpoint, ttfb)
+        if chunks:
+            m.chunks(endpoint, chunks)
+        if done.denied:
+            m.denied(endpoint)
+        if done.outcome is not None and not done.outcome.is_ok:
+            m.fault(endpoint, done.outcome.name)
+        m.finished(
+            endpoint,
+            status=status,
+            stream=stream,
+            total_s=total,
+            input_tokens=done.input_tokens,
+            output_tokens=tokens_out,
+        )
+
+    def _tell(
+        self, done: Done, status: int, stream: bool, ttfb: float | None, chunks: int, tokens_out: int, total: float
+    ) -> None:
+        hub, endpoint = self.events, done.endpoint
+        if done.denied:
+            hub.publish("rate_limited", endpoint=endpoint, model=done.model)
+        if done.outcome is not None and not done.outcome.is_ok:
+            hub.publish("fault", endpoint=endpoint, fault=done.outcome.text)
+        if not hub.clients:
+            return  # no dashboard watching: nothing to word
+        hub.publish(
+            "request.end",
+            endpoint=endpoint,
+            model=done.model,
+            status=status,
+            stream=stream,
+            duration_ms=round(total * 1000, 2),
+            ttfb_ms=None if ttfb is None else round(ttfb * 1000, 2),
+            input_tokens=done.input_tokens,
+            output_tokens=tokens_out,
+            chunks=chunks,
+        )
+
+    def _failed(self, hook: str) -> None:
+        self.failures += 1
+        if hook in self._logged:
+            return
+        self._logged.add(hook)
+        log.exception("an observer failed in %r; the answer was not affected (further failures are counted)", hook)

@@ -1,0 +1,107 @@
+"""What has been seen of one upstream exchange, and the record it becomes once the upstream's answer is over.
+
+Chunks are only kept with their arrival times while the answer runs; they are cut into events once it is over
+(:func:`~llmreplay.cassettes.splitter.split_chunks`), so that the relay does no parsing between reading a chunk
+and handing it on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from llmreplay.cassettes.model import Interaction, RecordedEvent, RecordedRequest, RecordedResponse
+from llmreplay.cassettes.splitter import split_chunks
+from llmreplay.errors import ApiError, ErrorKind
+from llmreplay.model import Answer, Frame
+from llmreplay.providers.base import Codec, RenderOptions
+from llmreplay.shaping.clock import clock
+
+# Connection-level headers (RFC 9110 §7.6.1) belong to one hop; aiohttp sets its own.
+_HOP_BY_HOP = frozenset(
+    {"host", "content-length", "connection", "transfer-encoding", "keep-alive", "te", "trailer", "upgrade"}
+)
+
+_WHAT = {"connect": "is unreachable", "timeout": "timed out", "disconnect": "closed the connection"}
+
+
+def skip_header(name: str) -> bool:
+    """Whether a header belongs to one hop only, and so is neither passed on nor recorded."""
+    n = name.lower()
+    return n in _HOP_BY_HOP or n.startswith("proxy-")
+
+
+class Capture:
+    """One upstream exchange as it happens: offsets count from when the request went upstream."""
+
+    def __init__(
+        self, req: RecordedRequest, api: str | None, endpoint: str, settled: asyncio.Future[None] | None = None
+    ) -> None:
+        self.req, self.api, self.endpoint = req, api, endpoint
+        self.settled = settled
+        """Done once the record has gone to the sink."""
+        self.start = clock()
+        self.status = 0
+        self.headers: tuple[tuple[str, str], ...] = ()
+        self.stream_type: str | None = None
+        self.headers_us = 0
+        self.chunks: list[bytes] = []
+        self.arrivals: list[int] = []
+
+    def answered(self, status: int, headers: tuple[tuple[str, str], ...], stream_type: str | None) -> None:
+        """The upstream's status line and headers are in; ``stream_type`` is its content type when it streams."""
+        self.status, self.headers, self.stream_type = status, headers, stream_type
+        self.headers_us = self._us(clock())
+
+    def add(self, chunk: bytes, now: float) -> None:
+        self.chunks.append(chunk)
+        self.arrivals.append(self._us(now))
+
+    def interaction(self, error: str | None) -> Interaction:
+        end_us = self._us(clock())
+        events: tuple[RecordedEvent, ...] | None = None
+        if self.stream_type is not None:
+            events = tuple(split_chunks(self.chunks, self.arrivals, self.stream_type, end_us))
+        resp = RecordedResponse(
+            status=self.status,
+            headers=self.headers,
+            body=None if events is not None else b"".join(self.chunks),
+            events=events,
+            headers_us=self.headers_us,
+            end_us=end_us,
+            error=error,
+        )
+        return Interaction(self.req, resp, self.api, self.endpoint, _now_rfc3339())
+
+    def _us(self, now: float) -> int:
+        return int((now - self.start) * 1_000_000)
+
+
+def failure(
+    capture: Capture, codec: Codec | None, error: str, who: str, exc: BaseException
+) -> tuple[Answer, Interaction]:
+    """The proxy's own answer when the upstream failed before answering, and its record: a 504 for a timeout,
+    else a 502, in the route's provider envelope when it has one."""
+    kind = ErrorKind.TIMEOUT if error == "timeout" else ErrorKind.BAD_GATEWAY
+    status = 504 if error == "timeout" else 502
+    detail = str(exc) or type(exc).__name__
+    message = f"{who} {_WHAT[error]}: {detail}"
+    if codec is not None:
+        answer = codec.render_error(ApiError(kind, message, status=status), RenderOptions())
+        headers = tuple((k.lower(), v) for k, v in answer.headers if not skip_header(k))
+        if not any(k == "content-type" for k, _ in headers):
+            headers += (("content-type", "application/json"),)
+        status, body = answer.status, answer.body
+    else:
+        doc: dict[str, Any] = {"error": {"message": message, "type": kind.value, "code": status}}
+        headers, body = (("content-type", "application/json"),), json.dumps(doc).encode()
+    end_us = capture._us(clock())
+    resp = RecordedResponse(status, headers, body=body, headers_us=end_us, end_us=end_us, error=error)
+    answer = Answer(status, headers, (Frame(body, at=0.0),))
+    return answer, Interaction(capture.req, resp, capture.api, capture.endpoint, _now_rfc3339())
+
+
+def _now_rfc3339() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -1,0 +1,252 @@
+"""The upstream source: the real provider, asked live, its answer given back as it arrives.
+
+The call goes upstream as the client sent it (credentials included; the road leaves out the outcome directives
+it settles itself) and its answer becomes an :class:`Answer` like any other source's, so that admission, rate
+limits, faults, metrics and events apply to it: a plain body once it is in, with its arrival time; a stream as
+:class:`LiveFrames`, each network chunk a frame stamped with its arrival, written on by the writer as it comes.
+Beside that, every chunk is kept with its arrival offset in a :class:`~llmreplay.sources.capture.Capture`;
+when the upstream's answer is over the finished exchange goes to the sink (the recorder), scrubbed of secrets.
+The upstream is read to its end even when a fault cut the client's stream short, so a recording holds what the
+upstream sent; a client that leaves ends the read (nobody pays for tokens no one reads).
+
+Upstream failures reach the client as they happened (an unreachable upstream as a 502, a silent one as a 504,
+a dropped connection as a dropped connection) and are recorded as such.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+import aiohttp
+from multidict import CIMultiDict
+from yarl import URL
+
+from llmreplay.cassettes.model import Interaction, RecordedRequest
+from llmreplay.cassettes.scrub import Scrubber
+from llmreplay.cassettes.splitter import is_stream
+from llmreplay.exchange import Exchange
+from llmreplay.model import Answer, Call, Cut, Frame, frame_of
+from llmreplay.providers.base import Codec
+from llmreplay.shaping.clock import clock
+from llmreplay.sources.base import Play
+from llmreplay.sources.capture import Capture, failure, skip_header
+from llmreplay.sources.upstreams import resolve_upstream
+from llmreplay.urls import redacted
+
+Sink = Callable[[Interaction], Awaitable[None]]
+
+_DROP_UPSTREAM = frozenset({"accept-encoding"})
+"""Upstream bodies must arrive as plain bytes so the recording is what a client decodes."""
+
+
+class Upstream:
+    """Forwards calls to one upstream base URL; every finished exchange goes to ``sink``."""
+
+    name = "upstream"
+
+    def __init__(
+        self,
+        upstream: str,
+        sink: Sink,
+        scrub: Scrubber,
+        *,
+        timeout: float = 600,
+        session: aiohttp.ClientSession | None = None,
+    ) -> None:
+        self.upstream = resolve_upstream(upstream)
+        self.shown = redacted(self.upstream)
+        """The upstream as it may be shown or stored: a password in the URL (basic auth) as ``***``."""
+        self.sink = sink
+        self.scrub = scrub
+        self.timeout = timeout
+        self._session = session
+        self._own_session = session is None
+        self._pending: set[asyncio.Task[None]] = set()
+
+    def find(self, ex: Exchange) -> Play | None:
+        codec = ex.route.codec
+        api = None if ex.verbatim else codec.api
+
+        async def play() -> Answer:
+            ex.settled = asyncio.get_running_loop().create_future()
+            return await self.forward(ex.call, ex.t0, codec, api, ex.route.endpoint, ex.settled)
+
+        return play
+
+    async def close(self) -> None:
+        while self._pending:
+            await asyncio.gather(*self._pending, return_exceptions=True)
+        if self._own_session and self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            # No pool limit: a proxy must not queue one client's request behind another's stream.
+            # No cookie jar: one client's cookies must never ride along on another's requests.
+            connector = aiohttp.TCPConnector(limit=0)
+            self._session = aiohttp.ClientSession(
+                connector=connector, cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=True
+            )
+        return self._session
+
+    def target(self, call: Call) -> URL:
+        """The upstream URL: base (with any path prefix) + the call's raw path and query."""
+        raw = call.wire.target if call.wire is not None else call.path
+        return URL(self.upstream + raw, encoded=True)
+
+    async def forward(
+        self,
+        call: Call,
+        t0: float,
+        codec: Codec | None,
+        api: str | None,
+        endpoint: str = "other",
+        settled: asyncio.Future[None] | None = None,
+    ) -> Answer:
+        """The upstream's answer to ``call`` (``t0``: its arrival on the writer's clock); ``settled`` is done once
+        its record has gone to the sink."""
+        sent = call.wire.headers if call.wire is not None else tuple(call.headers.items())
+        headers = CIMultiDict((k, v) for k, v in sent if not skip_header(k) and k.lower() not in _DROP_UPSTREAM)
+        headers["Accept-Encoding"] = "identity"
+        recorded = RecordedRequest(
+            method=call.method,
+            path=call.path,
+            query=call.wire.query if call.wire is not None else tuple(call.query.items()),
+            headers=tuple((k.lower(), v) for k, v in sent if not skip_header(k)),
+            body=call.body,
+        )
+        timeout = aiohttp.ClientTimeout(total=None, connect=self.timeout, sock_read=self.timeout)
+        # Only what the client sent goes upstream: no User-Agent, Accept or Content-Type of aiohttp's own.
+        auto = [h for h in ("User-Agent", "Accept", "Content-Type") if h not in headers]
+        capture = Capture(recorded, api, endpoint, settled)
+        try:
+            resp = await self._client().request(
+                call.method,
+                self.target(call),
+                headers=headers,
+                data=call.body or None,
+                timeout=timeout,
+                allow_redirects=False,
+                skip_auto_headers=auto,
+            )
+        except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
+            return self._failed(capture, codec, "timeout", exc)
+        except aiohttp.ClientConnectorError as exc:
+            return self._failed(capture, codec, "connect", exc)
+        except aiohttp.ClientError as exc:
+            return self._failed(capture, codec, "disconnect", exc)
+        ctype = resp.headers.get("Content-Type", "")
+        stream = is_stream(ctype, call.path)
+        out = tuple((k, v) for k, v in resp.headers.items() if not skip_header(k) and k.lower() != "content-encoding")
+        capture.answered(resp.status, tuple((k.lower(), v) for k, v in out), ctype if stream else None)
+        body = _Body(resp, capture, t0, self)
+        # Whatever of the body came in with the headers leaves with them: one write, one wake-up of the client.
+        first = body.ready()
+        if stream:
+            return Answer(resp.status, out, first, stream=True, live=body)
+        frames = list(first)
+        async for frame in body:
+            frames.append(frame)
+        whole = b"".join(f.data for f in frames)
+        body.close(drain=False)
+        if body.cut is not None:
+            # A plain body that broke off is written like a stream, so the cut follows the part that came.
+            return Answer(resp.status, out, (Frame(whole, at=clock() - t0),), stream=True, cut=body.cut)
+        return Answer(resp.status, out, (Frame(whole, at=clock() - t0),))
+
+    def _failed(self, capture: Capture, codec: Codec | None, error: str, exc: BaseException) -> Answer:
+        answer, interaction = failure(capture, codec, error, f"llmreplay record: upstream {self.shown}", exc)
+        self._finish(capture, interaction)
+        return answer
+
+    def _finish(self, capture: Capture, interaction: Interaction) -> None:
+        self._later(self._deliver(capture, interaction))
+
+    async def _deliver(self, capture: Capture, interaction: Interaction) -> None:
+        try:
+            await self.sink(self.scrub.interaction(interaction))
+        finally:
+            if capture.settled is not None and not capture.settled.done():
+                capture.settled.set_result(None)
+
+    def _later(self, coro: Awaitable[None]) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+
+class _Body:
+    """The frames of an upstream answer as they arrive (:class:`~llmreplay.model.LiveFrames`).
+
+    Each chunk is kept in the capture with its arrival time and handed on as one frame; nothing is parsed
+    between reading a chunk and handing it on.
+    """
+
+    def __init__(self, resp: aiohttp.ClientResponse, capture: Capture, t0: float, owner: Upstream) -> None:
+        self._resp = resp
+        self._capture = capture
+        self._t0 = t0
+        self._owner = owner
+        self._error: str | None = None
+        self._over = False
+        self._closed = False
+
+    def ready(self) -> tuple[Frame, ...]:
+        """What of the body is already in, without waiting."""
+        if self._resp.content.exception() is not None:
+            return ()
+        data = self._resp.content.read_nowait()
+        if not data:
+            return ()
+        now = clock()
+        self._capture.add(data, now)
+        return (frame_of((data, now - self._t0, True)),)
+
+    @property
+    def cut(self) -> Cut | None:
+        # The client sees the upstream's connection drop mid-body, as it would have without the proxy.
+        return Cut("close") if self._error in ("timeout", "disconnect") else None
+
+    def __aiter__(self) -> _Body:
+        return self
+
+    async def __anext__(self) -> Frame:
+        if self._over:
+            raise StopAsyncIteration
+        try:
+            chunk = await self._resp.content.readany()
+        except (TimeoutError, aiohttp.ServerTimeoutError):
+            chunk, self._error = b"", "timeout"
+        except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError):
+            chunk, self._error = b"", "disconnect"
+        if not chunk:
+            self._over = True
+            raise StopAsyncIteration
+        now = clock()
+        self._capture.add(chunk, now)
+        return frame_of((chunk, now - self._t0, True))
+
+    def close(self, drain: bool = True) -> None:
+        """No more frames are wanted. ``drain``: read the rest for the recording (a fault cut the client short);
+        else the client is gone, and so is the reason to read on."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._over or not drain:
+            error = self._error or (None if self._over else "client-disconnect")
+            self._end(error)
+            return
+        self._owner._later(self._drain())
+
+    async def _drain(self) -> None:
+        try:
+            async for _ in self:
+                pass
+        finally:
+            self._end(self._error)
+
+    def _end(self, error: str | None) -> None:
+        self._resp.release()
+        self._owner._finish(self._capture, self._capture.interaction(error))
