@@ -32,6 +32,10 @@ INSTANT_RETRY_AFTER_MS = "1"
 BASE_URL_VARS = ("OPENAI_BASE_URL", "ANTHROPIC_BASE_URL", "GOOGLE_GEMINI_BASE_URL")
 # Either would send google-genai to Vertex AI instead of the base URL.
 VERTEX_VARS = ("GOOGLE_GENAI_USE_VERTEXAI", "GOOGLE_GENAI_USE_ENTERPRISE")
+
+SDK_KEY_VARS = (("OPENAI_API_KEY",), ("ANTHROPIC_API_KEY",), ("GEMINI_API_KEY", "GOOGLE_API_KEY"))
+"""Each SDK's API-key variables; the first is filled when none is set (google-genai warns when both of its
+two are set, so only one is)."""
 FAKE_KEY = "llmreplay-fake-key"
 
 
@@ -183,12 +187,9 @@ class LLMReplay:
             "ANTHROPIC_BASE_URL": self.anthropic_base_url,
             "GOOGLE_GEMINI_BASE_URL": self.gemini_base_url,
         }
-        for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY"):
-            if not os.environ.get(name):
-                out[name] = FAKE_KEY
-        # google-genai warns when both of its key variables are set, so only fill one.
-        if not os.environ.get("GEMINI_API_KEY") and not os.environ.get("GOOGLE_API_KEY"):
-            out["GEMINI_API_KEY"] = FAKE_KEY
+        for names in SDK_KEY_VARS:
+            if not any(os.environ.get(name) for name in names):
+                out[names[0]] = FAKE_KEY
         return out
 
     @contextmanager

@@ -20,15 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "llmreplay"
 PROVIDER = re.compile(r"openai|anthropic|gemini|google|goog|claude|vertex|gpt-", re.IGNORECASE)
 
-KNOWN: set[tuple[str, str]] = {
-    # sources/ belongs to another change in flight; GeminiCodec.same_framing (providers/base.py: Codec.same_framing)
-    # is the codec's answer to this question. Remove the entry once replay asks the codec.
-    ("llmreplay/sources/replay.py", "gemini"),
-    # The test helper sets fake keys for the SDKs unless the Gemini SDK finds one of its own: SDK environment
-    # variables, not a wire format. The way out is for each provider module to declare its SDK's variables.
-    ("llmreplay/testing.py", "gemini_api_key"),
-    ("llmreplay/testing.py", "google_api_key"),
-}
+KNOWN: set[tuple[str, str]] = set()
 """(module, provider constant) pairs tolerated for now, each with the reason and the way out."""
 
 

@@ -137,7 +137,7 @@ def render(
         and codec_request is not None
         and resp.error is None
         and 200 <= resp.status < 300
-        and not _same_shape(it, codec_request)
+        and not _same_shape(codec, it, codec_request)
     )
     if convertible:
         assert codec is not None and codec_request is not None
@@ -190,15 +190,12 @@ def _stream_to_body(
     return dataclasses.replace(ans, headers=headers, frames=(frame,), headers_at=_scale(resp.end_us, speed))
 
 
-def _same_shape(it: Interaction, req: Request) -> bool:
-    """Whether the recorded bytes are in the shape the call asked for."""
+def _same_shape(codec: Codec, it: Interaction, req: Request) -> bool:
+    """Whether the recorded bytes are in the shape the call asked for (a stream's framing is the codec's to
+    tell: Gemini's, say, depends on the query it was asked with)."""
     if it.response.stream != req.stream:
         return False
-    if it.api == "gemini" and req.stream:
-        # Gemini streams SSE only when asked with ?alt=sse; otherwise one JSON array.
-        recorded_sse = ("alt", "sse") in it.request.query
-        return recorded_sse == bool(req.wire.get("sse", True))
-    return True
+    return not req.stream or codec.same_framing(it.request.query, req)
 
 
 def _to_stream(
