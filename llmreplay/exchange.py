@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from llmreplay.control.live import EndpointConfig, LatencyConfig
 from llmreplay.errors import ApiError
-from llmreplay.model import Call, Quota, Request
+from llmreplay.model import Call, Request
 from llmreplay.providers.base import RenderOptions, Route
 from llmreplay.shaping.directives import NONE, Directives
 from llmreplay.shaping.outcomes import Outcome
@@ -40,9 +40,6 @@ class Exchange:
     """Digest of the caller's credential (per-key quotas)."""
     admission: Admission | None = None
     """What the quota said (taken before the shaper runs); None when rate limiting is off."""
-    quota: Quota | None = None
-    """What the rate limiter said, for the response headers."""
-    denied: bool = False
     input_tokens: int | None = None
     """The request's prompt tokens once counted (by the synthetic reply or the quota), so they are counted once."""
     output_tokens: int = 0
@@ -56,3 +53,9 @@ class Exchange:
     settled: asyncio.Future[None] | None = None
     """Done once what the source keeps of the exchange is kept (a recording written): the handler waits for it
     after the last byte, so that a call that follows this one's answer finds it recorded."""
+
+    @property
+    def denied(self) -> bool:
+        """Refused by a rate limit (not by an unreachable shared state, which is an outage)."""
+        a = self.admission
+        return a is not None and not a.allowed and a.reason != "state"

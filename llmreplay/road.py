@@ -102,7 +102,7 @@ async def _answer(rt: Runtime, ex: Exchange) -> Answer:
         ex.opts = dataclasses.replace(ex.opts, chunk_size=ex.latency.chunk_size)
     _read(rt, ex)
     # Admission, decided once and before any source: nothing is used up for a request that is refused.
-    ex.outcome = d.outcome or await _scenario_step(rt, d)
+    ex.outcome = d.outcome or await _scenario_step(rt, d) or rt.draw(ex.config.failures)
     ex.api_key = api_key_of(call.headers, call.query)
     await _take_quota(rt, ex)
     early = rt.shaper.admit(ex)

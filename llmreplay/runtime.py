@@ -16,7 +16,7 @@ from llmreplay.control.live import LiveConfig, initial
 from llmreplay.metrics import Metrics
 from llmreplay.model import Call
 from llmreplay.observers import Observers
-from llmreplay.shaping.faults import FaultStage, StreamFaultStage
+from llmreplay.shaping.faults import FaultStage, OutcomeDraw, StreamFaultStage
 from llmreplay.shaping.ratelimit.stage import RateLimitStage
 from llmreplay.shaping.shaper import Shaper
 from llmreplay.shaping.timing import TimingStage
@@ -36,6 +36,8 @@ class Runtime:
     live: LiveConfig
     source: SyntheticSource
     shaper: Shaper
+    draw: OutcomeDraw
+    """The outcome of an exchange that asks for none (the endpoint's error rate)."""
     writer: Writer
     state: State
     """Rate-limit quotas and scenario cursors (this process's memory, or shared)."""
@@ -71,14 +73,15 @@ def build_runtime(settings: Settings) -> Runtime:
     live = LiveConfig(initial(settings))
     seed = settings.synthetic.seed
     state = make_state(settings)
-    stages = [FaultStage(random.Random(seed)), RateLimitStage(), TimingStage(), StreamFaultStage()]
+    stages = [FaultStage(), RateLimitStage(), TimingStage(), StreamFaultStage()]
     source = SyntheticSource(settings.synthetic)
     events, metrics = EventHub(), Metrics()
     cs = settings.cassettes
     deck = Deck(cs, notify=events.publish) if cs.dir or cs.upstream else None
     sources = deck.sources(source) if deck is not None else (source,)
     observers = Observers(metrics, events)
-    rt = Runtime(settings, live, source, Shaper(stages), Writer(), state, metrics, events, observers, sources, deck)
+    shaper, draw = Shaper(stages), OutcomeDraw(random.Random(seed))
+    rt = Runtime(settings, live, source, shaper, draw, Writer(), state, metrics, events, observers, sources, deck)
     if hasattr(state, "attach_metrics"):
         state.attach_metrics(rt.metrics)
     live.listeners.append(lambda what, endpoint: _on_change(rt, what, endpoint))

@@ -22,14 +22,12 @@ class RateLimitStage:
         admission = ex.admission
         if admission is None:
             return None
-        ex.quota = admission.quota
         if admission.allowed:
             return None
         if admission.reason == "state":
             # The shared state is unreachable and the policy is to fail closed: not a quota, an outage.
             err = ApiError(ErrorKind.UNAVAILABLE, "Rate-limit state is unavailable; try again shortly.")
             return ex.route.codec.render_error(err, ex.opts)
-        ex.denied = True
         q = admission.quota
         state = q.tokens if admission.reason == "tokens" else q.requests
         limit = state.limit if state is not None else 0
@@ -46,9 +44,10 @@ class RateLimitStage:
         return ex.route.codec.render_error(err, ex.opts)
 
     def shape(self, ex: Exchange, answer: Answer) -> Answer:
-        if ex.quota is None or ex.denied or answer.status >= 400:
+        admission = ex.admission
+        if admission is None or not admission.allowed or answer.status >= 400:
             return answer
-        extra = ex.route.codec.quota_headers(ex.quota)
+        extra = ex.route.codec.quota_headers(admission.quota)
         if not extra:
             return answer
         return dataclasses.replace(answer, headers=(*answer.headers, *extra.items()))
