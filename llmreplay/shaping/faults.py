@@ -1,13 +1,11 @@
 """Failure injection: the outcome of each exchange and what it does to the answer.
 
-The outcome is settled at admission, once: the one the request asked for (header
-or scenario), else an :class:`OutcomeDraw` from the endpoint's error rate and
-weighted kinds. ``FaultStage`` (an admission stage) and ``StreamFaultStage``
-(after the timing stage) read it and hand the work to the outcome's kind (:mod:`llmreplay.shaping.faultkinds`): its ``admit``
-answers faults that come before any byte, in the provider's envelope; its
-``shape`` rewrites the timed frames for faults that happen later (disconnects,
-stalls, malformed chunks, in-stream errors, truncation, slow headers or first
-token), all before the first byte is written.
+The outcome is settled at admission, once: the one the request asked for (header or scenario), else an
+:class:`OutcomeDraw` from the endpoint's error rate and weighted kinds. ``FaultStage`` (an admission stage) and
+``StreamFaultStage`` (after the timing stage) read it and hand the work to the outcome's kind
+(:mod:`llmreplay.shaping.faultkinds`): its ``admit`` answers faults that come before any byte, in the provider's
+envelope; its ``shape`` rewrites the timed frames for faults that happen later (disconnects, stalls, malformed
+chunks, in-stream errors, truncation, slow headers or first token), all before the first byte is written.
 """
 
 from __future__ import annotations
