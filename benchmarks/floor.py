@@ -18,9 +18,10 @@ from aiohttp import web
 from benchmarks.baseline import CHAT
 from llmreplay import app as llm_app
 from llmreplay.providers.base import Route
+from llmreplay.road import Handler
 
 
-def _fixed(route: Route) -> llm_app.Handler:
+def _fixed(route: Route | None) -> Handler:
     async def handle(request: web.Request) -> web.Response:
         await request.read()
         return web.Response(body=CHAT, content_type="application/json")
@@ -31,7 +32,7 @@ def _fixed(route: Route) -> llm_app.Handler:
 def main(argv: list[str] | None = None) -> None:
     # A diagnostic, not a product path: the application is built exactly as `serve` builds it, with this
     # handler factory in place of llmreplay's.
-    llm_app._handler = _fixed  # type: ignore[assignment]
+    llm_app.handler = _fixed
     from llmreplay.cli import main as cli_main
 
     sys.argv = ["llmreplay", "serve", *(sys.argv[1:] if argv is None else argv)]
