@@ -5,7 +5,7 @@ Mock LLM Server's environment variable names are kept (``PORT``, ``STREAM_*``,
 ``RATE_LIMIT_*``, ``TOOL_CALL_PROBABILITY``, ``DEFAULT_RESPONSE``).
 
 The ``[latency]`` and ``[rate_limit]`` sections are the live configuration's own models
-(:mod:`llmreplay.control.models`), so start-up and the admin API check the same fields, bounds and all.
+(:mod:`llmreplay.configmodels`), so start-up and the admin API check the same fields, bounds and all.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any, Literal
 import pydantic
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from llmreplay.control.models import GlobalConfig, LatencyConfig, RateLimitConfig
+from llmreplay.configmodels import GlobalConfig, LatencyConfig, RateLimitConfig
 from llmreplay.errors import ConfigError
 from llmreplay.options import describe, explain, option_of
 from llmreplay.options import option as _opt

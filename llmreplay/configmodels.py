@@ -2,7 +2,9 @@
 
 These models are at the same time the ``[latency]`` and ``[rate_limit]`` settings sections, the body of
 ``PATCH /api/config/global`` and what the shaper applies; so a value the server starts with is one it
-accepts at run time, and the reverse.
+accepts at run time, and the reverse. They sit outside :mod:`llmreplay.control` because the shaper,
+the exchange and shared state read them too, and none of those may depend on the control plane;
+:class:`~llmreplay.control.live.LiveConfig` holds the values in force.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ import asyncio
 import random
 from dataclasses import dataclass, field
 
-from llmreplay.control.live import EndpointConfig, LatencyConfig
+from llmreplay.configmodels import EndpointConfig, LatencyConfig
 from llmreplay.errors import ApiError
 from llmreplay.model import Call, Request
 from llmreplay.providers.base import RenderOptions, Route

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from llmreplay import arrival
-from llmreplay.control.live import LatencyConfig
+from llmreplay.configmodels import LatencyConfig
 from llmreplay.errors import ApiError, ErrorKind
 from llmreplay.exchange import Exchange
 from llmreplay.ids import hex_id

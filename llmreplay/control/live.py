@@ -4,8 +4,9 @@ The global section holds latency, rate limiting and failure injection; each
 endpoint may override any field of it. Effective per-endpoint configurations are
 merged once per change and cached, so a request only does a dict lookup.
 Changes are validated whole: a bad patch raises and leaves everything as it was.
-The fields themselves are declared once, in :mod:`llmreplay.control.models`, and
-re-exported here for the modules that import them from this one.
+The fields themselves are declared once, in :mod:`llmreplay.configmodels` (they are configuration,
+which the shaper and shared state read too, not control), and re-exported here for the modules that
+import them from this one.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from llmreplay.control.models import (
+from llmreplay.configmodels import (
     EndpointConfig,
     FailureConfig,
     GlobalConfig,

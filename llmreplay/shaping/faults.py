@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import random
 
-from llmreplay.control.live import FailureConfig
+from llmreplay.configmodels import FailureConfig
 from llmreplay.exchange import Exchange
 from llmreplay.model import Answer
 from llmreplay.shaping.faultkinds.base import HANG_LIMIT_S, injected_error

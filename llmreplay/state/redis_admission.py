@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from llmreplay.control.live import RateLimitConfig
+from llmreplay.configmodels import RateLimitConfig
 from llmreplay.model import Quota, QuotaState
 from llmreplay.shaping.ratelimit.base import Decision, Strategy
 from llmreplay.shaping.ratelimit.quotas import Admission, params_of

@@ -13,7 +13,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from llmreplay.control.live import RateLimitConfig
+from llmreplay.configmodels import RateLimitConfig
 from llmreplay.model import Quota, QuotaState
 from llmreplay.providers.registry import CREDENTIAL_HEADERS, CREDENTIAL_QUERY
 from llmreplay.shaping.ratelimit.base import Decision, Limiter
