@@ -109,10 +109,15 @@ async def _answer(rt: Runtime, ex: Exchange) -> Answer:
     if early is not None:
         return early
     answer = await _source(rt, ex)
-    rl = ex.config.rate_limit
-    if ex.output_tokens and rl.enabled and rl.tokens_per_minute:
-        await rt.state.charge(ex.route.endpoint, ex.api_key if rl.per_key else "", rl, ex.output_tokens)
-    return rt.shaper.shape(ex, answer)
+    try:
+        rl = ex.config.rate_limit
+        if ex.output_tokens and rl.enabled and rl.tokens_per_minute:
+            await rt.state.charge(ex.route.endpoint, ex.api_key if rl.per_key else "", rl, ex.output_tokens)
+        return rt.shaper.shape(ex, answer)
+    except BaseException:
+        if answer.live is not None:
+            answer.live.close(drain=False)  # no writer will read it: let the source let go of its upstream
+        raise
 
 
 def _read(rt: Runtime, ex: Exchange) -> None:
