@@ -7,9 +7,17 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from llmreplay.config import Settings
 from llmreplay.server import BackgroundServer
+
+# Property tests time nothing: hypothesis's per-example deadline (200 ms by default) and its too-slow health
+# check are wall-clock figures that a busy machine breaks without any bug. Tests that set their own settings
+# inherit these.
+hypothesis_settings.register_profile("llmreplay", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+hypothesis_settings.load_profile("llmreplay")
 
 FAST = {"latency": {"initial_delay_ms": 0, "delay_ms": 0, "jitter_ms": 0}, "server": {"quiet": True}}
 

@@ -19,10 +19,13 @@ from tests.shaping.test_stream_timing import CHUNKS, TEXT, Read, read_stream, te
 
 CHAT = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
 HEARD_WITHIN_S = 20.0
-"""A guard against a hang, not a figure: the clients hear of an ended stream within about 100 ms (one tick)."""
+"""A guard against a hang, not a figure: clients get events every 100 ms and metrics every second."""
 
 
-async def _collect(url: str, until: callable, timeout: float = 5.0) -> list[dict]:
+async def _collect(
+    url: str, until: callable, timeout: float = HEARD_WITHIN_S, connected: asyncio.Event | None = None
+) -> list[dict]:
+    """Messages until ``until(got)``, or ``timeout`` (a hang guard); ``connected`` is set once the hello came."""
     got: list[dict] = []
     async with aiohttp.ClientSession() as s, s.ws_connect(url) as ws:
         deadline = time.monotonic() + timeout
@@ -34,6 +37,8 @@ async def _collect(url: str, until: callable, timeout: float = 5.0) -> list[dict
             if msg.type != aiohttp.WSMsgType.TEXT:
                 break
             got.append(json.loads(msg.data))
+            if connected is not None:
+                connected.set()
     return got
 
 
@@ -42,6 +47,7 @@ def test_hello_then_metrics_and_events(make_server):
     ws_url = srv.url.replace("http", "ws") + "/ws"
 
     async def scenario() -> list[dict]:
+        connected = asyncio.Event()
         task = asyncio.create_task(
             _collect(
                 ws_url,
@@ -49,9 +55,12 @@ def test_hello_then_metrics_and_events(make_server):
                     any(m["type"] == "metrics" for m in got)
                     and any(e["kind"] == "request.end" for m in got if m["type"] == "events" for e in m["events"])
                 ),
+                connected=connected,
             )
         )
-        await asyncio.sleep(0.3)
+        # The requests only after the hello: the hub words events only for connected clients, and a fixed sleep
+        # before them would be a guess that a busy machine can make wrong.
+        await asyncio.wait_for(connected.wait(), HEARD_WITHIN_S)
         async with aiohttp.ClientSession() as s:
             async with s.post(srv.url + "/v1/chat/completions", json=CHAT) as r:
                 assert r.status == 200
