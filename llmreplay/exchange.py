@@ -6,10 +6,10 @@ import asyncio
 import random
 from dataclasses import dataclass, field
 
+from llmreplay.codec import RenderOptions, Route
 from llmreplay.configmodels import EndpointConfig, LatencyConfig
 from llmreplay.errors import ApiError
 from llmreplay.model import Call, Request
-from llmreplay.providers.base import RenderOptions, Route
 from llmreplay.shaping.directives import NONE, Directives
 from llmreplay.shaping.outcomes import Outcome
 from llmreplay.shaping.ratelimit.quotas import Admission

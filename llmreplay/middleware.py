@@ -11,10 +11,10 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from llmreplay import limits
+from llmreplay.codec import Codec, RenderOptions
 from llmreplay.control import admin
 from llmreplay.errors import ApiError, ErrorKind
 from llmreplay.providers import registry
-from llmreplay.providers.base import Codec, RenderOptions
 from llmreplay.road import Handler, call_of
 from llmreplay.runtime import RUNTIME
 

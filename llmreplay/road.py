@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from llmreplay import arrival
+from llmreplay.codec import RenderOptions, Route
 from llmreplay.configmodels import LatencyConfig
 from llmreplay.errors import ApiError, ErrorKind
 from llmreplay.exchange import Exchange
@@ -24,11 +25,10 @@ from llmreplay.ids import hex_id
 from llmreplay.model import Answer, Call, Wire
 from llmreplay.observers import NOTHING_DONE, Done
 from llmreplay.providers import registry
-from llmreplay.providers.base import RenderOptions, Route
+from llmreplay.providers.registry import api_key_of
 from llmreplay.runtime import RUNTIME, Runtime
 from llmreplay.shaping.directives import SETTLED_HERE, Directives, parse_headers
 from llmreplay.shaping.outcomes import Outcome
-from llmreplay.shaping.ratelimit.quotas import api_key_of
 from llmreplay.shaping.scenarios import UnknownScenario
 from llmreplay.shaping.writer import clock
 from llmreplay.synth.tokens import prompt_tokens

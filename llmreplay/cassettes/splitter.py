@@ -29,7 +29,6 @@ from itertools import accumulate
 from typing import Literal
 
 from llmreplay.cassettes.model import RecordedEvent
-from llmreplay.providers.registry import streams_by_path
 from llmreplay.sse import SSEParser
 
 Mode = Literal["sse", "json", "ndjson", "chunk"]
@@ -45,15 +44,6 @@ def split_mode(content_type: str) -> Mode:
     if ct == "application/json" or ct.endswith("+json"):
         return "json"
     return "chunk"
-
-
-def is_stream(content_type: str, path: str, query: dict[str, str] | None = None) -> bool:
-    """Whether a response is recorded as a stream (events) rather than a plain body."""
-    mode = split_mode(content_type)
-    if mode in ("sse", "ndjson"):
-        return True
-    # A JSON body is a stream (a JSON array of chunks) when the path asked for one; the codecs know which paths do.
-    return mode == "json" and streams_by_path(path)
 
 
 class _JSONCutter:

@@ -10,8 +10,8 @@ from functools import cache
 
 from llmreplay.cassettes.model import Interaction
 from llmreplay.cassettes.vcr import match_route
+from llmreplay.codec import Codec
 from llmreplay.model import Reply
-from llmreplay.providers.base import Codec
 
 
 @cache

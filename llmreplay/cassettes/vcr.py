@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from llmreplay.cassettes.model import Interaction, RecordedEvent, RecordedRequest, RecordedResponse
-from llmreplay.providers.base import Route
+from llmreplay.codec import Route
 from llmreplay.providers.registry import (
     CREDENTIAL_HEADERS,
     CREDENTIAL_QUERY,

@@ -7,6 +7,7 @@ No module registers itself on import: the lists below are the whole API surface.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Iterable, Mapping
 from functools import cache
@@ -51,6 +52,20 @@ FRAMING_QUERY: frozenset[str] = frozenset(_gather(c.framing_query for c in CODEC
 """Query parameters that only choose a stream's framing: left out of match keys unless streams are keyed."""
 _STREAM_PATHS: dict[str, str] = {k: v for c in CODECS for k, v in c.stream_paths.items()}
 _STREAM_ENDINGS = tuple(_STREAM_PATHS)
+
+
+def api_key_of(headers: Mapping[str, str], query: Mapping[str, str]) -> str:
+    """A short digest of the caller's credential (the key itself is never kept), for per-key quotas; the
+    credential headers and query parameters are the codecs'."""
+    for name in CREDENTIAL_HEADERS:
+        value = headers.get(name)
+        if value:
+            return hashlib.sha256(value.removeprefix("Bearer ").encode()).hexdigest()[:16]
+    for name in CREDENTIAL_QUERY:
+        value = query.get(name)
+        if value:
+            return hashlib.sha256(value.encode()).hexdigest()[:16]
+    return "anonymous"
 
 
 def streams_by_path(path: str) -> bool:

@@ -13,10 +13,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from llmreplay.cassettes.model import Interaction, RecordedEvent, RecordedRequest, RecordedResponse
-from llmreplay.cassettes.splitter import split_chunks
+from llmreplay.cassettes.splitter import split_chunks, split_mode
+from llmreplay.codec import Codec, RenderOptions
 from llmreplay.errors import ApiError, ErrorKind
 from llmreplay.model import Answer, Frame
-from llmreplay.providers.base import Codec, RenderOptions
+from llmreplay.providers.registry import streams_by_path
 from llmreplay.shaping.clock import clock
 
 # Connection-level headers (RFC 9110 §7.6.1) belong to one hop; aiohttp sets its own.
@@ -31,6 +32,18 @@ def skip_header(name: str) -> bool:
     """Whether a header belongs to one hop only, and so is neither passed on nor recorded."""
     n = name.lower()
     return n in _HOP_BY_HOP or n.startswith("proxy-")
+
+
+def is_stream(content_type: str, path: str, query: dict[str, str] | None = None) -> bool:
+    """Whether a response is recorded as a stream (events) rather than a plain body.
+
+    The byte cutting is the splitter's (which knows no codec, so the shaper may use it); which paths ask
+    for a JSON-array stream is the codecs' (``providers/registry.py``)."""
+    mode = split_mode(content_type)
+    if mode in ("sse", "ndjson"):
+        return True
+    # A JSON body is a stream (a JSON array of chunks) when the path asked for one; the codecs know which paths do.
+    return mode == "json" and streams_by_path(path)
 
 
 class Capture:

@@ -21,10 +21,11 @@ from typing import Literal
 
 from llmreplay.cassettes.matching import Index
 from llmreplay.cassettes.model import Interaction, RecordedResponse
+from llmreplay.codec import Codec, RenderOptions, Route
 from llmreplay.errors import ApiError, ErrorKind
 from llmreplay.model import Answer, Call, Cut, Frame, Request, frame_of
 from llmreplay.providers import registry
-from llmreplay.providers.base import Codec, RenderOptions, Route, content_steps
+from llmreplay.providers.base import content_steps
 
 Timing = Literal["recorded", "synthetic"]
 

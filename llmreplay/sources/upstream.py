@@ -24,13 +24,12 @@ from yarl import URL
 
 from llmreplay.cassettes.model import Interaction, RecordedRequest
 from llmreplay.cassettes.scrub import Scrubber
-from llmreplay.cassettes.splitter import is_stream
+from llmreplay.codec import Codec
 from llmreplay.exchange import Exchange
 from llmreplay.model import Answer, Call, Cut, Frame, frame_of
-from llmreplay.providers.base import Codec
 from llmreplay.shaping.clock import clock
 from llmreplay.sources.base import Play
-from llmreplay.sources.capture import Capture, failure, skip_header
+from llmreplay.sources.capture import Capture, failure, is_stream, skip_header
 from llmreplay.sources.upstreams import resolve_upstream
 from llmreplay.urls import redacted
 

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from llmreplay.cassettes.splitter import EventSplitter, is_stream, split_body, split_chunks, split_mode
+from llmreplay.cassettes.splitter import EventSplitter, split_body, split_chunks, split_mode
+from llmreplay.sources.capture import is_stream
 from llmreplay.sse import parse_sse
 from tests.real_fixtures import REAL
 

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import hashlib
 
-from llmreplay.cassettes import matching, scrub, splitter, vcr
+from llmreplay.cassettes import matching, scrub, vcr
 from llmreplay.errors import ErrorKind
 from llmreplay.providers import anthropic_messages, gemini, openai_chat
 from llmreplay.providers.registry import (
     CODECS,
     CREDENTIAL_HEADERS,
     CREDENTIAL_QUERY,
+    api_key_of,
     codec_of,
     match_route,
     stream_neutral_path,
     streams_by_path,
 )
-from llmreplay.shaping.ratelimit.quotas import api_key_of
+from llmreplay.sources import capture
 
 GEMINI_STREAM = "/v1beta/models/gemini-2.5-flash:streamGenerateContent"
 
@@ -40,7 +41,7 @@ def test_account_headers_are_scrubbed() -> None:
 def test_stream_paths_come_from_the_codec() -> None:
     assert streams_by_path(GEMINI_STREAM) and not streams_by_path("/v1/chat/completions")
     assert stream_neutral_path(GEMINI_STREAM).endswith(":generateContent")
-    assert splitter.is_stream("application/json", GEMINI_STREAM)
+    assert capture.is_stream("application/json", GEMINI_STREAM)
 
 
 def test_the_error_a_stream_fails_with() -> None:

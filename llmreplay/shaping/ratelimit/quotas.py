@@ -7,34 +7,18 @@ used key's quota is dropped first, so memory stays flat under any key churn.
 
 from __future__ import annotations
 
-import hashlib
 import random
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from llmreplay.configmodels import RateLimitConfig
 from llmreplay.model import Quota, QuotaState
-from llmreplay.providers.registry import CREDENTIAL_HEADERS, CREDENTIAL_QUERY
 from llmreplay.shaping.ratelimit.base import Decision, Limiter
 from llmreplay.shaping.ratelimit.buckets import TokenBucket
 from llmreplay.shaping.ratelimit.strategies import Params, build
 
 MAX_KEYS = 10_000
-
-
-def api_key_of(headers: Mapping[str, str], query: Mapping[str, str]) -> str:
-    """A short digest of the caller's credential (the key itself is never kept); the credential headers and
-    query parameters are the codecs' (providers/registry.py)."""
-    for name in CREDENTIAL_HEADERS:
-        value = headers.get(name)
-        if value:
-            return hashlib.sha256(value.removeprefix("Bearer ").encode()).hexdigest()[:16]
-    for name in CREDENTIAL_QUERY:
-        value = query.get(name)
-        if value:
-            return hashlib.sha256(value.encode()).hexdigest()[:16]
-    return "anonymous"
 
 
 def params_of(cfg: RateLimitConfig) -> Params:
