@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from llmreplay.control.live import LiveConfig, RateLimitConfig
+from llmreplay.configmodels import RateLimitConfig
+from llmreplay.control.live import LiveConfig
 from llmreplay.shaping.outcomes import Outcome
 from llmreplay.shaping.ratelimit.quotas import Admission
 from llmreplay.shaping.scenarios import Scenario

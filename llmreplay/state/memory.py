@@ -6,7 +6,8 @@ import random
 import time
 from collections.abc import Callable
 
-from llmreplay.control.live import LiveConfig, RateLimitConfig
+from llmreplay.configmodels import RateLimitConfig
+from llmreplay.control.live import LiveConfig
 from llmreplay.shaping.outcomes import Outcome
 from llmreplay.shaping.ratelimit.quotas import Admission, Quotas
 from llmreplay.shaping.scenarios import Scenario, ScenarioBook

@@ -1,7 +1,7 @@
 """What the shared state's rate limits answer: a script's reply, or a stateless strategy decided in-process.
 
-Kept apart from :mod:`llmreplay.state.redis` (the connection, scenarios, config and metrics)
-so that the rate-limit side reads as the in-memory one does: a strategy, a decision, an admission.
+Kept apart from :mod:`llmreplay.state.redis_limits` (which makes the calls) so that the rate-limit side
+reads as the in-memory one does: a strategy, a decision, an admission.
 """
 
 from __future__ import annotations

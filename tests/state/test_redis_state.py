@@ -27,6 +27,7 @@ HEARD_WITHIN_S = 5.0
 
 redis_state = pytest.importorskip("llmreplay.state.redis")
 RedisState = redis_state.RedisState
+redis_link = pytest.importorskip("llmreplay.state.redis_link")
 
 
 class Clock:
@@ -349,7 +350,7 @@ def own_server() -> Iterator[RedisServer]:
 async def test_redis_going_away(
     own_server: RedisServer, policy: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(redis_state, "RETRY_AFTER_OUTAGE_S", 0.0)
+    monkeypatch.setattr(redis_link, "RETRY_AFTER_OUTAGE_S", 0.0)
     state = RedisState(own_server.url, on_error=policy)
     live = LiveConfig(initial(Settings()))
     await state.start(live)
@@ -393,6 +394,8 @@ async def test_unreachable_from_the_start_never_hangs(caplog: pytest.LogCaptureF
     t0 = time.perf_counter()
     await state.start(LiveConfig(initial(Settings())))
     got = await state.admit("messages", "", rl(strategy="fixed-window"), 0)
-    assert time.perf_counter() - t0 < 1.5
+    # A hang guard, not a figure: start and one admission take about the client's 0.5 s timeout, and a busy
+    # machine must not break the bound (20 times that).
+    assert time.perf_counter() - t0 < 10.0
     assert not got.allowed and got.reason == "state"
     await asyncio.wait_for(state.close(), 2.0)
