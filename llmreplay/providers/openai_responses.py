@@ -1,8 +1,9 @@
 """The OpenAI Responses API: ``POST /v1/responses``.
 
 Requests are parsed in :mod:`openai_responses_request`, output items, usage and the
-response object live in :mod:`openai_responses_items`, the event stream in
-:mod:`openai_responses_stream`; this module holds the codec and its route.
+response object live in :mod:`openai_responses_items` (read back from a recording in
+:mod:`openai_responses_recorded`), the event stream in :mod:`openai_responses_stream`;
+this module holds the codec and its route.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from llmreplay.errors import ApiError
 from llmreplay.model import Answer, Call, Frame, Quota, Reply, Request
 from llmreplay.providers import openai_common, openai_responses_request, openai_responses_stream
 from llmreplay.providers import openai_responses_items as items
+from llmreplay.providers import openai_responses_recorded as recorded
 from llmreplay.providers.base import Codec, RenderOptions, Route, StreamEvent, content_steps, dumps
 
 
@@ -65,7 +67,7 @@ class OpenAIResponsesCodec(Codec):
         resp = json.loads(body)
         if not isinstance(resp, dict) or resp.get("object") != "response":
             raise ValueError("not an OpenAI response object")
-        return items.to_reply(resp)
+        return recorded.to_reply(resp)
 
 
 CODEC = OpenAIResponsesCodec()

@@ -16,6 +16,7 @@ from llmreplay.errors import ApiError
 from llmreplay.model import Frame, Reply, Request
 from llmreplay.providers import openai_common
 from llmreplay.providers import openai_responses_items as items
+from llmreplay.providers import openai_responses_recorded as recorded
 from llmreplay.providers.base import StreamEvent, dumps
 from llmreplay.sse import encode_sse, parse_sse
 
@@ -222,8 +223,8 @@ def events_to_reply(events: list[StreamEvent]) -> Reply:
             last = d["response"]
             if ev.type in _TERMINAL:
                 output = last.get("output")
-                return items.to_reply(last, output if output else acc.output())
+                return recorded.to_reply(last, output if output else acc.output())
         acc.feed(ev)
     if last is None:
         raise ValueError("not an OpenAI Responses stream: no response object in any event")
-    return items.to_reply(last, acc.output())
+    return recorded.to_reply(last, acc.output())

@@ -22,8 +22,9 @@ from pathlib import Path
 
 from llmreplay.cassettes.matching import DEFAULT_IGNORE, Index, MatchConfig
 from llmreplay.cassettes.model import Interaction
+from llmreplay.cassettes.recorder import Recorder
 from llmreplay.cassettes.scrub import DEFAULT_SECRET_HEADERS, Scrubber, ScrubConfig
-from llmreplay.cassettes.store import CassetteError, Recorder, cassette_path, list_cassettes, load
+from llmreplay.cassettes.store import CassetteError, cassette_path, list_cassettes, load
 from llmreplay.config import CassetteSettings, ConfigError
 from llmreplay.sources.base import Source
 from llmreplay.sources.cassette import CassetteSource, Notify

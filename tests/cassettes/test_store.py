@@ -17,7 +17,7 @@ import msgpack
 import pytest
 
 from llmreplay import __version__
-from llmreplay.cassettes import store
+from llmreplay.cassettes import recorder, store
 from llmreplay.cassettes.model import (
     VERSION,
     Header,
@@ -27,10 +27,10 @@ from llmreplay.cassettes.model import (
     RecordedRequest,
     RecordedResponse,
 )
+from llmreplay.cassettes.recorder import Recorder
 from llmreplay.cassettes.store import (
     Cassette,
     CassetteError,
-    Recorder,
     cassette_path,
     list_cassettes,
     load,
@@ -349,7 +349,7 @@ def test_a_failed_append_is_taken_back(tmp_path: Path, monkeypatch: pytest.Monke
 def test_closed_recorder_and_second_recorder(tmp_path: Path) -> None:
     path = tmp_path / "c.msgpack"
     rec = Recorder(path, "u")
-    if store.fcntl is not None:
+    if recorder.fcntl is not None:
         with pytest.raises(CassetteError) as err:
             Recorder(path, "u")
         assert "already being recorded" in one_line_naming(err, path)
@@ -368,7 +368,7 @@ CHILD = textwrap.dedent(
     """
     import sys
     from llmreplay.cassettes.model import Interaction, RecordedEvent, RecordedRequest, RecordedResponse
-    from llmreplay.cassettes.store import Recorder
+    from llmreplay.cassettes.recorder import Recorder
 
     rec = Recorder(sys.argv[1], "https://api.openai.com")
     i = 0
