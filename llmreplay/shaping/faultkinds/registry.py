@@ -6,6 +6,7 @@ No kind registers itself on import; the order below is the order of
 
 from __future__ import annotations
 
+from llmreplay.registries import by_name
 from llmreplay.shaping.faultkinds.base import FaultKind, Mode
 from llmreplay.shaping.faultkinds.disconnect import Disconnect
 from llmreplay.shaping.faultkinds.empty import Empty
@@ -41,12 +42,7 @@ BUILTIN: tuple[FaultKind, ...] = (
 
 def index(kinds: tuple[FaultKind, ...]) -> dict[str, FaultKind]:
     """The kinds by name; a name given twice is a mistake caught at import."""
-    table: dict[str, FaultKind] = {}
-    for kind in kinds:
-        if kind.name in table:
-            raise ValueError(f"fault kind {kind.name!r} is listed twice")
-        table[kind.name] = kind
-    return table
+    return by_name(kinds, "fault kind")
 
 
 KINDS: dict[str, FaultKind] = index(BUILTIN)

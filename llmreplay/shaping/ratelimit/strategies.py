@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 
+from llmreplay.registries import by_name
 from llmreplay.shaping.ratelimit.base import Limiter, Params, Strategy
 from llmreplay.shaping.ratelimit.buckets import LEAKY_BUCKET, TOKEN_BUCKET
 from llmreplay.shaping.ratelimit.simple import AFTER_N, ALWAYS, NONE, RANDOM
@@ -28,12 +29,7 @@ BUILTIN: tuple[Strategy, ...] = (
 
 def index(strategies: tuple[Strategy, ...]) -> dict[str, Strategy]:
     """The strategies by name; a name given twice is a mistake caught at import."""
-    table: dict[str, Strategy] = {}
-    for s in strategies:
-        if s.name in table:
-            raise ValueError(f"rate-limit strategy {s.name!r} is listed twice")
-        table[s.name] = s
-    return table
+    return by_name(strategies, "rate-limit strategy")
 
 
 STRATEGIES: dict[str, Strategy] = index(BUILTIN)
