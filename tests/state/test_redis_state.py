@@ -27,6 +27,7 @@ HEARD_WITHIN_S = 5.0
 
 redis_state = pytest.importorskip("llmreplay.state.redis")
 RedisState = redis_state.RedisState
+redis_link = pytest.importorskip("llmreplay.state.redis_link")
 
 
 class Clock:
@@ -349,7 +350,7 @@ def own_server() -> Iterator[RedisServer]:
 async def test_redis_going_away(
     own_server: RedisServer, policy: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(redis_state, "RETRY_AFTER_OUTAGE_S", 0.0)
+    monkeypatch.setattr(redis_link, "RETRY_AFTER_OUTAGE_S", 0.0)
     state = RedisState(own_server.url, on_error=policy)
     live = LiveConfig(initial(Settings()))
     await state.start(live)
