@@ -48,6 +48,9 @@ class Exchange:
     unreadable: ApiError | None = None
     """Why the codec could not read the request, kept while a recording or the upstream may still answer it
     (the provider's own answer to a bad request is worth replaying)."""
+    read_later: bool = False
+    """The codec reads the request only after the answer is sent: a call forwarded first, which needs none of
+    it on the way (its model and prompt tokens are for the observers)."""
     source: str | None = None
     """Which source answered (``synthetic``, ``cassette``, ``upstream``); None for an early answer."""
     settled: asyncio.Future[None] | None = None

@@ -11,6 +11,7 @@ counted and told like a synthetic one. The sources and their order are the runti
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 from collections.abc import Awaitable, Callable
 
@@ -42,11 +43,11 @@ def handler(route: Route | None) -> Handler:
     async def handle(request: web.Request) -> web.StreamResponse:
         rt = request.app[RUNTIME]
         t0 = arrival.start_of(request)
-        answer, done, settled = await _prepare(rt, request, route, t0)
+        answer, later, settled = await _prepare(rt, request, route, t0)
         rt.writer.poll()
         # Counted from here: everything before is a few hundred microseconds of CPU, not waiting.
         stream = answer.stream
-        endpoint = done.endpoint
+        endpoint = later.endpoint if isinstance(later, Done) else later.route.endpoint
         rt.observers.started(endpoint, request.method, request.path, stream)
         status = 0 if answer.cut is not None and answer.cut.before_headers else answer.status
         marks: dict[str, float] = {}
@@ -55,6 +56,7 @@ def handler(route: Route | None) -> Handler:
         try:
             return await sending
         finally:
+            done = later if isinstance(later, Done) else _done(later)
             rt.observers.finished(done, status, stream, marks, t0, clock())
             rt.writer.poll()
             if settled is not None:
@@ -65,8 +67,9 @@ def handler(route: Route | None) -> Handler:
 
 async def _prepare(
     rt: Runtime, request: web.Request, route: Route | None, t0: float
-) -> tuple[Answer, Done, asyncio.Future[None] | None]:
-    """Everything before the first byte: the answer and what the observers will need of it."""
+) -> tuple[Answer, Done | Exchange, asyncio.Future[None] | None]:
+    """Everything before the first byte: the answer and what the observers will need of it (or, for a request
+    read after its answer is sent, the exchange to read it from then)."""
     wire = rt.deck is not None and rt.deck.proxy is not None
     try:
         call = await _call(request, wire)
@@ -86,7 +89,7 @@ async def _prepare(
         answer = await _answer(rt, ex)
     except ApiError as err:
         answer = route.codec.render_error(err, ex.opts)
-    return answer, _done(ex), ex.settled
+    return answer, ex if ex.read_later else _done(ex), ex.settled
 
 
 def _endpoint(route: Route | None) -> str:
@@ -126,6 +129,10 @@ def _read(rt: Runtime, ex: Exchange) -> None:
     route = ex.route
     if ex.verbatim or route.op is not None:
         return
+    if rt.forwards_first and not ex.config.rate_limit.enabled:
+        # Straight upstream, and no quota to weigh it against: reading it can wait until the answer is out.
+        ex.read_later = True
+        return
     try:
         ex.request = route.codec.parse_request(ex.call)
     except ApiError as err:
@@ -164,6 +171,10 @@ def input_tokens(ex: Exchange) -> int:
 
 
 def _done(ex: Exchange) -> Done:
+    if ex.read_later and ex.request is None:
+        # The upstream had its say on a request its codec cannot read; the observers go without its model.
+        with contextlib.suppress(ApiError):
+            ex.request = ex.route.codec.parse_request(ex.call)
     req = ex.request
     model = req.model if req is not None else None
     return Done(ex.route.endpoint, model, input_tokens(ex), ex.output_tokens, ex.denied, ex.outcome)

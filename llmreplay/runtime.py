@@ -53,6 +53,11 @@ class Runtime:
     """The one generator of every unseeded exchange. Nothing is to be reproduced there, so draws interleaved
     with other exchanges' are as good as a generator of its own, which would cost 4 µs to seed."""
 
+    @property
+    def forwards_first(self) -> bool:
+        """Whether every call goes upstream first (record mode ``all``)."""
+        return self.sources[0].name == "upstream"
+
     def rng_for(self, call: Call) -> random.Random:
         """The exchange's generator: its own, seeded from the request or server seed and the call; else the
         shared one."""

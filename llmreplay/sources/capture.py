@@ -72,8 +72,9 @@ class Capture:
         self.chunks.append(chunk)
         self.arrivals.append(self._us(now))
 
-    def interaction(self, error: str | None) -> Interaction:
-        end_us = self._us(clock())
+    def interaction(self, error: str | None, end: float | None = None) -> Interaction:
+        """The record, ended at ``end`` (the clock's time the answer was over; now when None)."""
+        end_us = self._us(clock() if end is None else end)
         events: tuple[RecordedEvent, ...] | None = None
         if self.stream_type is not None:
             events = tuple(split_chunks(self.chunks, self.arrivals, self.stream_type, end_us))

@@ -146,10 +146,12 @@ class Upstream:
         if stream:
             return Answer(resp.status, out, first, stream=True, live=body)
         frames = list(first)
-        async for frame in body:
-            frames.append(frame)
+        try:
+            async for frame in body:
+                frames.append(frame)
+        finally:
+            body.close(drain=False)  # read to its end, or the handler was cancelled: either way, done with it
         whole = b"".join(f.data for f in frames)
-        body.close(drain=False)
         if body.cut is not None:
             # A plain body that broke off is written like a stream, so the cut follows the part that came.
             return Answer(resp.status, out, (Frame(whole, at=clock() - t0),), stream=True, cut=body.cut)
@@ -157,15 +159,17 @@ class Upstream:
 
     def _failed(self, capture: Capture, codec: Codec | None, error: str, exc: BaseException) -> Answer:
         answer, interaction = failure(capture, codec, error, f"llmreplay record: upstream {self.shown}", exc)
-        self._finish(capture, interaction)
+        self._finish(capture, lambda: interaction)
         return answer
 
-    def _finish(self, capture: Capture, interaction: Interaction) -> None:
-        self._later(self._deliver(capture, interaction))
+    def _finish(self, capture: Capture, record: Callable[[], Interaction]) -> None:
+        """The exchange is over: ``record`` makes its record, off the writer's way (cutting a stream into events
+        and scrubbing it take longer than sending the last byte)."""
+        self._later(self._deliver(capture, record))
 
-    async def _deliver(self, capture: Capture, interaction: Interaction) -> None:
+    async def _deliver(self, capture: Capture, record: Callable[[], Interaction]) -> None:
         try:
-            await self.sink(self.scrub.interaction(interaction))
+            await self.sink(self.scrub.interaction(record()))
         finally:
             if capture.settled is not None and not capture.settled.done():
                 capture.settled.set_result(None)
@@ -248,4 +252,5 @@ class _Body:
 
     def _end(self, error: str | None) -> None:
         self._resp.release()
-        self._owner._finish(self._capture, self._capture.interaction(error))
+        capture, end = self._capture, clock()
+        self._owner._finish(capture, lambda: capture.interaction(error, end))
