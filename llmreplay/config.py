@@ -97,6 +97,14 @@ RateLimitSettings = RateLimitConfig
 class SyntheticSettings(_Section):
     # The live field's declaration, copied: the admin API changes this same value at run time.
     tool_call_probability: float = copy.copy(GlobalConfig.model_fields["tool_call_probability"])
+    tool_call_after_result_probability: float = _opt(
+        0.0,
+        "Probability of another tool call when the latest turn is a tool's result (a real model answers it in "
+        "text, so agent loops end).",
+        "LLMREPLAY_TOOL_CALL_AFTER_RESULT_PROBABILITY",
+        ge=0,
+        le=1,
+    )
     default_response: str | None = _opt(
         None, "Fixed reply text; unset: half from a pool of answers, half lorem ipsum.", "DEFAULT_RESPONSE"
     )

@@ -203,12 +203,16 @@ def _message(i: int, m: MessageParam) -> Message:
     if isinstance(m.content, str):
         return Message(m.role, m.content)
     texts: list[str] = []
+    results = False
     for j, block in enumerate(m.content):
         _check_block(block, ["messages", i, "content", j])
+        results = results or block.get("type") == "tool_result"
         text = _block_text(block)
         if text:
             texts.append(text)
-    return Message(m.role, "\n".join(texts))
+    # A user turn that carries tool results is the tools' turn, as OpenAI's role "tool" and Gemini's
+    # functionResponse are: the neutral request says so the same way for every API.
+    return Message("tool" if results and m.role == "user" else m.role, "\n".join(texts))
 
 
 def _system(system: str | list[dict[str, Any]] | None) -> str:

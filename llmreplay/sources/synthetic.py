@@ -139,6 +139,10 @@ class SyntheticSource:
             return force
         if req.tool_choice.mode == "required" or req.tool_choice.names:
             return True
+        if req.messages and req.messages[-1].role == "tool":
+            # The tool has answered: a model answers its result in text, and an agent loop ends.
+            p = self.settings.tool_call_after_result_probability
+            return p > 0 and rng.random() < p
         return rng.random() < self.settings.tool_call_probability
 
 

@@ -44,8 +44,10 @@ def chat(url: str, content: str, model: str = "gpt-4o-mini", **kw: object) -> st
 
 
 def record_chat(folder: Path, up: BackgroundServer, *contents: str) -> list[str]:
+    # A seed of its own per call (the header goes upstream, and matching ignores it): two recordings of the
+    # same request always differ, where two unseeded replies drawn from the pool now and then agree.
     with recorder(folder, up.url) as rec:
-        return [chat(rec.url, c) for c in contents]
+        return [chat(rec.url, c, extra_headers={"x-llmreplay-seed": str(i)}) for i, c in enumerate(contents)]
 
 
 def count(folder: Path) -> int:
