@@ -38,8 +38,8 @@ from llmreplay.model import (
     Usage,
 )
 from llmreplay.sources.base import Play
+from llmreplay.synth import prompt_schema, tokens
 from llmreplay.synth import text as texts
-from llmreplay.synth import tokens
 from llmreplay.synth.faker import UnsatisfiableSchema, fake
 
 _PARALLEL_PROBABILITY = 0.25
@@ -113,6 +113,8 @@ class SyntheticSource:
     def _text_candidate(self, req: Request, rng: random.Random, parts: list[Part]) -> Candidate:
         if req.output.kind == "json_schema" and req.output.schema is not None:
             body = json.dumps(_fake(req.output.schema, rng, "the output schema", "response_format"), ensure_ascii=False)
+        elif (prompted := _prompted(req, rng)) is not None:
+            body = prompted
         elif req.output.kind == "json":
             body = json.dumps({"answer": texts.reply_text(rng, self.settings.default_response)}, ensure_ascii=False)
         else:
@@ -144,6 +146,20 @@ class SyntheticSource:
             p = self.settings.tool_call_after_result_probability
             return p > 0 and rng.random() < p
         return rng.random() < self.settings.tool_call_probability
+
+
+def _prompted(req: Request, rng: random.Random) -> str | None:
+    """JSON following a schema the prompt carries, where JSON is asked for (the API's JSON mode, or words that
+    name JSON and a schema beside it); None when there is none, or the faker has no value for it (the app sent
+    no schema field, so its prompt's schema is no cause for a 400)."""
+    said = [req.system, *(m.text for m in req.messages if m.role in ("user", "system"))]
+    schema = prompt_schema.schema_in(said) if req.output.kind == "json" else prompt_schema.asked_schema(said)
+    if schema is None:
+        return None
+    try:
+        return json.dumps(_fake(schema, rng, "the prompt's schema", "messages"), ensure_ascii=False)
+    except ApiError:
+        return None
 
 
 def _with_tool_choice(req: Request, tool_call: bool | str | None) -> Request:
