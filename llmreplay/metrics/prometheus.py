@@ -10,7 +10,8 @@ prometheus_client then keeps every value in a per-process file there, and ``/met
 worker answers) reads them all, so counters and histograms are sums over the workers and the
 in-flight gauges count live workers only (the supervisor calls ``mark_process_dead`` on exit).
 
-Metric names, all labelled by ``endpoint`` (the codec's name: ``chat``, ``messages``, ``gemini`` …)::
+Metric names, all but the lateness histogram labelled by ``endpoint`` (the route's name: ``chat-completions``,
+``messages``, ``gemini`` …)::
 
     llmreplay_requests_total{endpoint, status}        status "0": cut before any header was sent
     llmreplay_requests_in_flight{endpoint}
