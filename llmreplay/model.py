@@ -53,13 +53,27 @@ class Wire:
 
 
 @dataclass(frozen=True, slots=True)
+class ToolResult:
+    """What a tool answered to one of the model's calls, as the app sent it back."""
+
+    call_id: str
+    """The call it answers (``tool_call_id``, ``call_id``, ``tool_use_id``; Gemini's optional ``id``)."""
+    name: str
+    """The tool's name, where the conversation says it ("" where it does not)."""
+    content: str
+    """Its content as text (JSON text for structured results)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Message:
-    """One conversation turn, reduced to what synthesis and token counts need."""
+    """One conversation turn, reduced to what synthesis, rules and token counts need."""
 
     role: str
-    """``system``, ``user``, ``assistant`` or ``tool``."""
+    """``system``, ``user``, ``assistant`` or ``tool`` (a turn that carries tool results, for every API)."""
     text: str
     """All textual content of the turn joined (tool calls and results as JSON text)."""
+    results: tuple[ToolResult, ...] = ()
+    """The tool results this turn carries."""
 
 
 @dataclass(frozen=True, slots=True)

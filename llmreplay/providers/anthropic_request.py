@@ -17,7 +17,7 @@ import pydantic
 from pydantic import Field
 
 from llmreplay.errors import ApiError, ErrorKind
-from llmreplay.model import Call, Message, OutputFormat, Request, Tool, ToolChoice
+from llmreplay.model import Call, Message, OutputFormat, Request, Tool, ToolChoice, ToolResult
 from llmreplay.providers.base import Body, load_json
 
 API = "anthropic-messages"
@@ -199,20 +199,32 @@ def _check_block(block: dict[str, Any], loc: list[str | int]) -> None:
         _validate(model, block, loc)
 
 
-def _message(i: int, m: MessageParam) -> Message:
+def _message(i: int, m: MessageParam, names: dict[str, str]) -> Message:
+    """One turn; ``names`` (tool names by ``tool_use`` id) grows with the assistant's calls."""
     if isinstance(m.content, str):
         return Message(m.role, m.content)
     texts: list[str] = []
-    results = False
+    results: list[ToolResult] = []
     for j, block in enumerate(m.content):
         _check_block(block, ["messages", i, "content", j])
-        results = results or block.get("type") == "tool_result"
         text = _block_text(block)
+        kind = block.get("type")
+        if kind == "tool_use":
+            names[str(block.get("id", ""))] = str(block.get("name", ""))
+        elif kind == "tool_result":
+            call_id = str(block.get("tool_use_id", ""))
+            results.append(ToolResult(call_id, names.get(call_id, ""), text))
         if text:
             texts.append(text)
     # A user turn that carries tool results is the tools' turn, as OpenAI's role "tool" and Gemini's
     # functionResponse are: the neutral request says so the same way for every API.
-    return Message("tool" if results and m.role == "user" else m.role, "\n".join(texts))
+    role = "tool" if results and m.role == "user" else m.role
+    return Message(role, "\n".join(texts), tuple(results))
+
+
+def _messages(messages: list[MessageParam]) -> tuple[Message, ...]:
+    names: dict[str, str] = {}
+    return tuple(_message(i, m, names) for i, m in enumerate(messages))
 
 
 def _system(system: str | list[dict[str, Any]] | None) -> str:
@@ -295,7 +307,7 @@ def _request(body: CountTokensBody, data: dict[str, Any], **extra: Any) -> Reque
         api=API,
         endpoint=ENDPOINT,
         model=body.model,
-        messages=tuple(_message(i, m) for i, m in enumerate(body.messages)),
+        messages=_messages(body.messages),
         system=_system(body.system),
         tools=_tools(body.tools),
         tool_choice=choice,

@@ -16,7 +16,7 @@ import pydantic
 from pydantic import BeforeValidator, Field
 
 from llmreplay.errors import ApiError, ErrorKind
-from llmreplay.model import Call, Message, OutputFormat, Request, Tool, ToolChoice
+from llmreplay.model import Call, Message, OutputFormat, Request, Tool, ToolChoice, ToolResult
 from llmreplay.providers.base import Body, load_json
 from llmreplay.providers.gemini_schema import to_json_schema
 
@@ -222,7 +222,12 @@ def _message(content: ContentParam, index: int) -> Message:
         raise invalid(f"contents[{index}].role", f'Please use a valid role: user, model. (got "{role}")')
     is_tool = role == "user" and content.parts and all(p.functionResponse is not None for p in content.parts)
     text = "".join(_part_text(p) for p in content.parts if not p.thought)
-    return Message("tool" if is_tool else _ROLES[role], text)
+    results = tuple(
+        ToolResult(p.functionResponse.id or "", p.functionResponse.name, _part_text(p))
+        for p in content.parts
+        if p.functionResponse is not None
+    )
+    return Message("tool" if is_tool else _ROLES[role], text, results)
 
 
 def _system(value: ContentParam | str | None) -> str:

@@ -16,7 +16,7 @@ import pydantic
 from pydantic import Field
 
 from llmreplay.errors import ApiError, ErrorKind
-from llmreplay.model import Call, Message, OutputFormat, Request, Tool, ToolChoice
+from llmreplay.model import Call, Message, OutputFormat, Request, Tool, ToolChoice, ToolResult
 from llmreplay.providers.base import Body, load_json, validation_error
 
 API = "openai-chat"
@@ -242,12 +242,19 @@ def _turns(messages: list[MessageParam]) -> tuple[str, tuple[Message, ...]]:
     """(system prompt, other turns)."""
     system: list[str] = []
     turns: list[Message] = []
+    names: dict[str, str] = {}
+    """Tool names by call id, from the assistant turns before a result."""
     for i, m in enumerate(messages):
         _check_message(i, m)
         text = _message_text(i, m)
         role = _ROLES.get(m.role, m.role)
+        for tc in m.tool_calls or ():
+            names[tc.id] = tc.function.name
         if role == "system":
             system.append(text)
+        elif role == "tool":
+            call_id = m.tool_call_id or ""
+            turns.append(Message(role, text, (ToolResult(call_id, names.get(call_id, m.name or ""), text),)))
         else:
             turns.append(Message(role, text))
     return "\n".join(t for t in system if t), tuple(turns)

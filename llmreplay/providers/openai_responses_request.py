@@ -16,7 +16,7 @@ import pydantic
 from pydantic import Field
 
 from llmreplay.errors import ApiError, ErrorKind
-from llmreplay.model import Call, Message, OutputFormat, Request, Tool, ToolChoice
+from llmreplay.model import Call, Message, OutputFormat, Request, Tool, ToolChoice, ToolResult
 from llmreplay.providers.base import Body, load_json, validation_error
 
 API = "openai-responses"
@@ -191,10 +191,18 @@ def _messages(body: ResponsesBody) -> tuple[Message, ...]:
     if isinstance(body.input, str):
         return (Message("user", body.input),)
     out: list[Message] = []
+    names: dict[str, str] = {}
+    """Tool names by call id, from the function calls before their outputs."""
     for i, item in enumerate(body.input):
         msg = _item_message(item, f"input.{i}")
-        if msg is not None:
-            out.append(msg)
+        if msg is None:
+            continue
+        if item.get("type") == "function_call":
+            names[str(item.get("call_id"))] = str(item.get("name"))
+        elif msg.role == "tool":
+            call_id = str(item.get("call_id"))
+            msg = Message("tool", msg.text, (ToolResult(call_id, names.get(call_id, ""), msg.text),))
+        out.append(msg)
     return tuple(out)
 
 
