@@ -311,35 +311,21 @@ class Index:
             self._used.clear()
 
     def _take(self, key: str) -> tuple[str, Interaction] | None:
-        entries = self._by_key.get(key)
-        if not entries:
+        found = self._next(key)
+        if found is None:
             return None
-        n = self._used.get(key, 0)
-        if n < len(entries):
-            self._used[key] = n + 1
-            return entries[n]
-        if self.cfg.repeat == "last":
-            return entries[-1]
-        if self.cfg.repeat == "cycle":
-            self._used[key] = n + 1
-            return entries[n % len(entries)]
-        return None
+        self._used[key], entry = found
+        return entry
 
     def lookup_named(self, call: RequestLike, verbatim: bool | None = None) -> tuple[str, Interaction] | None:
-        """The next recording for ``call`` with its cassette's name, or None.
+        """The next recording for ``call`` with its cassette's name, used up, or None (:meth:`find` then
+        :meth:`play`).
 
         ``verbatim`` None tries the codec key first and then the exact one, for
         callers that do not know whether a codec owns the path.
         """
-        if verbatim is not True:
-            key = key_of(call, self.cfg)
-            with self._lock:
-                if verbatim is False or key in self._by_key:
-                    return self._take(key)
-        # The exact key (a SHA-256 of the body and a canonical dump) is only worked out when the codec key misses.
-        key = verbatim_key(call)
-        with self._lock:
-            return self._take(key)
+        key = self.find(call, verbatim)
+        return None if key is None else self.play(key)
 
     def lookup(self, call: RequestLike, verbatim: bool | None = None) -> Interaction | None:
         found = self.lookup_named(call, verbatim)
@@ -362,18 +348,18 @@ class Index:
         with self._lock:
             return self._take(key)
 
-    def _next(self, key: str) -> tuple[str, Interaction] | None:
-        """What :meth:`_take` would hand out for ``key``, leaving the cursor alone."""
+    def _next(self, key: str) -> tuple[int, tuple[str, Interaction]] | None:
+        """What :meth:`_take` hands out for ``key``, and the cursor after it; None when there is nothing."""
         entries = self._by_key.get(key)
         if not entries:
             return None
         n = self._used.get(key, 0)
         if n < len(entries):
-            return entries[n]
+            return n + 1, entries[n]
         if self.cfg.repeat == "last":
-            return entries[-1]
+            return n, entries[-1]
         if self.cfg.repeat == "cycle":
-            return entries[n % len(entries)]
+            return n + 1, entries[n % len(entries)]
         return None
 
     def closest(self, call: RequestLike) -> Closest | None:

@@ -58,9 +58,9 @@ class Writer:
         if cut is not None and cut.before_headers:
             await _carry_out(request, cut, t0, self._now)
             return _Dead()
-        headers = CIMultiDict(answer.headers)
         if answer.live is not None:
             return await self._send_live(request, answer, t0, marks)
+        headers = CIMultiDict(answer.headers)
         if not answer.stream and cut is None:
             due = t0 + (answer.frames[0].at or 0.0) if answer.frames else t0
             await _sleep_until(due, self._now)

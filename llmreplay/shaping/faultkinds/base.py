@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 
 from llmreplay.errors import ApiError, ErrorKind, kind_for_status
 from llmreplay.model import Answer, Frame, Quota
-from llmreplay.shaping.faultkinds.live import settled
+from llmreplay.shaping.faultkinds.live import AtChunk, at_chunk, counted, settled
 
 if TYPE_CHECKING:
     from llmreplay.exchange import Exchange
@@ -92,9 +92,17 @@ class BrokenStream(FaultKind):
         return self.body(ex, answer, outcome)
 
     def live(self, ex: Exchange, answer: Answer, outcome: Outcome) -> Answer:
-        """A stream still arriving: by default read to its end, then broken like any stream (kinds that can act
-        as the chunks pass do so at a position given by count)."""
+        """A stream still arriving: broken as its events pass where the kind says how at a position given by
+        count (:meth:`at_chunk`); else read to its end, then broken like any stream."""
+        n = counted(outcome)
+        how = None if n is None else self.at_chunk(ex, outcome, n)
+        if how is not None:
+            return at_chunk(ex, answer, how)
         return settled(ex, answer, lambda whole: self.stream(ex, whole, outcome, list(whole.frames)))
+
+    def at_chunk(self, ex: Exchange, outcome: Outcome, n: int) -> AtChunk | None:
+        """What the fault does to a live stream at event ``n``; None: it needs the whole stream."""
+        return None
 
     def stream(self, ex: Exchange, answer: Answer, outcome: Outcome, frames: list[Frame]) -> Answer:
         return answer

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from llmreplay.model import Answer, Cut, Frame
 from llmreplay.shaping.faultkinds.base import BrokenStream, last_at
-from llmreplay.shaping.faultkinds.live import AtChunk, at_chunk, counted
+from llmreplay.shaping.faultkinds.live import AtChunk
 
 if TYPE_CHECKING:
     from llmreplay.exchange import Exchange
@@ -25,11 +25,8 @@ class Disconnect(BrokenStream):
         kept = tuple(frames[: outcome.position(len(frames))])
         return dataclasses.replace(answer, frames=kept, cut=Cut("reset", at=last_at(kept, frames)))
 
-    def live(self, ex: Exchange, answer: Answer, outcome: Outcome) -> Answer:
-        n = counted(outcome)
-        if n is None:
-            return super().live(ex, answer, outcome)
-        return at_chunk(ex, answer, AtChunk(n, end=True, cut=Cut("reset")))
+    def at_chunk(self, ex: Exchange, outcome: Outcome, n: int) -> AtChunk:
+        return AtChunk(n, end=True, cut=Cut("reset"))
 
     def body(self, ex: Exchange, answer: Answer, outcome: Outcome) -> Answer:
         # Half a body, then a reset: sent as a stream so the half really goes out before the cut.

@@ -64,18 +64,31 @@ def settled(ex: Exchange, answer: Answer, shape: Callable[[Answer], Answer]) -> 
     return dataclasses.replace(answer, frames=(), live=Settled(ex.t0, events, shape))
 
 
-class _Events:
+class _Over:
+    """Live frames made from other live frames: the source's own ending, unless this one's, and closing
+    passes through to the source."""
+
+    def __init__(self, inner: LiveFrames) -> None:
+        self._inner = inner
+        self._cut: Cut | None = None
+
+    @property
+    def cut(self) -> Cut | None:
+        return self._cut or self._inner.cut
+
+    def close(self, drain: bool = True) -> None:
+        self._inner.close(drain)
+
+
+class _Events(_Over):
     """A live answer's frames (known and arriving) cut into whole events, each due when its last byte came."""
 
     def __init__(self, answer: Answer) -> None:
         assert answer.live is not None
+        super().__init__(answer.live)
         ctype = next((v for k, v in answer.headers if k.lower() == "content-type"), "")
-        self._known, self._inner = answer.frames, answer.live
+        self._known = answer.frames
         self._splitter = EventSplitter(ctype)
-
-    @property
-    def cut(self) -> Cut | None:
-        return self._inner.cut
 
     def __aiter__(self) -> AsyncIterator[Frame]:
         return self._run()
@@ -93,20 +106,13 @@ class _Events:
         for e in self._splitter.finish(0):
             yield Frame(e.data, at=at)
 
-    def close(self, drain: bool = True) -> None:
-        self._inner.close(drain)
 
-
-class _AtChunk:
+class _AtChunk(_Over):
     def __init__(self, t0: float, known: tuple[Frame, ...], inner: LiveFrames, how: AtChunk) -> None:
-        self._t0, self._inner, self._how = t0, inner, how
+        super().__init__(inner)
+        self._t0, self._how = t0, how
         self._frames = self._run(known)
-        self._cut: Cut | None = None
         self._last: float | None = None
-
-    @property
-    def cut(self) -> Cut | None:
-        return self._cut or self._inner.cut
 
     def __aiter__(self) -> AsyncIterator[Frame]:
         return self._frames
@@ -150,22 +156,15 @@ class _AtChunk:
             last = self._last if self._last is not None else clock() - self._t0
             self._cut = dataclasses.replace(cut, at=last + (cut.at or 0.0))
 
-    def close(self, drain: bool = True) -> None:
-        self._inner.close(drain)
 
-
-class Settled:
+class Settled(_Over):
     """Live frames read to the end before the first goes out, then shaped as one timed stream. The shaped
     frames keep their gaps from the first, which leaves at once."""
 
     def __init__(self, t0: float, answer: Answer, shape: Callable[[Answer], Answer]) -> None:
         assert answer.live is not None
-        self._t0, self._answer, self._shape, self._inner = t0, answer, shape, answer.live
-        self._cut: Cut | None = None
-
-    @property
-    def cut(self) -> Cut | None:
-        return self._cut or self._inner.cut
+        super().__init__(answer.live)
+        self._t0, self._answer, self._shape = t0, answer, shape
 
     def __aiter__(self) -> AsyncIterator[Frame]:
         return self._run()
@@ -184,6 +183,3 @@ class Settled:
         self._cut = shaped.cut
         for f in shaped.frames:
             yield f
-
-    def close(self, drain: bool = True) -> None:
-        self._inner.close(drain)

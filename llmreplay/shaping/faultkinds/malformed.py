@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from llmreplay.model import Answer, Frame
 from llmreplay.shaping.faultkinds.base import BrokenStream
-from llmreplay.shaping.faultkinds.live import AtChunk, at_chunk, counted
+from llmreplay.shaping.faultkinds.live import AtChunk
 
 if TYPE_CHECKING:
     from llmreplay.exchange import Exchange
@@ -29,11 +29,8 @@ class Malformed(BrokenStream):
             frames[i] = frames[i]._replace(data=garble(frames[i].data))
         return dataclasses.replace(answer, frames=tuple(frames))
 
-    def live(self, ex: Exchange, answer: Answer, outcome: Outcome) -> Answer:
-        n = counted(outcome)
-        if n is None:
-            return super().live(ex, answer, outcome)
-        return at_chunk(ex, answer, AtChunk(n, change=lambda f: f._replace(data=garble(f.data))))
+    def at_chunk(self, ex: Exchange, outcome: Outcome, n: int) -> AtChunk:
+        return AtChunk(n, change=lambda f: f._replace(data=garble(f.data)))
 
     def body(self, ex: Exchange, answer: Answer, outcome: Outcome) -> Answer:
         at = answer.frames[0].at if answer.frames else 0.0

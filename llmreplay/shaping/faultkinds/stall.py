@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from llmreplay.model import Answer, Cut, Frame
 from llmreplay.shaping.faultkinds.base import BrokenStream, seconds, shift
-from llmreplay.shaping.faultkinds.live import AtChunk, at_chunk, counted
+from llmreplay.shaping.faultkinds.live import AtChunk
 
 if TYPE_CHECKING:
     from llmreplay.exchange import Exchange
@@ -32,13 +32,9 @@ class Stall(BrokenStream):
             return dataclasses.replace(answer, frames=kept, cut=Cut("close", at=last + delay))
         return dataclasses.replace(answer, frames=shift(frames, n, delay))
 
-    def live(self, ex: Exchange, answer: Answer, outcome: Outcome) -> Answer:
-        n = counted(outcome)
-        if n is None:
-            return super().live(ex, answer, outcome)
+    def at_chunk(self, ex: Exchange, outcome: Outcome, n: int) -> AtChunk:
         delay = seconds(outcome)
-        how = AtChunk(n, end=True, cut=Cut("close", at=delay)) if outcome.close else AtChunk(n, delay=delay)
-        return at_chunk(ex, answer, how)
+        return AtChunk(n, end=True, cut=Cut("close", at=delay)) if outcome.close else AtChunk(n, delay=delay)
 
     def body(self, ex: Exchange, answer: Answer, outcome: Outcome) -> Answer:
         delay = seconds(outcome)

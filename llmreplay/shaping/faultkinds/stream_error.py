@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from llmreplay.model import Answer, Frame
 from llmreplay.shaping.faultkinds.base import BrokenStream, injected_error, last_at
-from llmreplay.shaping.faultkinds.live import AtChunk, at_chunk, counted
+from llmreplay.shaping.faultkinds.live import AtChunk
 
 if TYPE_CHECKING:
     from llmreplay.exchange import Exchange
@@ -34,13 +34,10 @@ class StreamError(BrokenStream):
             kept.append(Frame(data, at=last_at(kept, frames), paced=False))
         return dataclasses.replace(answer, frames=tuple(kept))
 
-    def live(self, ex: Exchange, answer: Answer, outcome: Outcome) -> Answer:
-        n = counted(outcome)
-        if n is None:
-            return super().live(ex, answer, outcome)
+    def at_chunk(self, ex: Exchange, outcome: Outcome, n: int) -> AtChunk:
         codec = ex.route.codec
         err = injected_error(codec.stream_error_kind.status, None)
-        return at_chunk(ex, answer, AtChunk(n, tail=lambda sent: codec.in_stream_error(err, ex.opts, sent), end=True))
+        return AtChunk(n, tail=lambda sent: codec.in_stream_error(err, ex.opts, sent), end=True)
 
     def body(self, ex: Exchange, answer: Answer, outcome: Outcome) -> Answer:
         # A plain answer has no events: the error takes its place.
