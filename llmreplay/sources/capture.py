@@ -61,7 +61,8 @@ class Capture:
         self.stream_type: str | None = None
         self.headers_us = 0
         self.chunks: list[bytes] = []
-        self.arrivals: list[int] = []
+        self.arrivals: list[float] = []
+        """Each chunk's arrival on the clock, turned into offsets once the answer is over (not per chunk)."""
 
     def answered(self, status: int, headers: tuple[tuple[str, str], ...], stream_type: str | None) -> None:
         """The upstream's status line and headers are in; ``stream_type`` is its content type when it streams."""
@@ -70,14 +71,15 @@ class Capture:
 
     def add(self, chunk: bytes, now: float) -> None:
         self.chunks.append(chunk)
-        self.arrivals.append(self._us(now))
+        self.arrivals.append(now)
 
     def interaction(self, error: str | None, end: float | None = None) -> Interaction:
         """The record, ended at ``end`` (the clock's time the answer was over; now when None)."""
         end_us = self._us(clock() if end is None else end)
         events: tuple[RecordedEvent, ...] | None = None
         if self.stream_type is not None:
-            events = tuple(split_chunks(self.chunks, self.arrivals, self.stream_type, end_us))
+            offsets = [self._us(at) for at in self.arrivals]
+            events = tuple(split_chunks(self.chunks, offsets, self.stream_type, end_us))
         resp = RecordedResponse(
             status=self.status,
             headers=self.headers,
