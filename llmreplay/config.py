@@ -28,8 +28,10 @@ from llmreplay.options import option as _opt
 __all__ = [
     "CassetteSettings",
     "ConfigError",
+    "JournalSettings",
     "LatencySettings",
     "RateLimitSettings",
+    "RulesSettings",
     "ServerSettings",
     "Settings",
     "SyntheticSettings",
@@ -144,6 +146,27 @@ class CassetteSettings(_Section):
     scrub_patterns: tuple[str, ...] = _opt((), "Regular expressions replaced wherever they appear before saving.")
 
 
+class RulesSettings(_Section):
+    file: str | None = _opt(
+        None,
+        "Rules file (YAML, TOML or JSON) of scripted replies, asked before cassettes and synthesis.",
+        "LLMREPLAY_RULES",
+    )
+
+
+class JournalSettings(_Section):
+    size: int = _opt(
+        2000, "Recent exchanges the request journal keeps (0 keeps none).", "LLMREPLAY_JOURNAL_SIZE", ge=0, le=1_000_000
+    )
+    max_body_kb: int = _opt(
+        256,
+        "Largest request body the journal keeps whole, in KiB; a longer one is kept cut to this size.",
+        "LLMREPLAY_JOURNAL_MAX_BODY_KB",
+        ge=0,
+        le=32768,
+    )
+
+
 class Settings(_Section):
     """All of llmreplay's settings."""
 
@@ -152,6 +175,8 @@ class Settings(_Section):
     rate_limit: RateLimitSettings = RateLimitSettings()
     synthetic: SyntheticSettings = SyntheticSettings()
     cassettes: CassetteSettings = CassetteSettings()
+    rules: RulesSettings = RulesSettings()
+    journal: JournalSettings = JournalSettings()
 
     @model_validator(mode="before")
     @classmethod

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import random
 from dataclasses import dataclass, field
+from typing import Any
 
 from llmreplay.codec import RenderOptions, Route
 from llmreplay.configmodels import EndpointConfig, LatencyConfig
 from llmreplay.errors import ApiError
-from llmreplay.model import Call, Request
+from llmreplay.model import Call, Reply, Request
 from llmreplay.shaping.directives import NONE, Directives
 from llmreplay.shaping.outcomes import Outcome
 from llmreplay.shaping.ratelimit.quotas import Admission
@@ -52,7 +53,17 @@ class Exchange:
     """The codec reads the request only after the answer is sent: a call forwarded first, which needs none of
     it on the way (its model and prompt tokens are for the observers)."""
     source: str | None = None
-    """Which source answered (``synthetic``, ``cassette``, ``upstream``); None for an early answer."""
+    """Which source answered (``rule``, ``cassette``, ``upstream``, ``synthetic``); None for an early answer."""
+    answered_by: dict[str, Any] | None = None
+    """What of the source answered, for the journal and ``x-llmreplay-source``: ``{"rule": name, "step": i}``,
+    ``{"cassette": name, "index": i}``, ``{"upstream": url}`` or ``{"synthetic": True}``."""
+    reply: Reply | None = None
+    """The neutral reply, where the source built one (synthetic, rule): the journal shows it."""
+    test_id: str | None = None
+    """The test this exchange belongs to (``x-llmreplay-test-id``): it scopes the journal, rules and scenario
+    keys, so tests sharing one server do not see each other."""
+    request_id: str = ""
+    """The journal entry's id, sent back as ``x-llmreplay-request-id``."""
     settled: asyncio.Future[None] | None = None
     """Done once what the source keeps of the exchange is kept (a recording written): the handler waits for it
     after the last byte, so that a call that follows this one's answer finds it recorded."""

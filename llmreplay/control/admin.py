@@ -7,54 +7,23 @@ a bad one gets 422 with the field errors and changes nothing.
 from __future__ import annotations
 
 import hmac
-import json
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pydantic
 from aiohttp import web
 
-from llmreplay.control import openapi
+from llmreplay.control import admin_journal, admin_rules, adminio, openapi
 from llmreplay.control.live import ENDPOINTS, EndpointConfig, GlobalConfig, UnknownEndpoint
 from llmreplay.errors import ApiError
 from llmreplay.options import explain
-from llmreplay.runtime import RUNTIME, Runtime
 from llmreplay.shaping.faultkinds.registry import MODES
 from llmreplay.shaping.ratelimit.strategies import BUILTIN
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def _runtime(request: web.Request) -> Runtime:
-    return request.app[RUNTIME]
-
-
-def _json(data: Any, status: int = 200) -> web.Response:
-    return web.json_response(data, status=status, dumps=lambda o: json.dumps(o, ensure_ascii=False))
-
-
-def _unprocessable(errors: list[dict[str, Any]]) -> web.Response:
-    first = errors[0]
-    where = ".".join(str(x) for x in first["loc"]) or "body"
-    return _json({"message": f"{where}: {first['msg']}", "detail": errors}, 422)
-
-
-def _field_errors(exc: pydantic.ValidationError) -> list[dict[str, Any]]:
-    return [
-        {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]}
-        for e in exc.errors(include_url=False, include_context=False, include_input=False)
-    ]
-
-
-async def _body(request: web.Request) -> dict[str, Any] | web.Response:
-    raw = await request.read()
-    try:
-        data = json.loads(raw) if raw.strip() else {}
-    except ValueError as exc:
-        return _unprocessable([{"loc": ["body"], "msg": f"not valid JSON: {exc}", "type": "json_invalid"}])
-    if not isinstance(data, dict):
-        return _unprocessable([{"loc": ["body"], "msg": "must be a JSON object", "type": "dict_type"}])
-    return data
+_runtime = adminio.runtime
+_json = adminio.json_response
+_unprocessable = adminio.unprocessable
+_field_errors = adminio.field_errors
+_body = adminio.object_body
 
 
 def _unknown_endpoint(name: str) -> web.Response:
@@ -278,10 +247,10 @@ async def reset_scenarios(request: web.Request) -> web.Response:
 
 
 async def get_openapi(request: web.Request) -> web.Response:
-    return _json(openapi.document(ROUTES))
+    return _json(openapi.document(ROUTES, BODIES))
 
 
-ROUTES: list[tuple[str, str, Handler, str]] = [
+ROUTES: adminio.Routes = [
     ("GET", "/api/config", get_config, "Current configuration: global and per-endpoint overrides."),
     ("PATCH", "/api/config/global", patch_global, "Update the global configuration (partial)."),
     ("GET", "/api/config/endpoints", get_endpoints, "Every endpoint with its overrides and effective config."),
@@ -304,7 +273,17 @@ ROUTES: list[tuple[str, str, Handler, str]] = [
     ("DELETE", "/api/scenarios/{name}", delete_scenario, "Remove a named scenario."),
     ("POST", "/api/scenarios/reset", reset_scenarios, "Restart every scenario key from its first step."),
     ("GET", "/api/openapi.json", get_openapi, "This API's OpenAPI 3.1 document."),
+    *admin_rules.ROUTES,
+    *admin_journal.ROUTES,
 ]
+
+BODIES: adminio.Bodies = {
+    ("PATCH", "/api/config/global"): GlobalConfig,
+    ("PATCH", "/api/config/endpoints/{endpoint}"): EndpointConfig,
+    ("PUT", "/api/scenarios/{name}"): ScenarioBody,
+    **admin_rules.BODIES,
+    **admin_journal.BODIES,
+}
 
 
 def add_routes(app: web.Application) -> None:

@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from llmreplay import __version__
-from llmreplay.control.live import ENDPOINTS, EndpointConfig, GlobalConfig
-
-_BODIES: dict[tuple[str, str], str] = {
-    ("PATCH", "/api/config/global"): "GlobalConfig",
-    ("PATCH", "/api/config/endpoints/{endpoint}"): "EndpointConfig",
-    ("PUT", "/api/scenarios/{name}"): "ScenarioBody",
-}
+from llmreplay.control.live import ENDPOINTS
 
 _VALIDATION_ERROR = {
     "type": "object",
@@ -36,13 +31,12 @@ _VALIDATION_ERROR = {
 }
 
 
-def document(routes: Sequence[tuple[str, str, Any, str]]) -> dict[str, Any]:
-    from llmreplay.control.admin import ScenarioBody
-
-    _, schemas = models_json_schema(
-        [(GlobalConfig, "validation"), (EndpointConfig, "validation"), (ScenarioBody, "validation")],
-        ref_template="#/components/schemas/{model}",
-    )
+def document(
+    routes: Sequence[tuple[str, str, Any, str]], bodies: Mapping[tuple[str, str], type[BaseModel]]
+) -> dict[str, Any]:
+    """The document of ``routes``, with the body models ``bodies`` names for the routes that take one."""
+    models = list(dict.fromkeys(bodies.values()))
+    _, schemas = models_json_schema([(m, "validation") for m in models], ref_template="#/components/schemas/{model}")
     components = dict(schemas.get("$defs", {}))
     components["ValidationError"] = _VALIDATION_ERROR
     paths: dict[str, dict[str, Any]] = {}
@@ -64,8 +58,9 @@ def document(routes: Sequence[tuple[str, str, Any, str]]) -> dict[str, Any]:
                 for p in params
             ]
             op["responses"]["404"] = {"description": "Unknown " + params[0]}
-        model = _BODIES.get((method, path))
-        if model:
+        body = bodies.get((method, path))
+        if body is not None:
+            model = body.__name__
             op["requestBody"] = {
                 "required": True,
                 "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{model}"}}},
