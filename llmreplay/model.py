@@ -182,6 +182,10 @@ class Opaque:
 
 Part = Text | ToolCall | Thinking | Opaque
 
+REFUSAL = "refusal"
+"""``Opaque.kind`` of a refusal, ``data["refusal"]`` its text: every codec shows it (OpenAI as a refusal, the
+others as text)."""
+
 
 class Finish(enum.StrEnum):
     """Why a candidate ended; codecs map it to their own names."""
@@ -191,6 +195,9 @@ class Finish(enum.StrEnum):
     TOOL_CALLS = "tool_calls"
     STOP_SEQUENCE = "stop_sequence"
     CONTENT_FILTER = "content_filter"
+    REFUSAL = "refusal"
+    """The model declined: its words are a :data:`REFUSAL` part (OpenAI ``message.refusal``, Anthropic
+    ``stop_reason: refusal``, Gemini ``SAFETY``)."""
     OTHER = "other"
 
 

@@ -16,6 +16,7 @@ from llmreplay.control.live import LiveConfig, initial
 from llmreplay.metrics import Metrics
 from llmreplay.model import Call
 from llmreplay.observers import Observers
+from llmreplay.rules import RuleBook
 from llmreplay.shaping.faults import FaultStage, OutcomeDraw, StreamFaultStage
 from llmreplay.shaping.ratelimit.stage import RateLimitStage
 from llmreplay.shaping.shaper import Shaper
@@ -52,6 +53,8 @@ class Runtime:
     unseeded: random.Random = dataclasses.field(default_factory=random.Random)
     """The one generator of every unseeded exchange. Nothing is to be reproduced there, so draws interleaved
     with other exchanges' are as good as a generator of its own, which would cost 4 µs to seed."""
+    rules: RuleBook = dataclasses.field(default_factory=RuleBook)
+    """Scripted replies (``--rules`` and ``/api/rules``), asked before any source."""
 
     @property
     def forwards_first(self) -> bool:
@@ -87,6 +90,7 @@ def build_runtime(settings: Settings) -> Runtime:
     observers = Observers(metrics, events)
     shaper, draw = Shaper(stages), OutcomeDraw(random.Random(seed))
     rt = Runtime(settings, live, source, shaper, draw, Writer(), state, metrics, events, observers, sources, deck)
+    rt.rules = RuleBook.from_settings(settings)
     if hasattr(state, "attach_metrics"):
         state.attach_metrics(rt.metrics)
     live.listeners.append(lambda what, endpoint: _on_change(rt, what, endpoint))

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from llmreplay.ids import with_prefix
-from llmreplay.model import Candidate, Finish, Opaque, Part, Reply, Text, Thinking, ToolCall, Usage
+from llmreplay.model import REFUSAL, Candidate, Finish, Opaque, Part, Reply, Text, Thinking, ToolCall, Usage
 
 MESSAGE_PREFIX = "msg_"
 TOOL_USE_PREFIX = "toolu_"
@@ -22,6 +22,7 @@ STOP_REASONS: dict[Finish, str] = {
     Finish.TOOL_CALLS: "tool_use",
     Finish.STOP_SEQUENCE: "stop_sequence",
     Finish.CONTENT_FILTER: "refusal",
+    Finish.REFUSAL: "refusal",
     Finish.OTHER: "end_turn",
 }
 
@@ -98,7 +99,16 @@ def block(part: Part) -> dict[str, Any] | None:
             "name": part.name,
             "input": json.loads(tool_arguments(part)),
         }
+    if (said := refusal_text(part)) is not None:
+        return {"type": "text", "text": said}
     return opaque_block(part)
+
+
+def refusal_text(part: Part) -> str | None:
+    """The words of a refusal part (Anthropic has no refusal block: they are text, with ``stop_reason: refusal``)."""
+    if isinstance(part, Opaque) and part.kind == REFUSAL and isinstance(part.data.get("refusal"), str):
+        return str(part.data["refusal"])
+    return None
 
 
 def opaque_block(part: Opaque) -> dict[str, Any] | None:

@@ -45,7 +45,7 @@ def _start(part: Part) -> dict[str, Any] | None:
     whole = content.block(part)
     if whole is None:
         return None
-    if isinstance(part, Text):
+    if isinstance(part, Text) or content.refusal_text(part) is not None:
         return {"type": "text", "text": ""}
     if isinstance(part, Thinking):
         return {"type": "thinking", "thinking": "", "signature": ""}
@@ -55,8 +55,9 @@ def _start(part: Part) -> dict[str, Any] | None:
 
 
 def _deltas(out: _Frames, index: int, part: Part, chunk_size: int) -> None:
-    if isinstance(part, Text):
-        for piece in split(part.text, chunk_size):
+    said = part.text if isinstance(part, Text) else content.refusal_text(part)
+    if said is not None:
+        for piece in split(said, chunk_size):
             out.delta(index, {"type": "text_delta", "text": piece})
     elif isinstance(part, Thinking):
         for piece in split(part.text, chunk_size):

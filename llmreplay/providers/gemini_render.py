@@ -17,6 +17,7 @@ from typing import Any
 
 from llmreplay.errors import ApiError, ErrorKind
 from llmreplay.model import (
+    REFUSAL,
     Answer,
     Candidate,
     Finish,
@@ -43,6 +44,7 @@ _FINISH: dict[Finish, str] = {
     Finish.STOP_SEQUENCE: "STOP",
     Finish.LENGTH: "MAX_TOKENS",
     Finish.CONTENT_FILTER: "SAFETY",
+    Finish.REFUSAL: "SAFETY",
     Finish.OTHER: "OTHER",
 }
 _FILTERED = frozenset(
@@ -179,6 +181,9 @@ def render_part(part: Part) -> dict[str, Any] | None:
         return {"functionCall": {"name": part.name, "args": args if isinstance(args, dict) else {}}}
     if isinstance(part, Opaque) and part.kind == OPAQUE_KIND:
         return dict(part.data)
+    if isinstance(part, Opaque) and part.kind == REFUSAL and isinstance(part.data.get("refusal"), str):
+        # Gemini has no refusal part: the words are text, and finishReason says SAFETY.
+        return {"text": str(part.data["refusal"])}
     return None
 
 
