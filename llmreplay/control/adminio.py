@@ -17,6 +17,9 @@ Routes = list[tuple[str, str, Handler, str]]
 """(method, path, handler, summary) of each admin route; the summary goes into the OpenAPI document."""
 Bodies = dict[tuple[str, str], type[pydantic.BaseModel]]
 """The body model of each (method, path) that takes one, for the OpenAPI document."""
+Queries = dict[tuple[str, str], type[pydantic.BaseModel]]
+"""The query-string model of each (method, path) that takes parameters: its fields are the OpenAPI document's
+query parameters."""
 
 
 def runtime(request: web.Request) -> Runtime:

@@ -32,9 +32,12 @@ _VALIDATION_ERROR = {
 
 
 def document(
-    routes: Sequence[tuple[str, str, Any, str]], bodies: Mapping[tuple[str, str], type[BaseModel]]
+    routes: Sequence[tuple[str, str, Any, str]],
+    bodies: Mapping[tuple[str, str], type[BaseModel]],
+    queries: Mapping[tuple[str, str], type[BaseModel]] | None = None,
 ) -> dict[str, Any]:
-    """The document of ``routes``, with the body models ``bodies`` names for the routes that take one."""
+    """The document of ``routes``, with the body models ``bodies`` names for the routes that take one, and the
+    query parameters of the models ``queries`` names."""
     models = list(dict.fromkeys(bodies.values()))
     _, schemas = models_json_schema([(m, "validation") for m in models], ref_template="#/components/schemas/{model}")
     components = dict(schemas.get("$defs", {}))
@@ -58,6 +61,13 @@ def document(
                 for p in params
             ]
             op["responses"]["404"] = {"description": "Unknown " + params[0]}
+        query = (queries or {}).get((method, path))
+        if query is not None:
+            op.setdefault("parameters", []).extend(_query_parameters(query))
+            op["responses"]["422"] = {
+                "description": "Invalid query parameters.",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ValidationError"}}},
+            }
         body = bodies.get((method, path))
         if body is not None:
             model = body.__name__
@@ -80,3 +90,17 @@ def document(
         "paths": paths,
         "components": {"schemas": components},
     }
+
+
+def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
+    """A query model's fields as optional query parameters (a query value is never null: its schema is the
+    field's non-null branch)."""
+    out = []
+    for name, prop in model.model_json_schema()["properties"].items():
+        branches = [b for b in prop.get("anyOf", [prop]) if b.get("type") != "null"]
+        schema = {k: v for k, v in branches[0].items() if k not in ("title", "default")}
+        param = {"name": name, "in": "query", "required": False, "schema": schema}
+        if prop.get("description"):
+            param["description"] = prop["description"]
+        out.append(param)
+    return out

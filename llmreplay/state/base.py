@@ -6,6 +6,8 @@ from typing import Protocol
 
 from llmreplay.configmodels import RateLimitConfig
 from llmreplay.control.live import LiveConfig
+from llmreplay.journal import Journal
+from llmreplay.journal.merge import Shared
 from llmreplay.shaping.outcomes import Outcome
 from llmreplay.shaping.ratelimit.quotas import Admission
 from llmreplay.shaping.scenarios import Scenario
@@ -45,4 +47,17 @@ class State(Protocol):
     async def reset_metrics(self) -> None:
         """Called after this process reset its own JSON metrics: the other processes sharing the state reset
         theirs (nothing to do when there are none)."""
+        ...
+
+    # ---- the request journal ---------------------------------------------------------
+    def attach_journal(self, journal: Journal) -> None:
+        """Share ``journal``'s finished entries with the other processes, from :meth:`start` on."""
+
+    async def shared_journal(self) -> Shared | None:
+        """The other processes' finished entries and the clears made anywhere; None when there are no others
+        to share with, or they cannot be reached (the caller shows this process's journal alone)."""
+
+    async def clear_journal(self, test_id: str | None) -> None:
+        """Clear ``test_id``'s entries (None: all) in the other processes too (this one's are cleared by the
+        caller)."""
         ...

@@ -8,6 +8,8 @@ from collections.abc import Callable
 
 from llmreplay.configmodels import RateLimitConfig
 from llmreplay.control.live import LiveConfig
+from llmreplay.journal import Journal
+from llmreplay.journal.merge import Shared
 from llmreplay.shaping.outcomes import Outcome
 from llmreplay.shaping.ratelimit.quotas import Admission, Quotas
 from llmreplay.shaping.scenarios import Scenario, ScenarioBook
@@ -52,3 +54,12 @@ class MemoryState:
 
     async def reset_metrics(self) -> None:
         return None  # one process: the admin API has reset the only metrics there are
+
+    def attach_journal(self, journal: Journal) -> None:
+        return None  # one process: its journal is the whole journal
+
+    async def shared_journal(self) -> Shared | None:
+        return None
+
+    async def clear_journal(self, test_id: str | None) -> None:
+        return None

@@ -7,7 +7,8 @@ thing shared, each in its own module:
 - rate limits, one Lua script per strategy: :mod:`~llmreplay.state.redis_limits`;
 - scenarios, named ones and their cursors: :mod:`~llmreplay.state.redis_scenarios`;
 - the live configuration, stored and published whole: :mod:`~llmreplay.state.redis_config`;
-- metrics, each process's snapshot and the merged view: :mod:`~llmreplay.state.redis_metrics`.
+- metrics, each process's snapshot and the merged view: :mod:`~llmreplay.state.redis_metrics`;
+- the request journal, each process's finished entries: :mod:`~llmreplay.state.redis_journal`.
 
 Every call has a short deadline. When Redis cannot be reached, one log line says so (and one when it
 is back), and requests follow ``on_error``: ``open`` admits them unlimited, ``closed`` denies them with
@@ -25,10 +26,13 @@ from typing import Any, Literal
 
 from llmreplay.configmodels import RateLimitConfig
 from llmreplay.control.live import LiveConfig
+from llmreplay.journal import Journal
+from llmreplay.journal.merge import Shared
 from llmreplay.shaping.outcomes import Outcome
 from llmreplay.shaping.ratelimit.quotas import Admission
 from llmreplay.shaping.scenarios import Scenario
 from llmreplay.state.redis_config import ConfigFollower
+from llmreplay.state.redis_journal import SharedJournal
 from llmreplay.state.redis_limits import SharedLimits
 from llmreplay.state.redis_link import RedisLink
 from llmreplay.state.redis_metrics import MetricsSource, SharedMetrics
@@ -58,6 +62,7 @@ class RedisState:
         self._limits = SharedLimits(link, rng or random.Random(), clock)
         self._scenarios = SharedScenarios(link)
         self._metrics = SharedMetrics(link, self.origin, metrics)
+        self._journal = SharedJournal(link, self.origin)
         self._config = ConfigFollower(link, self.origin, self._metrics.reset_local)
         self.following = self._config.following
         """Set while other processes' configuration changes are being received."""
@@ -71,10 +76,14 @@ class RedisState:
     def attach_metrics(self, metrics: MetricsSource) -> None:
         self._metrics.source = metrics
 
+    def attach_journal(self, journal: Journal) -> None:
+        self._journal.attach(journal)
+
     async def start(self, live: LiveConfig) -> None:
         await self._config.start(live)
         self._tasks.append(asyncio.create_task(self._config.follow()))
         self._tasks.append(asyncio.create_task(self._metrics.publish()))
+        self._tasks.append(asyncio.create_task(self._journal.publish()))
 
     async def close(self) -> None:
         self._config.stop()
@@ -85,6 +94,7 @@ class RedisState:
         if tasks:
             await asyncio.wait(tasks, timeout=self.timeout * 2)
         self._tasks.clear()
+        await self._journal.flush()
         await self._metrics.forget()
         await self.redis.aclose()
 
@@ -126,3 +136,10 @@ class RedisState:
         """This process's metrics merged with every live process's (see :mod:`merged_metrics`), or None
         when no metrics are attached or Redis cannot be reached."""
         return await self._metrics.merged()
+
+    # ---- the request journal ---------------------------------------------------------------------
+    async def shared_journal(self) -> Shared | None:
+        return await self._journal.shared()
+
+    async def clear_journal(self, test_id: str | None) -> None:
+        await self._journal.clear(test_id)
