@@ -3,6 +3,7 @@
 import { askToken, wsUrl } from "./api.js";
 import { BarChart, LineChart, Ring, shortNumber } from "./charts.js";
 import { Controls } from "./controls.js";
+import { JournalView } from "./journal.js";
 
 const $ = (id) => document.getElementById(id);
 const isObj = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
@@ -55,6 +56,7 @@ const series = {
 
 let charts = null;
 const controls = new Controls();
+const journal = new JournalView();
 
 // ---- render scheduling: every DOM change waits for the next animation frame --------------
 
@@ -292,8 +294,13 @@ function onEvents(msg) {
   let config = false;
   let cassettes = false;
   let hist = false;
+  const journalled = [];
   for (const ev of events) {
     if (!isObj(ev) || typeof ev.kind !== "string") continue;
+    if (ev.kind === "request.journal") {
+      journalled.push(ev); // the journal's own list, not the event log (request.end already says it there)
+      continue;
+    }
     switch (ev.kind) {
       case "request.end":
         if (typeof ev.duration_ms === "number" && Number.isFinite(ev.duration_ms)) {
@@ -325,6 +332,7 @@ function onEvents(msg) {
     if (state.paused) state.pausedNew += 1;
     else state.pending.push(ev);
   }
+  if (journalled.length) journal.add(journalled);
   // Only the newest rows can ever be shown: drop the rest before they cost any DOM work.
   if (state.pending.length > LOG_KEEP) state.pending = state.pending.slice(-LOG_KEEP);
   if (config) controls.scheduleRefresh();
@@ -447,6 +455,7 @@ function onHello(msg) {
   controls.setConfig(msg.config, null);
   pushSnapshot(msg.metrics);
   invalidate("header", "metrics", "cassettes", "hist", "log");
+  journal.load();
 }
 
 function onMessage(e) {
@@ -495,6 +504,8 @@ function retry() {
 function start() {
   makeCharts();
   setupLog();
+  journal.setup();
+  journal.render();
   renderCassettes();
   connect();
   // Keep the time axis moving while the server is quiet or away.

@@ -152,3 +152,37 @@ def test_page_asks_once_for_the_admin_token(make_server, page):
     # Refused before the token was given: the 401s and the closed WebSocket are the expected noise.
     unexpected = [e for e in page.console_errors if "401" not in e and not any(n in e for n in EXPECTED_NOISE)]
     assert unexpected == []
+
+
+def test_the_journal_lists_requests_live_and_shows_one_on_a_click(make_server, page):
+    from llmreplay.runtime import RUNTIME
+    from tests.journal.entries import FAKE_KEY, call, entry
+
+    srv = make_server()
+    journal = srv.app[RUNTIME].journal
+
+    def answered(*entries):
+        for e in entries:
+            journal.add(e)
+            journal.finished(e)
+
+    secret = {"authorization": f"Bearer {FAKE_KEY}", "x-llmreplay-test-id": "checkout"}
+    srv.call(lambda: answered(entry(1, test_id="checkout", call=call(headers=secret))))
+    _open(page, srv.url)
+    rows = page.get_by_test_id("journal-list").locator("tbody tr[data-id]")
+    sync_api.expect(rows).to_have_count(1, timeout=5_000)  # loaded on connect
+    srv.call(lambda: answered(entry(2, source="rule", model="claude"), entry(3, endpoint="messages")))
+    sync_api.expect(rows).to_have_count(3, timeout=5_000)  # then live, newest first
+    sync_api.expect(rows.first).to_contain_text("messages")
+    page.locator(f'tr[data-id="{entry(1).id}"]').click()
+    detail = page.get_by_test_id("journal-detail")
+    sync_api.expect(detail).to_contain_text("What is the weather in Paris?", timeout=5_000)
+    sync_api.expect(page.get_by_test_id("journal-body")).to_contain_text('"model": "gpt-4o"')
+    sync_api.expect(page.get_by_test_id("journal-headers")).to_contain_text("authorization: [redacted]")
+    sync_api.expect(detail).to_contain_text("It is 21 °C in Paris.")
+    assert FAKE_KEY not in detail.inner_text()
+    page.get_by_test_id("journal-filter").fill("claude")
+    sync_api.expect(rows).to_have_count(1, timeout=5_000)
+    # The original panels are all still there, and the event log keeps its own kinds.
+    sync_api.expect(page.get_by_test_id("event-log")).not_to_contain_text("request.journal")
+    assert page.console_errors == []
