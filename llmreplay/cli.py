@@ -78,6 +78,13 @@ def _common(fn: Any) -> Any:
             ),
             click.option("--cassette", default=None, help="Cassette that new recordings go into. [default: recorded]"),
             click.option(
+                "--rules",
+                "rules_file",
+                type=click.Path(dir_okay=False),
+                default=None,
+                help="Rules file of scripted replies (YAML, TOML or JSON). [env LLMREPLAY_RULES]",
+            ),
+            click.option(
                 "--upstream",
                 default=None,
                 help="Where to forward: openai, anthropic, gemini or a base URL. [env LLMREPLAY_UPSTREAM]",
@@ -168,10 +175,15 @@ def _run(common: dict[str, Any], extra: dict[str, dict[str, Any]], cassettes: di
     overrides: dict[str, dict[str, Any]] = {
         "server": server,
         "cassettes": {k: v for k, v in cassettes.items() if v is not None},
+        "rules": {"file": common["rules_file"]} if common.get("rules_file") else {},
         **extra,
     }
     settings = _settings(common.get("config"), overrides)
     logs.configure(settings.server.log_format)
+    if settings.rules.file:
+        from llmreplay.rules import RuleBook
+
+        RuleBook.from_settings(settings)  # a bad rules file stops the start here, before any worker starts
     s = settings.server
     if s.workers > 1:
         from llmreplay import workers
@@ -254,8 +266,10 @@ def _per_worker() -> str:
 
 def _register() -> None:
     from llmreplay.cli_cassettes import cassettes
+    from llmreplay.cli_rules import rules
 
     cli.add_command(cassettes)
+    cli.add_command(rules)
 
 
 _register()
@@ -273,7 +287,8 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"llmreplay: error: {exc.format_message()} (see '{cmd} --help')", err=True)
         sys.exit(2)
     except ConfigError as exc:
-        click.echo(f"llmreplay: error: {exc}", err=True)
+        for line in str(exc).splitlines():  # one line per problem (a rules file may have several)
+            click.echo(f"llmreplay: error: {line}", err=True)
         sys.exit(2)
     except click.Abort:
         sys.exit(130)

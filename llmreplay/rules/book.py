@@ -9,8 +9,9 @@ a request may be walking.
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from llmreplay.config import Settings
@@ -20,6 +21,8 @@ from llmreplay.rules.answer import Step
 from llmreplay.rules.matchers import Matcher, View
 from llmreplay.rules.spec import RuleSpec
 from llmreplay.shaping.outcomes import Outcome
+
+log = logging.getLogger("llmreplay.rules")
 
 MAX_COUNTS = 10_000
 """Test ids a rule keeps counts for; beyond, the oldest are forgotten (a long-lived server runs many tests)."""
@@ -112,8 +115,6 @@ class RuleBook:
         """Where ``cassette:`` answers are read from (the server's cassettes folder)."""
         self._global: tuple[Rule, ...] = tuple(rules)
         self._tests: dict[str, tuple[Rule, ...]] = {}
-        self.listeners: list[Callable[[str | None], None]] = []
-        """Told the test id (None: the global set) after each change made here, for sharing it."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RuleBook:
@@ -146,7 +147,6 @@ class RuleBook:
         else:
             self._tests.pop(test_id, None)
             self.reset(test_id)
-        self._told(test_id)
 
     def reset(self, test_id: str | None = None) -> None:
         """Counts and sequences back to the start: every test's, or only ``test_id``'s."""
@@ -163,22 +163,26 @@ class RuleBook:
             self._tests[test_id] = rules
         else:
             self._tests.pop(test_id, None)
-        self._told(test_id)
 
-    def _told(self, test_id: str | None) -> None:
-        for listener in self.listeners:
-            listener(test_id)
+    # ---- sharing between processes -------------------------------------------------------------
+    def docs(self, test_id: str | None = None) -> list[dict[str, Any]]:
+        """A set as JSON that parses back to the same rules (what other processes are told)."""
+        return [r.doc() for r in self.rules(test_id)]
 
-    def apply_shared(self, test_id: str | None, rules: Sequence[Rule] | None) -> None:
-        """Another process changed a set (None: it cleared every rule): take it, telling no listener."""
-        if rules is None:
+    def take_shared(self, test_id: str | None, docs: list[dict[str, Any]] | None) -> None:
+        """Another process changed ``test_id``'s set to ``docs`` (None: it cleared every rule). A set that does
+        not load here (a newer version's, a cassette this process cannot read) is logged and left out."""
+        if docs is None:
             self._global, self._tests = (), {}
-        elif test_id is None:
-            self._global = tuple(rules)
-        elif rules:
-            self._tests[test_id] = tuple(rules)
-        else:
-            self._tests.pop(test_id, None)
+            return
+        from llmreplay.rules.load import RulesError, parse_rules
+
+        try:
+            rules = parse_rules(docs, "shared rules", self.cassettes_dir)
+        except RulesError as exc:
+            log.warning("llmreplay: ignored shared rules that do not load here:\n%s", exc)
+            return
+        self._set(test_id, tuple(rules))
 
     # ---- reading -------------------------------------------------------------------------------
     def listing(self, test_id: str | None = None) -> list[dict[str, Any]]:

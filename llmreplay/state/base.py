@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from llmreplay.configmodels import RateLimitConfig
 from llmreplay.control.live import LiveConfig
 from llmreplay.journal import Journal
 from llmreplay.journal.merge import Shared
+from llmreplay.rules import RuleBook
 from llmreplay.shaping.outcomes import Outcome
 from llmreplay.shaping.ratelimit.quotas import Admission
 from llmreplay.shaping.scenarios import Scenario
@@ -60,4 +61,13 @@ class State(Protocol):
     async def clear_journal(self, test_id: str | None) -> None:
         """Clear ``test_id``'s entries (None: all) in the other processes too (this one's are cleared by the
         caller)."""
+        ...
+
+    # ---- rules -----------------------------------------------------------------------
+    def attach_rules(self, book: RuleBook) -> None:
+        """Keep ``book`` as the other processes change it, from :meth:`start` on."""
+
+    async def share_rules(self, test_id: str | None, rules: list[dict[str, Any]] | None) -> None:
+        """Tell the other processes that ``test_id``'s rules (None: the global set) are now ``rules`` (None:
+        every rule, global and every test's, was cleared). Nothing to do when there are none."""
         ...

@@ -5,11 +5,13 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
+from typing import Any
 
 from llmreplay.configmodels import RateLimitConfig
 from llmreplay.control.live import LiveConfig
 from llmreplay.journal import Journal
 from llmreplay.journal.merge import Shared
+from llmreplay.rules import RuleBook
 from llmreplay.shaping.outcomes import Outcome
 from llmreplay.shaping.ratelimit.quotas import Admission, Quotas
 from llmreplay.shaping.scenarios import Scenario, ScenarioBook
@@ -62,4 +64,10 @@ class MemoryState:
         return None
 
     async def clear_journal(self, test_id: str | None) -> None:
+        return None
+
+    def attach_rules(self, book: RuleBook) -> None:
+        return None  # one process: its book is the only one
+
+    async def share_rules(self, test_id: str | None, rules: list[dict[str, Any]] | None) -> None:
         return None

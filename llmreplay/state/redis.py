@@ -7,6 +7,7 @@ thing shared, each in its own module:
 - rate limits, one Lua script per strategy: :mod:`~llmreplay.state.redis_limits`;
 - scenarios, named ones and their cursors: :mod:`~llmreplay.state.redis_scenarios`;
 - the live configuration, stored and published whole: :mod:`~llmreplay.state.redis_config`;
+- rules, each set stored and published whole: :mod:`~llmreplay.state.redis_rules`;
 - metrics, each process's snapshot and the merged view: :mod:`~llmreplay.state.redis_metrics`;
 - the request journal, each process's finished entries: :mod:`~llmreplay.state.redis_journal`.
 
@@ -28,6 +29,7 @@ from llmreplay.configmodels import RateLimitConfig
 from llmreplay.control.live import LiveConfig
 from llmreplay.journal import Journal
 from llmreplay.journal.merge import Shared
+from llmreplay.rules import RuleBook
 from llmreplay.shaping.outcomes import Outcome
 from llmreplay.shaping.ratelimit.quotas import Admission
 from llmreplay.shaping.scenarios import Scenario
@@ -36,6 +38,7 @@ from llmreplay.state.redis_journal import SharedJournal
 from llmreplay.state.redis_limits import SharedLimits
 from llmreplay.state.redis_link import RedisLink
 from llmreplay.state.redis_metrics import MetricsSource, SharedMetrics
+from llmreplay.state.redis_rules import SharedRules
 from llmreplay.state.redis_scenarios import SharedScenarios
 
 
@@ -64,6 +67,7 @@ class RedisState:
         self._metrics = SharedMetrics(link, self.origin, metrics)
         self._journal = SharedJournal(link, self.origin)
         self._config = ConfigFollower(link, self.origin, self._metrics.reset_local)
+        self._rules = SharedRules(link, self.origin)
         self.following = self._config.following
         """Set while other processes' configuration changes are being received."""
         self._tasks: list[asyncio.Task[None]] = []
@@ -79,8 +83,13 @@ class RedisState:
     def attach_journal(self, journal: Journal) -> None:
         self._journal.attach(journal)
 
+    def attach_rules(self, book: RuleBook) -> None:
+        self._rules.book = book
+
     async def start(self, live: LiveConfig) -> None:
         await self._config.start(live)
+        await self._rules.start()
+        self._tasks.append(asyncio.create_task(self._rules.follow()))
         self._tasks.append(asyncio.create_task(self._config.follow()))
         self._tasks.append(asyncio.create_task(self._metrics.publish()))
         self._tasks.append(asyncio.create_task(self._journal.publish()))
@@ -143,3 +152,7 @@ class RedisState:
 
     async def clear_journal(self, test_id: str | None) -> None:
         await self._journal.clear(test_id)
+
+    # ---- rules ---------------------------------------------------------------------------------
+    async def share_rules(self, test_id: str | None, rules: list[dict[str, Any]] | None) -> None:
+        await self._rules.share(test_id, rules)

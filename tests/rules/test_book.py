@@ -135,12 +135,13 @@ def test_listing_shows_the_rule_as_given_with_its_name():
     assert parse_rules([entry["rule"]])[0].spec == b.rules()[0].spec.model_copy(update={"name": "rule-0"})
 
 
-def test_listeners_hear_of_changes_made_here_not_shared_ones():
-    b = book()
-    heard = []
-    b.listeners.append(heard.append)
-    b.add(parse_rules([{"reply": {"text": "a"}}]), test_id="t")
-    b.clear()
-    b.apply_shared("u", parse_rules([{"reply": {"text": "a"}}]))
-    assert heard == ["t", None]
-    assert [r["test_id"] for r in b.listing()] == ["u"]
+def test_shared_sets_are_taken_whole():
+    b = book({"name": "a", "reply": {"text": "a"}})
+    other = book({"name": "x", "reply": {"text": "x"}})
+    b.take_shared("u", other.docs())
+    assert [(r["name"], r["test_id"]) for r in b.listing()] == [("a", None), ("x", "u")]
+    b.take_shared(None, [])
+    b.take_shared("u", [{"reply": {"nope": 1}}])  # does not load here: left out, nothing changes
+    assert [r["name"] for r in b.listing()] == ["x"]
+    b.take_shared(None, None)
+    assert len(b) == 0
