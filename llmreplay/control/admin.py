@@ -247,7 +247,7 @@ async def reset_scenarios(request: web.Request) -> web.Response:
 
 
 async def get_openapi(request: web.Request) -> web.Response:
-    return _json(openapi.document(ROUTES, BODIES, admin_journal.QUERIES))
+    return _json(openapi.document(ROUTES, BODIES, {**admin_journal.QUERIES, **admin_rules.QUERIES}))
 
 
 ROUTES: adminio.Routes = [
