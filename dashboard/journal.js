@@ -86,7 +86,7 @@ export function detailHtml(d) {
     "</div><div>" +
     "<h3>Answered</h3>" +
     kv([
-      ["source", d.source || "none (answered early)"],
+      ["source", d.source || "–"],
       ["by", answeredBy(d.answered_by)],
       ["status", d.status],
       ["outcome", d.outcome || "ok"],
