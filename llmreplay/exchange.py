@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llmreplay.codec import RenderOptions, Route
 from llmreplay.configmodels import EndpointConfig, LatencyConfig
@@ -14,6 +14,9 @@ from llmreplay.model import Call, Reply, Request
 from llmreplay.shaping.directives import NONE, Directives
 from llmreplay.shaping.outcomes import Outcome
 from llmreplay.shaping.ratelimit.quotas import Admission
+
+if TYPE_CHECKING:
+    from llmreplay.journal.entry import Entry
 
 
 @dataclass
@@ -62,8 +65,8 @@ class Exchange:
     test_id: str | None = None
     """The test this exchange belongs to (``x-llmreplay-test-id``): it scopes the journal, rules and scenario
     keys, so tests sharing one server do not see each other."""
-    request_id: str = ""
-    """The journal entry's id, sent back as ``x-llmreplay-request-id``."""
+    entry: Entry | None = None
+    """Its journal entry (whose id is sent back as ``x-llmreplay-request-id``); None when none is kept."""
     settled: asyncio.Future[None] | None = None
     """Done once what the source keeps of the exchange is kept (a recording written): the handler waits for it
     after the last byte, so that a call that follows this one's answer finds it recorded."""

@@ -10,12 +10,12 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from llmreplay import limits
+from llmreplay import limits, scoping
 from llmreplay.codec import Codec, RenderOptions
 from llmreplay.control import admin
 from llmreplay.errors import ApiError, ErrorKind
 from llmreplay.providers import registry
-from llmreplay.road import Handler, call_of
+from llmreplay.road import SOURCE, Handler, call_of
 from llmreplay.runtime import RUNTIME
 
 access_log = logging.getLogger("llmreplay.access")
@@ -32,8 +32,11 @@ def front(body_timeout_s: float) -> Middleware:
     async def front(request: web.Request, handler: Handler) -> web.StreamResponse:
         start = time.perf_counter()
         status = 500
+        resp: web.StreamResponse | None = None
         try:
             try:
+                if request.path.startswith(scoping.PREFIX):
+                    request, handler = await scoping.unwrap(request)
                 resp = await _guarded(request, handler, body_timeout_s)
             except ApiError as exc:
                 resp = _error_answer(request, exc)
@@ -53,7 +56,7 @@ def front(body_timeout_s: float) -> Middleware:
             return resp
         finally:
             if not request.app[RUNTIME].settings.server.quiet:
-                _log_access(request, status, start)
+                _log_access(request, status, start, resp)
 
     return front
 
@@ -97,14 +100,23 @@ def _codecs_by_route() -> dict[tuple[str, str], Codec]:
     return {(r.method, r.path): r.codec for r in registry.routes()}
 
 
-def _log_access(request: web.Request, status: int, start: float) -> None:
-    """One line per request: method, path (never the query: it may hold a key), status, duration."""
+def _log_access(request: web.Request, status: int, start: float, resp: web.StreamResponse | None = None) -> None:
+    """One line per request: method, path (never the query: it may hold a key), status, duration, and what
+    answered (a rule, a recording, the upstream, the synthetic source)."""
     ms = (time.perf_counter() - start) * 1000
+    source = resp.headers.get(SOURCE) if resp is not None else None
     access_log.info(
-        "%s %s %d %.1fms",
+        "%s %s %d %.1fms%s",
         request.method,
         request.path,
         status,
         ms,
-        extra={"method": request.method, "path": request.path, "status": status, "duration_ms": round(ms, 1)},
+        f" {source}" if source else "",
+        extra={
+            "method": request.method,
+            "path": request.path,
+            "status": status,
+            "duration_ms": round(ms, 1),
+            "source": source,
+        },
     )

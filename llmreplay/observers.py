@@ -9,12 +9,23 @@ observer of finished upstream exchanges, is the deck's (:mod:`llmreplay.sources.
 
 from __future__ import annotations
 
+import itertools
 import logging
+import os
+import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from llmreplay.control.events import EventHub
+from llmreplay.journal.entry import Entry
+from llmreplay.journal.store import Journal
 from llmreplay.metrics import Metrics
+from llmreplay.model import Call, Reply
 from llmreplay.shaping.outcomes import Outcome
+from llmreplay.shaping.writer import clock
+
+if TYPE_CHECKING:
+    from llmreplay.exchange import Exchange
 
 log = logging.getLogger("llmreplay.observers")
 
@@ -30,20 +41,63 @@ class Done:
     output_tokens: int = 0
     denied: bool = False
     outcome: Outcome | None = None
+    source: str | None = None
+    answered_by: dict[str, Any] | None = None
+    reply: Reply | None = None
+    entry: Entry | None = None
+    """The exchange's journal entry, completed when the answer is over (None when the journal keeps none)."""
 
 
 NOTHING_DONE = Done()
+
+_IDS = itertools.count(1)
+_PROCESS = os.urandom(4).hex()
+"""Each process's own prefix: request ids from workers and replicas sharing one journal view never collide."""
+
+
+def request_id() -> str:
+    """``req_`` and 24 hex digits, unique across the processes sharing a state: a counter, not a random draw
+    (a seeded exchange's generator must draw exactly what it drew before the journal existed)."""
+    return f"req_{_PROCESS}{next(_IDS):016x}"
 
 
 class Observers:
     """Tells the metrics and the event stream of each exchange's start and end."""
 
-    def __init__(self, metrics: Metrics, events: EventHub) -> None:
+    def __init__(self, metrics: Metrics, events: EventHub, journal: Journal | None = None) -> None:
         self.metrics = metrics
         self.events = events
+        self.journal = journal
         self.failures = 0
         """Observer errors caught (each logged; the answer was not affected)."""
         self._logged: set[str] = set()
+
+    def opened(
+        self, call: Call, endpoint: str, t0: float, test_id: str | None, ex: Exchange | None = None
+    ) -> Entry | None:
+        """The journal entry of an exchange whose answer is ready, told before its first byte (so that a
+        stream in flight is listed); None when the journal keeps nothing."""
+        journal = self.journal
+        if journal is None or not journal.size:
+            return None
+        try:
+            req = ex.request if ex is not None else None
+            entry = Entry(
+                id=request_id(),
+                time=time.time() - (clock() - t0),
+                test_id=test_id,
+                endpoint=endpoint,
+                method=call.method,
+                path=call.path,
+                model=req.model if req is not None else None,
+                call=call,
+                request=req,
+            )
+            journal.add(entry)
+        except Exception:
+            self._failed("journal")
+            return None
+        return entry
 
     def started(self, endpoint: str, method: str, path: str, stream: bool) -> None:
         try:
@@ -67,6 +121,25 @@ class Observers:
             self._tell(done, status, stream, ttfb, chunks, tokens_out, end - t0)
         except Exception:
             self._failed("events")
+        if done.entry is not None:
+            try:
+                self._journal(done, status, stream, ttfb, chunks, tokens_out, end - t0)
+            except Exception:
+                self._failed("journal")
+
+    def _journal(
+        self, done: Done, status: int, stream: bool, ttfb: float | None, chunks: int, tokens_out: int, total: float
+    ) -> None:
+        entry = done.entry
+        assert entry is not None and self.journal is not None
+        entry.model = entry.model or done.model
+        entry.source, entry.answered_by, entry.reply = done.source, done.answered_by, done.reply
+        entry.outcome = done.outcome.text if done.outcome is not None and not done.outcome.is_ok else None
+        entry.status, entry.stream, entry.chunks = status, stream, chunks
+        entry.ttfb_ms = None if ttfb is None else round(ttfb * 1000, 2)
+        entry.duration_ms = round(total * 1000, 2)
+        entry.input_tokens, entry.output_tokens = done.input_tokens, tokens_out
+        self.journal.finished(entry)
 
     def _count(
         self, done: Done, status: int, stream: bool, ttfb: float | None, chunks: int, tokens_out: int, total: float

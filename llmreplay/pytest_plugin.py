@@ -7,26 +7,28 @@ never use it.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
+import os
 import re
 import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from llmreplay.pytest_marker import MARKER_DOC, RECORD_MODES, Mark, read_mark
+
 if TYPE_CHECKING:
     from llmreplay.config import Settings
     from llmreplay.testing import LLMReplay
 
-RECORD_MODES = ("none", "once", "new_episodes", "all")
-ON_MISS = ("error", "synthetic", "forward")
-MARKER_DOC = (
-    "llmreplay(cassette=None, record_mode=None, scenario=None, latency=None, seed=None, on_miss=None, "
-    "synthetic=False): configure the test's llmreplay server (see docs/pytest-plugin.md)"
-)
+SESSION_TOKEN = pytest.StashKey[str]()
+"""Each session's own part of its test ids: two runs of the same tests against one shared server (xdist
+workers, two CI jobs) keep apart."""
 INSTANT = {"initial_delay_ms": 0, "delay_ms": 0, "jitter_ms": 0}
 
 
@@ -49,70 +51,30 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="Folder of cassettes for every test (default: a 'cassettes' folder beside each test module).",
     )
+    group.addoption(
+        "--llmreplay-strict",
+        action="store_true",
+        default=None,
+        help="Fail every test whose requests a rule or cassette did not answer (the marker's strict= overrides).",
+    )
+    group.addoption(
+        "--llmreplay-url",
+        default=None,
+        help="Use this running llmreplay server (shared by tests, xdist workers and runs) instead of starting "
+        "one per test; each test sees only its own journal and rules.",
+    )
     parser.addini("llmreplay_cassette_dir", "Folder of cassettes, relative to the rootdir.", default=None)
+    parser.addini("llmreplay_url", "A running llmreplay server for every test (as --llmreplay-url).", default=None)
     parser.addini("llmreplay_record_mode", "Default record mode: none, once, new_episodes or all.", default=None)
     parser.addini("llmreplay_upstream", "Default upstream for recording: openai, anthropic, gemini or a URL.")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER_DOC)
+    config.stash[SESSION_TOKEN] = os.urandom(4).hex()
     mode = config.getini("llmreplay_record_mode")
     if mode and mode not in RECORD_MODES:
         raise pytest.UsageError(f"llmreplay_record_mode = {mode!r}: expected one of {', '.join(RECORD_MODES)}")
-
-
-@dataclass(frozen=True)
-class Mark:
-    """The llmreplay marker's arguments, validated."""
-
-    cassette: str | None = None
-    record_mode: str | None = None
-    scenario: str | None = None
-    latency: str | Mapping[str, float] | None = None
-    seed: int | None = None
-    on_miss: str | None = None
-    synthetic: bool = False
-
-
-def _mark(node: pytest.Item) -> Mark | None:
-    """The marker's arguments, closest first (a function's marker overrides its class's and module's)."""
-    found: dict[str, Any] = {}
-    seen = False
-    for marker in node.iter_markers("llmreplay"):
-        seen = True
-        if len(marker.args) > 1:
-            raise pytest.UsageError(f"{node.nodeid}: llmreplay marker takes at most one positional argument")
-        kwargs = dict(marker.kwargs)
-        if marker.args:
-            kwargs.setdefault("cassette", marker.args[0])
-        for key, value in kwargs.items():
-            found.setdefault(key, value)
-    if not seen:
-        return None
-    try:
-        mark = Mark(**found)
-    except TypeError:
-        bad = sorted(set(found) - set(Mark.__dataclass_fields__))
-        raise pytest.UsageError(f"{node.nodeid}: llmreplay marker: unknown argument(s) {', '.join(bad)}") from None
-    _check(node, mark)
-    return mark
-
-
-def _check(node: pytest.Item, mark: Mark) -> None:
-    def fail(msg: str) -> None:
-        raise pytest.UsageError(f"{node.nodeid}: llmreplay marker: {msg}")
-
-    if mark.record_mode is not None and mark.record_mode not in RECORD_MODES:
-        fail(f"record_mode={mark.record_mode!r}: expected one of {', '.join(RECORD_MODES)}")
-    if mark.on_miss is not None and mark.on_miss not in ON_MISS:
-        fail(f"on_miss={mark.on_miss!r}: expected one of {', '.join(ON_MISS)}")
-    lat = mark.latency
-    if lat is not None and not isinstance(lat, Mapping) and lat not in ("instant", "recorded"):
-        fail(f"latency={lat!r}: expected 'instant', 'recorded' or a dict of latency fields (ms)")
-    if mark.cassette is not None and (
-        not isinstance(mark.cassette, str) or not mark.cassette or any(c in mark.cassette for c in ("/", "\\", ".."))
-    ):
-        fail(f"cassette={mark.cassette!r}: expected a file name without folder or suffix")
 
 
 def _option(config: pytest.Config, flag: str, ini: str) -> str | None:
@@ -189,7 +151,7 @@ def _plan(request: pytest.FixtureRequest) -> tuple[Settings, dict[str, str], Pat
     from llmreplay.testing import INSTANT_RETRY_AFTER_MS, SCENARIO_KEY
 
     config, node = request.config, request.node
-    found = _mark(node)
+    found = read_mark(node)
     mark, marked = found or Mark(), found is not None
     record_mode = mark.record_mode or _option(config, "--llmreplay-record-mode", "llmreplay_record_mode") or "none"
     upstream = _option(config, "--llmreplay-upstream", "llmreplay_upstream")
@@ -232,30 +194,123 @@ def _plan(request: pytest.FixtureRequest) -> tuple[Settings, dict[str, str], Pat
     return _settings(sections), headers, cassette, record_mode if uses_cassette else "none", private
 
 
+def test_id(node: pytest.Item) -> str:
+    """The test's id on the server: readable, unique per test and per run (xdist workers, concurrent runs)."""
+    digest = hashlib.sha256(f"{node.config.stash[SESSION_TOKEN]}:{node.nodeid}".encode()).hexdigest()[:10]
+    readable = re.sub(r"[^A-Za-z0-9_.-]+", "_", node.nodeid.split("::", 1)[-1])[:80]
+    return f"{readable}-{digest}"
+
+
+def _rules_data(node: pytest.Item, rules: Any) -> Any:
+    """The marker's rules as the admin API takes them: a file is read here (relative to the test module)."""
+    if not isinstance(rules, str | os.PathLike):
+        return rules if isinstance(rules, Mapping) else {"rules": list(rules)}
+    from llmreplay.rules.load import SUFFIXES, RulesError, read_text
+
+    path = Path(rules)
+    path = path if path.is_absolute() else node.path.parent / path
+    where = f"{node.nodeid}: llmreplay marker: rules={str(rules)!r}"
+    if path.suffix.lower() not in SUFFIXES:
+        raise pytest.UsageError(f"{where}: expected a {', '.join(SUFFIXES)} file")
+    try:
+        return read_text(path.read_text(encoding="utf-8"), path.suffix.lower(), str(path))
+    except OSError as exc:
+        raise pytest.UsageError(f"{where}: cannot be read: {exc.strerror or exc}") from None
+    except RulesError as exc:
+        raise pytest.UsageError(f"{where}: {exc}") from None
+
+
+def _strict(config: pytest.Config, mark: Mark) -> bool:
+    return mark.strict if mark.strict is not None else bool(config.getoption("--llmreplay-strict"))
+
+
+def _remote(request: pytest.FixtureRequest, found: Mark | None) -> LLMReplay | None:
+    """A handle on the shared server ``--llmreplay-url`` names, or None to start one for the test."""
+    from llmreplay.testing import LLMReplay
+
+    url = _option(request.config, "--llmreplay-url", "llmreplay_url")
+    if not url:
+        return None
+    mark = found or Mark()
+    own = [k for k in ("cassette", "record_mode", "scenario", "latency", "seed", "on_miss") if getattr(mark, k)]
+    if own:
+        raise pytest.UsageError(
+            f"{request.node.nodeid}: llmreplay marker: {', '.join(own)} need the test's own server, "
+            "and --llmreplay-url shares one; script the test with rules= instead"
+        )
+    return LLMReplay(None, test_id=test_id(request.node), remote=url)
+
+
 @pytest.fixture
 def llmreplay(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[LLMReplay]:
     """An llmreplay server for this test, set up by its ``llmreplay`` marker, with the SDKs pointed at it.
 
     Sets ``OPENAI_BASE_URL``, ``ANTHROPIC_BASE_URL`` and ``GOOGLE_GEMINI_BASE_URL`` (and fake API
     keys where none are set) for the test, so ``OpenAI()``, ``Anthropic()`` and ``genai.Client()``
-    talk to it unchanged.
+    talk to it unchanged. With ``--llmreplay-url`` they talk to that shared server, under this test's id.
     """
     from llmreplay.testing import VERTEX_VARS
 
-    settings, headers, cassette, mode, private = _plan(request)
+    found = read_mark(request.node)
+    mark = found or Mark()
+    strict = _strict(request.config, mark)
+    private = None
+    handle = _remote(request, found)
+    if handle is None:
+        settings, headers, cassette, mode, private = _plan(request)
+        headers["x-llmreplay-test-id"] = test_id(request.node)
+        if strict:
+            headers["x-llmreplay-strict"] = "true"
     try:
-        handle = _start(settings, headers, cassette, mode)
+        if handle is None:
+            handle = _start(settings, headers, cassette, mode)
+            handle.test_id = headers["x-llmreplay-test-id"]
         try:
+            if mark.rules is not None:
+                _set_rules(handle, request.node, mark.rules)
             for name, value in handle.env_vars().items():
                 monkeypatch.setenv(name, value)
             for name in VERTEX_VARS:
                 monkeypatch.delenv(name, raising=False)
             yield handle
+            if strict:
+                # After the test's own outcome: the app may have swallowed the error an unmatched call got.
+                handle.requests.assert_all_matched()
         finally:
-            handle.server.stop()
+            if handle.server is not None:
+                handle.server.stop()
+            else:
+                _forget(handle)
     finally:
         if private is not None:
             shutil.rmtree(private, ignore_errors=True)
+
+
+def _set_rules(handle: LLMReplay, node: pytest.Item, rules: Any) -> None:
+    from llmreplay.testing import AdminError
+
+    try:
+        handle.set_rules(_rules_data(node, rules))
+    except AdminError as exc:
+        raise pytest.UsageError(f"{node.nodeid}: llmreplay marker: rules: {_problems(exc.body)}") from None
+
+
+def _problems(body: str) -> str:
+    """The admin API's 422 as lines naming each field (its JSON as it came, where it is not one)."""
+    try:
+        detail = json.loads(body)["detail"]
+        return "\n".join(f"{'.'.join(str(x) for x in d['loc'][1:])}: {d['msg']}" for d in detail)
+    except (ValueError, KeyError, TypeError):
+        return body
+
+
+def _forget(handle: LLMReplay) -> None:
+    """A shared server lets go of the test's rules; its journal entries age out with the others."""
+    from llmreplay.testing import AdminError
+
+    # The server is gone or refuses: nothing of this test's is left to hold anyone up.
+    with contextlib.suppress(AdminError, OSError):
+        handle.clear_rules()
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 from aiohttp import web
 
@@ -28,13 +28,20 @@ from llmreplay.observers import NOTHING_DONE, Done
 from llmreplay.providers import registry
 from llmreplay.providers.registry import api_key_of
 from llmreplay.runtime import RUNTIME, Runtime
-from llmreplay.shaping.directives import SETTLED_HERE, Directives, parse_headers
+from llmreplay.shaping.directives import SETTLED_HERE, TEST_ID, Directives, parse_headers
 from llmreplay.shaping.outcomes import Outcome
 from llmreplay.shaping.scenarios import UnknownScenario
 from llmreplay.shaping.writer import clock
 from llmreplay.synth.tokens import prompt_tokens
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+SOURCE = "x-llmreplay-source"
+"""The answer's header that says what answered it (:func:`_source_label`); the access log reads it too."""
+STRICT_MISS = (
+    "llmreplay strict mode: no rule and no recording answers this request (x-llmreplay-strict is set; "
+    "add a rule with PUT /api/rules or record a cassette)."
+)
 
 
 def handler(route: Route | None) -> Handler:
@@ -44,6 +51,7 @@ def handler(route: Route | None) -> Handler:
         rt = request.app[RUNTIME]
         t0 = arrival.start_of(request)
         answer, later, settled = await _prepare(rt, request, route, t0)
+        answer = _labelled(answer, later)
         rt.writer.poll()
         # Counted from here: everything before is a few hundred microseconds of CPU, not waiting.
         stream = answer.stream
@@ -74,8 +82,10 @@ async def _prepare(
     try:
         call = await _call(request, wire)
     except ApiError as err:
-        codec = route.codec if route is not None else registry.guess_codec(call_of(request))
-        done = dataclasses.replace(NOTHING_DONE, endpoint=_endpoint(route))
+        bare = call_of(request)
+        codec = route.codec if route is not None else registry.guess_codec(bare)
+        entry = rt.observers.opened(bare, _endpoint(route), t0, test_id_of(bare.headers))
+        done = dataclasses.replace(NOTHING_DONE, endpoint=_endpoint(route), entry=entry, source="error")
         return codec.render_error(err, RenderOptions()), done, None
     verbatim = route is None
     if route is None:
@@ -84,11 +94,15 @@ async def _prepare(
     opts = RenderOptions(chunk_size=rt.settings.latency.chunk_size, request_id=hex_id(rng), seed=rng.getrandbits(32))
     cfg = rt.live.for_endpoint(route.endpoint)
     ex = Exchange(call, route, t0, rng, cfg.latency, opts, config=cfg, verbatim=verbatim)
+    ex.test_id = test_id_of(call.headers)
     rt.writer.poll()
     try:
         answer = await _answer(rt, ex)
     except ApiError as err:
         answer = route.codec.render_error(err, ex.opts)
+        if ex.source is None:
+            ex.source = "error"
+    ex.entry = rt.observers.opened(call, route.endpoint, t0, ex.test_id, ex)
     return answer, ex if ex.read_later else _done(ex), ex.settled
 
 
@@ -100,18 +114,34 @@ async def _answer(rt: Runtime, ex: Exchange) -> Answer:
     """Parse, admit, ask the sources, shape: everything up to the first byte."""
     call = ex.call
     ex.directives = d = parse_headers(call.headers)
-    ex.latency = _latency(ex.latency, d)
+    _read(rt, ex)
+    # A scripted reply is looked for first: its outcome is admission's, and its latency the exchange's.
+    hit = rt.rules.match(ex)
+    ex.latency = _latency(ex.latency, d, hit.latency if hit is not None else None)
     if ex.latency.chunk_size != ex.opts.chunk_size:
         ex.opts = dataclasses.replace(ex.opts, chunk_size=ex.latency.chunk_size)
-    _read(rt, ex)
     # Admission, decided once and before any source: nothing is used up for a request that is refused.
-    ex.outcome = d.outcome or await _scenario_step(rt, d) or rt.draw(ex.config.failures)
+    ruled = hit.outcome if hit is not None else None
+    ex.outcome = d.outcome or ruled or await _scenario_step(rt, d, ex.test_id) or rt.draw(ex.config.failures)
     ex.api_key = api_key_of(call.headers, call.query)
     await _take_quota(rt, ex)
     early = rt.shaper.admit(ex)
     if early is not None:
+        if hit is not None and ruled is not None and ex.outcome is ruled and not ex.denied:
+            hit.take()  # the rule's own outcome answered: its step is used
+            ex.source, ex.answered_by = "rule", {"rule": hit.rule, "step": hit.step}
+        else:
+            ex.source = "rate-limit" if ex.denied else "fault"
         return early
-    answer = await _source(rt, ex)
+    if hit is not None and hit.has_reply:
+        hit.take()
+        answer = await hit.play(ex)
+    else:
+        if hit is not None:
+            hit.take()  # an outcome alone (a stream cut, a stall): the content is the other sources'
+        answer = await _source(rt, ex)
+        if hit is not None:
+            ex.source, ex.answered_by = "rule", {"rule": hit.rule, "step": hit.step, "content": ex.source}
     try:
         rl = ex.config.rate_limit
         if ex.output_tokens and rl.enabled and rl.tokens_per_minute:
@@ -142,16 +172,22 @@ def _read(rt: Runtime, ex: Exchange) -> None:
 
 
 async def _source(rt: Runtime, ex: Exchange) -> Answer:
-    """The first source, in the runtime's order, that has an answer gives it."""
+    """The first source, in the runtime's order, that has an answer gives it. In strict mode only a recording
+    may: a request no rule or recording answers is the client's 400, which the test's teardown reports."""
+    strict = ex.directives.strict
     for source in rt.sources:
+        if strict and source.name != "cassette":
+            continue
         play = source.find(ex)
         if play is not None:
             ex.source = source.name
             return await play()
     if ex.unreadable is not None:
         raise ex.unreadable
-    assert rt.deck is not None  # the synthetic source answers every readable call
-    raise rt.deck.cassette.miss_error(ex.call, verbatim=ex.verbatim)
+    if rt.deck is not None:
+        raise rt.deck.cassette.miss_error(ex.call, verbatim=ex.verbatim)
+    assert strict  # the synthetic source answers every readable call
+    raise ApiError(ErrorKind.INVALID_REQUEST, STRICT_MISS, param="x-llmreplay-strict")
 
 
 async def _take_quota(rt: Runtime, ex: Exchange) -> None:
@@ -175,16 +211,31 @@ def _done(ex: Exchange) -> Done:
         # The upstream had its say on a request its codec cannot read; the observers go without its model.
         with contextlib.suppress(ApiError):
             ex.request = ex.route.codec.parse_request(ex.call)
+        if ex.entry is not None:
+            ex.entry.request = ex.request
     req = ex.request
     model = req.model if req is not None else None
-    return Done(ex.route.endpoint, model, input_tokens(ex), ex.output_tokens, ex.denied, ex.outcome)
+    return Done(
+        ex.route.endpoint,
+        model,
+        input_tokens(ex),
+        ex.output_tokens,
+        ex.denied,
+        ex.outcome,
+        ex.source,
+        ex.answered_by,
+        ex.reply,
+        ex.entry,
+    )
 
 
-async def _scenario_step(rt: Runtime, d: Directives) -> Outcome | None:
+async def _scenario_step(rt: Runtime, d: Directives, test_id: str | None) -> Outcome | None:
     if d.scenario is None:
         return None
+    # A test's cursor is its own: tests sharing one server and one scenario key do not advance each other's.
+    key = d.scenario_key if test_id is None else f"{test_id}\0{d.scenario_key or ''}"
     try:
-        return await rt.state.scenario_next(d.scenario, d.scenario_key)
+        return await rt.state.scenario_next(d.scenario, key)
     except UnknownScenario as exc:
         raise ApiError(
             ErrorKind.INVALID_REQUEST,
@@ -197,18 +248,45 @@ async def _scenario_step(rt: Runtime, d: Directives) -> Outcome | None:
         ) from None
 
 
-def _latency(base: LatencyConfig, d: Directives) -> LatencyConfig:
-    update = {
-        k: v
-        for k, v in (
-            ("initial_delay_ms", d.ttft_ms),
-            ("delay_ms", d.gap_ms),
-            ("jitter_ms", d.jitter_ms),
-            ("chunk_size", d.chunk_size),
-        )
-        if v is not None
-    }
+def _latency(base: LatencyConfig, d: Directives, ruled: Mapping[str, float] | None) -> LatencyConfig:
+    """The exchange's latency: the endpoint's, then a rule's, then the request's own headers."""
+    update = dict(ruled) if ruled else {}
+    for k, v in (
+        ("initial_delay_ms", d.ttft_ms),
+        ("delay_ms", d.gap_ms),
+        ("jitter_ms", d.jitter_ms),
+        ("chunk_size", d.chunk_size),
+    ):
+        if v is not None:
+            update[k] = v
     return base.model_copy(update=update) if update else base
+
+
+def test_id_of(headers: Mapping[str, str]) -> str | None:
+    """The test a call belongs to, where it names one."""
+    return headers.get(TEST_ID) or None
+
+
+def _source_label(later: Done | Exchange) -> str:
+    """What answered, as ``x-llmreplay-source`` and the access log say it: ``rule:NAME#STEP``,
+    ``cassette:NAME#INDEX``, ``upstream``, ``synthetic``, ``fault``, ``rate-limit`` or ``error``."""
+    source = later.source or "error"
+    by = later.answered_by
+    if by is not None:
+        if "rule" in by:
+            return f"rule:{by['rule']}#{by['step']}"
+        if "cassette" in by:
+            return f"cassette:{by['cassette']}#{by['index']}"
+    return source
+
+
+def _labelled(answer: Answer, later: Done | Exchange) -> Answer:
+    """``answer`` with the journal entry it is told in and what answered it, for the client to see."""
+    entry = later.entry
+    extra = ((SOURCE, _source_label(later)),)
+    if entry is not None:
+        extra = (("x-llmreplay-request-id", entry.id), *extra)
+    return dataclasses.replace(answer, headers=(*answer.headers, *extra))
 
 
 async def _call(request: web.Request, wire: bool) -> Call:

@@ -90,9 +90,9 @@ def build_runtime(settings: Settings) -> Runtime:
     cs = settings.cassettes
     deck = Deck(cs, notify=events.publish) if cs.dir or cs.upstream else None
     sources = deck.sources(source) if deck is not None else (source,)
-    observers = Observers(metrics, events)
-    shaper, draw = Shaper(stages), OutcomeDraw(random.Random(seed))
     journal = Journal.of(settings.journal)
+    observers = Observers(metrics, events, journal)
+    shaper, draw = Shaper(stages), OutcomeDraw(random.Random(seed))
     parts = (settings, live, source, shaper, draw, Writer(), state, metrics, events, observers, sources, deck)
     rt = Runtime(*parts, journal=journal)
     rt.rules = RuleBook.from_settings(settings)
@@ -100,6 +100,7 @@ def build_runtime(settings: Settings) -> Runtime:
         state.attach_metrics(rt.metrics)
     journal.listeners.append(feed.to_hub(events))
     state.attach_journal(journal)
+    state.attach_rules(rt.rules)
     live.listeners.append(lambda what, endpoint: _on_change(rt, what, endpoint))
     _on_change(rt, "reset", None)
     if deck is not None:

@@ -15,11 +15,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from aiohttp import web
 from multidict import CIMultiDict
 
 from llmreplay.app import create_app
+from llmreplay.assertions import Exchanges
 from llmreplay.config import Settings
 from llmreplay.server import BackgroundServer
 
@@ -37,6 +39,12 @@ SDK_KEY_VARS = (("OPENAI_API_KEY",), ("ANTHROPIC_API_KEY",), ("GEMINI_API_KEY", 
 """Each SDK's API-key variables; the first is filled when none is set (google-genai warns when both of its
 two are set, so only one is)."""
 FAKE_KEY = "llmreplay-fake-key"
+TOKEN_VAR = "LLMREPLAY_ADMIN_TOKEN"
+TEST_ID_HEADER = "x-llmreplay-test-id"
+
+
+def _rules_body(rules: Any) -> Any:
+    return rules if isinstance(rules, Mapping) else {"rules": list(rules)}
 
 
 class AdminError(RuntimeError):
@@ -137,48 +145,120 @@ class TestServer(BackgroundServer):
 
 @dataclass
 class LLMReplay:
-    """A running llmreplay server as a test sees it."""
+    """A running llmreplay server as a test sees it: its own in-process server, or (``remote``) a shared one
+    that tells this test's exchanges from the others' by its test id."""
 
-    server: TestServer
+    server: TestServer | None
     cassette: Path | None = None
     """The cassette this test replays or records into; None when the replies are synthetic."""
     record_mode: str = "none"
+    test_id: str | None = None
+    """The test's id: sent as ``x-llmreplay-test-id`` (and, for a shared server, leading the SDKs' base
+    URLs), it scopes the journal, the test's rules and its scenario cursors."""
+    remote: str | None = None
+    """The shared server's URL, when the test has no server of its own."""
 
     @property
     def url(self) -> str:
-        return self.server.url
+        """The server's own URL (admin API, dashboard)."""
+        if self.server is not None:
+            return self.server.url
+        assert self.remote is not None
+        return self.remote.rstrip("/")
+
+    @property
+    def api_url(self) -> str:
+        """Where the SDKs send this test's calls: the server, or on a shared one this test's own prefix."""
+        if self.server is None and self.test_id:
+            return f"{self.url}/_test/{quote(self.test_id, safe='')}"
+        return self.url
 
     @property
     def openai_base_url(self) -> str:
-        return self.url + "/v1"
+        return self.api_url + "/v1"
 
     @property
     def anthropic_base_url(self) -> str:
-        return self.url
+        return self.api_url
 
     @property
     def gemini_base_url(self) -> str:
-        return self.url
+        return self.api_url
 
     @property
     def admin(self) -> AdminClient:
-        return AdminClient(self.url, self.server.settings.server.admin_token)
+        token = self.server.settings.server.admin_token if self.server is not None else os.environ.get(TOKEN_VAR)
+        return AdminClient(self.url, token)
 
     @property
     def scenario(self) -> str | None:
-        return self.server.default_headers.get("x-llmreplay-scenario")
+        return self.server.default_headers.get("x-llmreplay-scenario") if self.server is not None else None
 
     def set_scenario(self, steps: str | None, key: str = SCENARIO_KEY) -> None:
         """Make ``steps`` (``"429,ok"`` or ``"@name"``) the scenario of requests that name none; None clears it.
 
-        A new key starts the sequence over.
+        A new key starts the sequence over. Only a test's own server can do this (a shared server's requests
+        carry no default headers): use a rule's ``steps`` there.
         """
+        if self.server is None:
+            raise RuntimeError("set_scenario needs the test's own server; on a shared one, script it with rules")
         if steps is None:
             self.server.default_headers.pop("x-llmreplay-scenario", None)
             self.server.default_headers.pop("x-llmreplay-scenario-key", None)
             return
         self.server.default_headers["x-llmreplay-scenario"] = steps
         self.server.default_headers["x-llmreplay-scenario-key"] = key
+
+    # ---- this test's rules and journal -----------------------------------------------------------------
+
+    def _scope(self) -> str:
+        return f"?test_id={quote(self.test_id, safe='')}" if self.test_id else ""
+
+    def add_rules(self, rules: Any) -> Any:
+        """Add rules (a list of rule objects, or ``{"rules": [...]}``) for this test, asked before the others."""
+        return self.admin.request("POST", "/api/rules" + self._scope(), _rules_body(rules))
+
+    def set_rules(self, rules: Any) -> Any:
+        """Replace this test's rules."""
+        return self.admin.request("PUT", "/api/rules" + self._scope(), _rules_body(rules))
+
+    def clear_rules(self) -> None:
+        self.admin.request("DELETE", "/api/rules" + self._scope())
+
+    @property
+    def requests(self) -> Exchanges:
+        """This test's exchanges so far, oldest first, as the journal keeps them (``GET /api/requests``)."""
+        return Exchanges(self.admin.request("GET", "/api/requests" + self._scope()))
+
+    def clear_requests(self) -> None:
+        self.admin.request("DELETE", "/api/requests" + self._scope())
+
+    def headers(self) -> dict[str, str]:
+        """The headers that mark a request as this test's (for a client built by hand)."""
+        return {TEST_ID_HEADER: self.test_id} if self.test_id else {}
+
+    def openai_client(self, **kwargs: Any) -> Any:
+        """An ``openai.OpenAI`` client of this server, marked as this test's."""
+        import openai
+
+        kwargs.setdefault("api_key", os.environ.get("OPENAI_API_KEY") or FAKE_KEY)
+        return openai.OpenAI(base_url=self.openai_base_url, default_headers=self.headers(), **kwargs)
+
+    def anthropic_client(self, **kwargs: Any) -> Any:
+        """An ``anthropic.Anthropic`` client of this server, marked as this test's."""
+        import anthropic
+
+        kwargs.setdefault("api_key", os.environ.get("ANTHROPIC_API_KEY") or FAKE_KEY)
+        return anthropic.Anthropic(base_url=self.anthropic_base_url, default_headers=self.headers(), **kwargs)
+
+    def gemini_client(self, **kwargs: Any) -> Any:
+        """A ``google.genai.Client`` of this server, marked as this test's."""
+        from google import genai
+        from google.genai import types
+
+        kwargs.setdefault("api_key", os.environ.get("GEMINI_API_KEY") or FAKE_KEY)
+        options = types.HttpOptions(base_url=self.gemini_base_url, headers=self.headers())
+        return genai.Client(http_options=options, **kwargs)
 
     def env_vars(self) -> dict[str, str]:
         """The variables that point the official SDKs here (base URLs; API keys only where unset)."""

@@ -289,6 +289,8 @@ class Index:
         self._by_key: dict[str, list[tuple[str, Interaction]]] = {}
         self._used: dict[str, int] = {}
         self._all: list[tuple[str, Interaction]] = []
+        self._positions: dict[int, int] = {}
+        self._counts: dict[str, int] = {}
         self._lock = threading.Lock()
         for name, it in items:
             self.add(name, it)
@@ -304,6 +306,12 @@ class Index:
         with self._lock:
             self._by_key.setdefault(self._key(interaction), []).append((cassette, interaction))
             self._all.append((cassette, interaction))
+            self._positions[id(interaction)] = n = self._counts.get(cassette, 0)
+            self._counts[cassette] = n + 1
+
+    def position(self, interaction: Interaction) -> int:
+        """Where ``interaction`` is in its cassette (0 for the first recording), for the journal."""
+        return self._positions.get(id(interaction), -1)
 
     def reset(self) -> None:
         """Rewind: the next call of every key gets its first recording again."""

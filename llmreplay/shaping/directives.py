@@ -12,6 +12,8 @@
 ``x-llmreplay-tool-call``      ``true`` / ``false`` / a tool name: force or forbid a call
 ``x-llmreplay-seed``           makes this reply reproducible
 ``x-llmreplay-retry-after-ms`` the wait an injected 429/5xx asks for
+``x-llmreplay-test-id``        the test the request belongs to (journal, rules, scenario keys)
+``x-llmreplay-strict``         ``true``: only a rule or a recording may answer; else a 400
 =============================  ==========================================================
 """
 
@@ -24,6 +26,7 @@ from llmreplay.errors import ApiError, ErrorKind
 from llmreplay.shaping.outcomes import Outcome, parse
 
 PREFIX = "x-llmreplay-"
+TEST_ID = PREFIX + "test-id"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +41,8 @@ class Directives:
     tool_call: bool | str | None = None
     """True/False force or forbid a tool call; a string forces that tool."""
     retry_after_ms: float | None = None
+    strict: bool = False
+    """Only a rule or a recording may answer: a request neither has is the client's 400."""
 
 
 NONE = Directives()
@@ -86,6 +91,9 @@ def parse_headers(headers: Mapping[str, str]) -> Directives:
         low = tool.strip().lower()
         tool_call = True if low in {"true", "1", "yes"} else False if low in {"false", "0", "no"} else tool.strip()
     chunk = _number(headers, "chunk-size", integer=True, minimum=1)
+    strict = headers.get(PREFIX + "strict")
+    if strict is not None and strict.strip().lower() not in _FLAGS:
+        raise _bad(PREFIX + "strict", strict, "true or false")
     return Directives(
         outcome=outcome,
         scenario=headers.get(PREFIX + "scenario") or None,
@@ -96,7 +104,11 @@ def parse_headers(headers: Mapping[str, str]) -> Directives:
         chunk_size=int(chunk) if chunk is not None else None,
         tool_call=tool_call,
         retry_after_ms=_number(headers, "retry-after-ms"),
+        strict=strict is not None and _FLAGS[strict.strip().lower()],
     )
+
+
+_FLAGS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 
 
 SETTLED_HERE = frozenset(PREFIX + n for n in ("status", "fault", "scenario", "scenario-key", "retry-after-ms"))

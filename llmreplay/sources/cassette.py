@@ -44,6 +44,7 @@ class CassetteSource:
                 raise self.miss_error(call, verbatim=ex.verbatim)
             if self.notify is not None:
                 self.notify("cassette.hit", endpoint=route.endpoint)
+            ex.answered_by = {"cassette": found[0], "index": self.index.position(found[1])}
             shaped_by = None if ex.verbatim else route
             return render(found[1], shaped_by, ex.request, ex.opts, self.speed, self.timing)
 

@@ -72,7 +72,7 @@ class SyntheticSource:
         assert ex.request is not None
         req = ex.request = _with_tool_choice(ex.request, d.tool_call)
         force = d.tool_call if isinstance(d.tool_call, bool) else None
-        reply = self.reply(req, ex.rng, force, ex.input_tokens)
+        reply = ex.reply = self.reply(req, ex.rng, force, ex.input_tokens)
         ex.input_tokens, ex.output_tokens = reply.usage.input_tokens, reply.usage.output_tokens
         return route.codec.render(reply, req, ex.opts)
 

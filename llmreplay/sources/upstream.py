@@ -69,6 +69,7 @@ class Upstream:
 
         async def play() -> Answer:
             ex.settled = asyncio.get_running_loop().create_future()
+            ex.answered_by = {"upstream": self.shown}
             return await self.forward(ex.call, ex.t0, codec, api, ex.route.endpoint, ex.settled)
 
         return play
