@@ -4,10 +4,12 @@ strict mode, and tests sharing one running server (``--llmreplay-url``), each se
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
+import llmreplay
 from llmreplay.config import Settings
 from llmreplay.server import BackgroundServer
 from tests.plugin.test_pytest_plugin import QUIET, run
@@ -143,9 +145,12 @@ SAME_TESTS = """
 import openai
 import pytest
 
+COPIES = 1
 
+
+@pytest.mark.parametrize("copy", range(COPIES))
 @pytest.mark.parametrize("n", range(4))
-def test_own_journal(llmreplay, n):
+def test_own_journal(llmreplay, n, copy):
     llmreplay.add_rules([{"name": "mine", "reply": {"text": f"reply {n}"}}])
     for _ in range(n + 1):
         reply = openai.OpenAI().chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
@@ -179,3 +184,18 @@ def test_shared_server_refuses_what_needs_the_tests_own(pytester: pytest.Pyteste
     result = run(pytester, f"--llmreplay-url={shared.url}")
     assert result.ret != 0
     result.stdout.fnmatch_lines(["*scenario need the test's own server*"])
+
+
+def test_two_xdist_workers_share_one_server(
+    pytester: pytest.Pytester, shared: BackgroundServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two workers run the same tests at once against one server; each test's journal is its own."""
+    pytest.importorskip("xdist")
+    # The workers are new interpreters: they find llmreplay where this one did, installed or not.
+    monkeypatch.setenv("PYTHONPATH", str(Path(llmreplay.__file__).resolve().parents[1]))
+    pytester.makepyfile(SAME_TESTS.replace("COPIES = 1", "COPIES = 2"))
+    scope = ("-o", "asyncio_default_fixture_loop_scope=function")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", *scope, "-n", "2", f"--llmreplay-url={shared.url}")
+    result.assert_outcomes(passed=8)
+    ids = {e["test_id"] for e in httpx.get(shared.url + "/api/requests").json()}
+    assert len(ids) == 8
