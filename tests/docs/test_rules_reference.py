@@ -69,3 +69,17 @@ def test_every_toml_example_loads(index: int) -> None:
 
 def test_there_are_examples() -> None:
     assert len(_blocks("yaml")) >= 4 and _blocks("toml")
+
+
+README = PAGE.parents[1] / "README.md"
+
+
+def test_the_readme_rules_example_loads_and_checks_clean() -> None:
+    """The README's complete example is a real rules file: it loads, and no rule in it is shadowed."""
+    from llmreplay.rules.shadow import shadowed
+
+    blocks = [body for kind, body in FENCE.findall(README.read_text()) if kind == "yaml" and "rules:" in body]
+    assert blocks, "README.md shows no rules example"
+    for body in blocks:
+        rules = parse_rules(yaml.safe_load(body), "README.md")
+        assert len(rules) >= 3 and not shadowed(rules)
