@@ -1,4 +1,5 @@
-"""The banner says where everything is; --log-format json gives one JSON object per line, with no secrets."""
+"""The banner says where everything is; --log-format json gives one JSON object per line, with what answered
+and no secrets."""
 
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ def test_json_log_lines_carry_the_request_and_no_secret():
         record = json.loads(line)
         assert record["method"] == "POST" and record["path"] == "/v1/chat/completions" and record["status"] == 200
         assert record["duration_ms"] >= 0 and record["level"] == "info"
+        assert record["source"] == "synthetic"  # what answered, as x-llmreplay-source says it
         assert "SECRET" not in line
     finally:
         server.signal()
