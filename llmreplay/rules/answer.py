@@ -14,8 +14,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
-import jsonschema
-
 from llmreplay.errors import ApiError, ErrorKind
 from llmreplay.exchange import Exchange
 from llmreplay.ids import b64url_id, hex_id
@@ -40,7 +38,7 @@ from llmreplay.rules.template import Template, value_template
 from llmreplay.shaping import outcomes
 from llmreplay.shaping.outcomes import Outcome
 from llmreplay.synth import prompt_schema, tokens
-from llmreplay.synth.faker import UnsatisfiableSchema, fake
+from llmreplay.synth.requested import value_for
 
 _LATENCY = (
     ("ttft_ms", "initial_delay_ms"),
@@ -147,7 +145,7 @@ class Step:
                 "arguments to call it with (give them in the rule, or match on tools).",
                 param="tools",
             )
-        return _fake(tool.schema, rng, f"the parameters of tool {name!r}", "tools")
+        return value_for(tool.schema, rng, f"the parameters of tool {name!r}", "tools")
 
     def _generated(self, req: Request, rng: random.Random) -> Any:
         schema = req.output.schema if req.output.kind == "json_schema" else None
@@ -161,7 +159,7 @@ class Step:
                 "has none (no structured output format, no schema in its prompt).",
                 param="response_format",
             )
-        return _fake(schema, rng, "the output schema", "response_format")
+        return value_for(schema, rng, "the output schema", "response_format")
 
 
 def _usage(counted: int, out: int, reasoning: int, given: UsageSpec | None) -> Usage:
@@ -172,16 +170,3 @@ def _usage(counted: int, out: int, reasoning: int, given: UsageSpec | None) -> U
         out if given.output_tokens is None else given.output_tokens,
         reasoning if given.reasoning_tokens is None else given.reasoning_tokens,
     )
-
-
-def _fake(schema: Mapping[str, Any], rng: random.Random, what: str, param: str) -> Any:
-    """A value for ``schema``; one that is invalid or has no value is the client's 400 (as synthesis does)."""
-    try:
-        jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator).check_schema(schema)
-        return fake(schema, rng)
-    except jsonschema.SchemaError as exc:
-        raise ApiError(ErrorKind.INVALID_REQUEST, f"Invalid schema for {what}: {exc.message}.", param=param) from None
-    except UnsatisfiableSchema as exc:
-        raise ApiError(ErrorKind.INVALID_REQUEST, f"No value can satisfy {what}: {exc}.", param=param) from None
-    except (TypeError, ValueError, RecursionError) as exc:
-        raise ApiError(ErrorKind.INVALID_REQUEST, f"Invalid schema for {what}: {exc}.", param=param) from None

@@ -14,10 +14,7 @@ import functools
 import json
 import random
 import time
-from collections.abc import Callable, Mapping
-from typing import Any
-
-import jsonschema
+from collections.abc import Callable
 
 from llmreplay.config import SyntheticSettings
 from llmreplay.errors import ApiError, ErrorKind
@@ -40,7 +37,7 @@ from llmreplay.model import (
 from llmreplay.sources.base import Play
 from llmreplay.synth import prompt_schema, tokens
 from llmreplay.synth import text as texts
-from llmreplay.synth.faker import UnsatisfiableSchema, fake
+from llmreplay.synth.requested import value_for
 
 _PARALLEL_PROBABILITY = 0.25
 """How often, when parallel calls are allowed and several tools offered, a second tool is called too."""
@@ -105,14 +102,15 @@ class SyntheticSource:
             if req.parallel_tool_calls and others and rng.random() < _PARALLEL_PROBABILITY:
                 calls.append(others[rng.randrange(len(others))])
             for tool in calls:
-                args = _fake(tool.schema, rng, f"the parameters of tool '{tool.name}'", "tools")
+                args = value_for(tool.schema, rng, f"the parameters of tool '{tool.name}'", "tools")
                 parts.append(ToolCall(hex_id(rng, 24), tool.name, json.dumps(args, ensure_ascii=False)))
             return _finish(parts, Finish.TOOL_CALLS)
         return self._text_candidate(req, rng, parts)
 
     def _text_candidate(self, req: Request, rng: random.Random, parts: list[Part]) -> Candidate:
         if req.output.kind == "json_schema" and req.output.schema is not None:
-            body = json.dumps(_fake(req.output.schema, rng, "the output schema", "response_format"), ensure_ascii=False)
+            value = value_for(req.output.schema, rng, "the output schema", "response_format")
+            body = json.dumps(value, ensure_ascii=False)
         elif (prompted := _prompted(req, rng)) is not None:
             body = prompted
         elif req.output.kind == "json":
@@ -157,7 +155,7 @@ def _prompted(req: Request, rng: random.Random) -> str | None:
     if schema is None:
         return None
     try:
-        return json.dumps(_fake(schema, rng, "the prompt's schema", "messages"), ensure_ascii=False)
+        return json.dumps(value_for(schema, rng, "the prompt's schema", "messages"), ensure_ascii=False)
     except ApiError:
         return None
 
@@ -173,19 +171,6 @@ def _with_tool_choice(req: Request, tool_call: bool | str | None) -> Request:
             param="x-llmreplay-tool-call",
         )
     return dataclasses.replace(req, tool_choice=ToolChoice("required", (tool_call,)))
-
-
-def _fake(schema: Mapping[str, Any], rng: random.Random, what: str, param: str) -> Any:
-    """A value for ``schema``; a schema that is invalid or has no value is the client's 400, never a 500."""
-    try:
-        jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator).check_schema(schema)
-        return fake(schema, rng)
-    except jsonschema.SchemaError as exc:
-        raise ApiError(ErrorKind.INVALID_REQUEST, f"Invalid schema for {what}: {exc.message}.", param=param) from None
-    except UnsatisfiableSchema as exc:
-        raise ApiError(ErrorKind.INVALID_REQUEST, f"No value can satisfy {what}: {exc}.", param=param) from None
-    except (TypeError, ValueError, RecursionError) as exc:
-        raise ApiError(ErrorKind.INVALID_REQUEST, f"Invalid schema for {what}: {exc}.", param=param) from None
 
 
 def _finish(parts: list[Part], finish: Finish, stop: str | None = None) -> Candidate:
