@@ -42,6 +42,29 @@ class LatencyConfig(_Model):
         30, "Random extra delay per chunk, 0 to this, in ms.", "STREAM_JITTER_MS", ge=0, ceiling=_MAX_MS
     )
     chunk_size: int = option(10, "Characters per streamed chunk.", "STREAM_CHUNK_SIZE", ge=1, ceiling=1_000_000)
+    error_delay_ms: float = option(
+        5,
+        "Delay before an answer decided without generating one (a 429, an injected error, a switched-off "
+        "endpoint), in ms: a real provider refuses at once, not after the time to first token.",
+        "LLMREPLAY_ERROR_DELAY_MS",
+        ge=0,
+        ceiling=_MAX_MS,
+    )
+    load_degradation: bool = option(
+        False,
+        "Whether latency (time to first token and gaps) grows with the requests in flight on the endpoint.",
+        "LLMREPLAY_LOAD_DEGRADATION",
+    )
+    load_factor: float = option(
+        2.0, "The latency multiplier under full load (load_degradation).", "LLMREPLAY_LOAD_FACTOR", ge=1, le=1000
+    )
+    load_knee: int = option(
+        10,
+        "Requests in flight at which the multiplier reaches load_factor, rising linearly from 1× for one.",
+        "LLMREPLAY_LOAD_KNEE",
+        ge=1,
+        le=1_000_000,
+    )
 
 
 class RateLimitConfig(_Model):
@@ -93,6 +116,13 @@ class FailureConfig(_Model):
         ge=0,
         ceiling=3_600_000,
     )
+    stream_interrupt_rate: float = option(
+        0.0,
+        "Fraction of streams cut off mid-response, in the provider's own way (on top of error_rate).",
+        "LLMREPLAY_STREAM_INTERRUPT_RATE",
+        ge=0,
+        le=1,
+    )
 
     @field_validator("kinds")
     @classmethod
@@ -107,6 +137,7 @@ class FailureConfig(_Model):
 class EndpointConfig(_Model):
     """The effective configuration of one endpoint."""
 
+    enabled: bool = option(True, "Whether the endpoint answers; a switched-off one refuses in its API's envelope.")
     latency: LatencyConfig = LatencyConfig()
     rate_limit: RateLimitConfig = RateLimitConfig()
     failures: FailureConfig = FailureConfig()

@@ -71,8 +71,8 @@ def test_get_config_has_global_and_endpoints(shared: httpx2.Client) -> None:
     assert r.status_code == 200
     body = r.json()
     assert set(body) == {"global", "endpoints"}
-    assert set(body["global"]) == {"latency", "rate_limit", "failures", "tool_call_probability"}
-    assert set(body["global"]["latency"]) == {"initial_delay_ms", "delay_ms", "jitter_ms", "chunk_size"}
+    assert set(body["global"]) == {"enabled", "latency", "rate_limit", "failures", "tool_call_probability"}
+    assert {"initial_delay_ms", "delay_ms", "jitter_ms", "chunk_size"} <= set(body["global"]["latency"])
     # The conftest's FAST settings reach the live configuration.
     assert body["global"]["latency"]["delay_ms"] == 0
 
@@ -157,7 +157,7 @@ def test_get_endpoints_lists_every_endpoint(shared: httpx2.Client) -> None:
     glob = shared.get("/api/config").json()["global"]
     for entry in body.values():
         assert set(entry) == {"overrides", "effective"}
-        assert set(entry["effective"]) == {"latency", "rate_limit", "failures"}
+        assert set(entry["effective"]) == {"enabled", "latency", "rate_limit", "failures"}
         assert entry["effective"]["latency"] == glob["latency"]
 
 
