@@ -222,8 +222,10 @@ def _message(content: ContentParam, index: int) -> Message:
         raise invalid(f"contents[{index}].role", f'Please use a valid role: user, model. (got "{role}")')
     is_tool = role == "user" and content.parts and all(p.functionResponse is not None for p in content.parts)
     text = "".join(_part_text(p) for p in content.parts if not p.thought)
+    # A result's content is what the tool returned (the ``response`` object), as the other APIs' results are,
+    # so one rule's JSON paths and placeholders read every API's results alike.
     results = tuple(
-        ToolResult(p.functionResponse.id or "", p.functionResponse.name, _part_text(p))
+        ToolResult(p.functionResponse.id or "", p.functionResponse.name, json.dumps(p.functionResponse.response or {}))
         for p in content.parts
         if p.functionResponse is not None
     )

@@ -202,6 +202,15 @@ class UsageSpec(_Spec):
     output_tokens: int | None = Field(None, ge=0, description="Completion tokens.")
     reasoning_tokens: int | None = Field(None, ge=0, description="Of the completion tokens, those spent thinking.")
 
+    @model_validator(mode="after")
+    def _reasoning_within_output(self) -> UsageSpec:
+        # Reasoning is part of the completion: more of it than the whole would read differently per API
+        # (OpenAI and Anthropic report the whole, Gemini the answer and the thoughts apart).
+        out, thinking = self.output_tokens, self.reasoning_tokens
+        if out is not None and thinking is not None and thinking > out:
+            raise ValueError(f"reasoning_tokens ({thinking}) is part of output_tokens ({out}), so at most it")
+        return self
+
 
 class LatencySpec(_Spec):
     """Timing of this answer instead of the configured latency."""

@@ -76,7 +76,8 @@ def test_gemini() -> None:
     last = gemini.CODEC.parse_request(call(path, body, model="gemini-2.5-flash")).messages[-1]
     assert last.role == "tool"
     (result,) = last.results
-    assert (result.name, json.loads(result.content)["response"]) == ("get_weather", {"celsius": 21})
+    # The content is what the tool returned, as the other APIs' results are.
+    assert (result.name, json.loads(result.content)) == ("get_weather", {"celsius": 21})
 
 
 def test_a_turn_without_results_carries_none() -> None:

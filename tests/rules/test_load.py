@@ -119,6 +119,10 @@ def test_one_line_per_problem_naming_the_rule_and_the_field():
             {"rules": [{"reply": {"latency": {"ttft_ms": -1}, "text": "a"}}]},
             "reply.latency.ttft_ms: Input should be greater",
         ),
+        (
+            {"rules": [{"reply": {"text": "a", "usage": {"output_tokens": 2, "reasoning_tokens": 10}}}]},
+            "reply.usage: reasoning_tokens (10) is part of output_tokens (2)",
+        ),
         ({"rules": "x"}, "rules: expected a list of rules"),
         ({"rule": []}, "rule: Extra inputs are not permitted"),
         (3, "expected a mapping with a rules list"),

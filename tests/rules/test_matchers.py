@@ -160,9 +160,7 @@ def test_tool_result_of_each_api():
         ]
     }
     # Gemini's result is its functionResponse object (name and response), as the neutral request carries it.
-    assert _hits(
-        {"tool_result": {"name": "get_weather", "json": {"response.sky": "sunny"}}}, exchange(PATHS["gemini"], gemini)
-    )
+    assert _hits({"tool_result": {"name": "get_weather", "json": {"sky": "sunny"}}}, exchange(PATHS["gemini"], gemini))
     responses = {
         "model": "gpt-4o",
         "input": [

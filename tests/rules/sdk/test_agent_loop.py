@@ -158,9 +158,8 @@ def test_an_agent_loop_scripted_by_rules_runs_to_its_end(make_server: Any, api: 
         sent: list[dict[str, Any]] = []
         answer = LOOPS[api](url, stream, sent)
         assert len(sent) == 1
-        # A result's content is its text; Gemini's is its functionResponse object (docs/rules.md).
-        quoted = {"name": "get_weather", "response": sent[0]} if api == "gemini" else sent[0]
-        assert answer == "Here it is: " + json.dumps(quoted)
+        # A result's content is what the tool returned, for every API (docs/rules.md).
+        assert answer == "Here it is: " + json.dumps(sent[0])
         entries = journal(url)[2 * run :]
         assert [e["answered_by"]["rule"] for e in entries] == ["call-the-tool", "answer-the-result"]
         results = entries[1]["neutral"]["messages"][-1]["results"]

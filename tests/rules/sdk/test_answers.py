@@ -229,11 +229,8 @@ def test_placeholders_echo_the_request(url: str, case: tuple[str, bool]) -> None
             {
                 "name": "weather",
                 "match": {"tool_result": {"name": "get_weather"}},
-                # Gemini's result is its functionResponse object: the tool's output is under ``response``.
-                "reply": {
-                    "text": "It is {{tool_result.get_weather.sky}}{{tool_result.get_weather.response.sky}}, "
-                    "{{tool_result.get_weather.temp}}{{tool_result.get_weather.response.temp}} degrees."
-                },
+                # The same placeholders read every API's result (Gemini's is its functionResponse.response).
+                "reply": {"text": "It is {{tool_result.get_weather.sky}}, {{tool_result.get_weather.temp}} degrees."},
             },
             {
                 "name": "echo",

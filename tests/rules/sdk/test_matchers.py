@@ -156,9 +156,8 @@ def _tool_result_name(api: str) -> list[Check]:
 
 
 def _tool_result_content(api: str) -> list[Check]:
-    # A result's content is its text; Gemini's is the functionResponse object (docs/rules.md): its JSON
-    # paths start with ``response.``.
-    temp = "response.temp" if api == "gemini" else "temp"
+    # A result's content is what the tool returned, for every API (Gemini's functionResponse.response).
+    temp = "temp"
     return [
         ({"tool_result": {"name": "get_weather", "contains": "sunny"}}, after_result(SUNNY), True),
         ({"tool_result": {"name": "get_weather", "contains": "sunny"}}, after_result({"sky": "rainy"}), False),
@@ -260,7 +259,7 @@ def test_every_matcher_together(url: str, case: tuple[str, bool]) -> None:
     api, stream = case
     a = after_result(SUNNY)
     a.system, a.model, a.temperature, a.headers = "You are terse.", "acme-large-2", 0.25, {"x-tenant": "acme"}
-    temp = "response.temp" if api == "gemini" else "temp"
+    temp = "temp"
     match = {
         "api": API_NAMES[api],
         "provider": PROVIDERS[api],
