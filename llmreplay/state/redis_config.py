@@ -106,26 +106,4 @@ class ConfigFollower:
 
     async def follow(self) -> None:
         """Apply other processes' changes as they are published; after an outage, reload the stored one."""
-        link = self._link
-        while not link.closing:
-            pubsub = link.redis.pubsub(ignore_subscribe_messages=True)
-            try:
-                await link.call(functools.partial(pubsub.subscribe, self.channel))
-                # Anything published while we were not listening is in the stored copy.
-                await self._load()
-                self.following.set()
-                while True:
-                    # get_message with a timeout reads without the socket deadline and wakes at once on a message.
-                    msg = await pubsub.get_message(timeout=1.0)
-                    if msg is not None and msg.get("type") == "message":
-                        self._apply(msg["data"])
-            except Unavailable:
-                self.following.clear()
-            except link.failures as exc:
-                self.following.clear()
-                link.went_down(exc)
-            # Not on cancel: closing the client closes this connection too, without waiting on it.
-            with contextlib.suppress(Exception):
-                async with asyncio.timeout(link.timeout):
-                    await pubsub.aclose()
-            await asyncio.sleep(redis_link.RETRY_AFTER_OUTAGE_S)
+        await redis_link.follow(self._link, self.channel, self.following, self._load, self._apply)

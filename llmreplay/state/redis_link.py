@@ -9,6 +9,8 @@ retried once per second (:data:`RETRY_AFTER_OUTAGE_S`), so calls in between fail
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import logging
 import re
 import time
@@ -138,3 +140,39 @@ class RedisLink:
             await self.call(run, rounds=10)
         except Unavailable as exc:
             raise admin_error() from exc
+
+
+async def follow(
+    link: RedisLink,
+    channel: str,
+    following: asyncio.Event,
+    load: Callable[[], Awaitable[None]],
+    apply: Callable[[str], None],
+    keep: Callable[[], bool] = lambda: True,
+) -> None:
+    """Apply what other processes publish on ``channel`` as it comes (``apply``), loading the stored copy
+    (``load``) whenever ``following`` is clear: on subscribing, after an outage, or when ``apply`` asks for a
+    reload by clearing it; until the link closes or ``keep`` says no more."""
+    while not link.closing and keep():
+        pubsub = link.redis.pubsub(ignore_subscribe_messages=True)
+        try:
+            await link.call(functools.partial(pubsub.subscribe, channel))
+            while True:
+                if not following.is_set():
+                    # Anything published while we were not listening is in the stored copy.
+                    await load()
+                    following.set()
+                # get_message with a timeout reads without the socket deadline and wakes at once on a message.
+                msg = await pubsub.get_message(timeout=1.0)
+                if msg is not None and msg.get("type") == "message":
+                    apply(msg["data"])
+        except Unavailable:
+            following.clear()
+        except link.failures as exc:
+            following.clear()
+            link.went_down(exc)
+        # Not on cancel: closing the client closes this connection too, without waiting on it.
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(link.timeout):
+                await pubsub.aclose()
+        await asyncio.sleep(RETRY_AFTER_OUTAGE_S)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import hashlib
 import json
 import logging
@@ -128,24 +127,8 @@ class SharedRules:
     async def follow(self) -> None:
         """Take other processes' changes as they are published; after an outage, reload the stored sets."""
         link = self._link
-        while not link.closing and self.book is not None:
-            pubsub = link.redis.pubsub(ignore_subscribe_messages=True)
-            try:
-                await link.call(functools.partial(pubsub.subscribe, self.channel))
-                while True:
-                    if not self.following.is_set():
-                        # Anything published while we were not listening is in the stored sets.
-                        self._take_all(await link.call(lambda: link.redis.hgetall(self._key)))
-                        self.following.set()
-                    msg = await pubsub.get_message(timeout=1.0)
-                    if msg is not None and msg.get("type") == "message":
-                        self._apply(msg["data"])
-            except Unavailable:
-                self.following.clear()
-            except link.failures as exc:
-                self.following.clear()
-                link.went_down(exc)
-            with contextlib.suppress(Exception):
-                async with asyncio.timeout(link.timeout):
-                    await pubsub.aclose()
-            await asyncio.sleep(redis_link.RETRY_AFTER_OUTAGE_S)
+
+        async def load() -> None:
+            self._take_all(await link.call(lambda: link.redis.hgetall(self._key)))
+
+        await redis_link.follow(link, self.channel, self.following, load, self._apply, lambda: self.book is not None)
