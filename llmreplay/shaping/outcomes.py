@@ -3,26 +3,28 @@
 The same spelling serves the ``x-llmreplay-fault`` header, scenario steps
 (``429,429,ok``), the failure-injection kinds of the admin API and the dashboard::
 
-    ok | 400 … 599 | KIND[@N | @N%][:MS][:close]
+    ok | 400 … 599 | KIND[@N | @N%][:MS][:close] | ALIAS
 
 Which kinds exist, and which of ``@N``, ``:MS`` and ``:close`` each takes, is
 declared once per kind in :mod:`llmreplay.shaping.faultkinds` (``GET /api/failure-modes``
-lists them). Stream positions default to half the stream. Parsing happens once per
-header or configuration change, never per chunk.
+lists them), and so are the aliases: bare words that mean another spelling (the original
+server's error types, ``server_error`` for ``500``). Stream positions default to half the
+stream. Parsing happens once per header or configuration change, never per chunk.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 
-from llmreplay.shaping.faultkinds.registry import EARLY_KINDS, KINDS, MODES, STATUS, STREAM_KINDS
+from llmreplay.shaping.faultkinds.registry import ALIASES, EARLY_KINDS, KINDS, MODES, STATUS, STREAM_KINDS
 
 DESCRIPTIONS: dict[str, str] = {m.name: m.description for m in MODES}
 """Every kind (and listed status), each with one line: the answer of ``GET /api/failure-modes``."""
 
 _SPEC = re.compile(
-    r"^(?P<kind>[a-z][a-z-]*|\d{3})(?:@(?P<at>\d+(?:\.\d+)?)(?P<pct>%)?)?(?::(?P<ms>\d+(?:\.\d+)?))?(?::(?P<then>close))?$"
+    r"^(?P<kind>[a-z][a-z_-]*|\d{3})(?:@(?P<at>\d+(?:\.\d+)?)(?P<pct>%)?)?(?::(?P<ms>\d+(?:\.\d+)?))?(?::(?P<then>close))?$"
 )
 
 
@@ -40,10 +42,14 @@ class Outcome:
     close: bool = False
     text: str = "ok"
     """The spelling it was parsed from (for logs, metrics and the dashboard)."""
+    alias: str | None = None
+    """The alias it was spelled as (``server_error``), which names it where a name is shown."""
 
     @property
     def name(self) -> str:
-        """The metrics / failure-modes name: the status code or the kind."""
+        """The metrics / failure-modes name: the alias, the status code or the kind."""
+        if self.alias is not None:
+            return self.alias
         return str(self.status) if self.kind == "status" else self.kind
 
     @property
@@ -76,6 +82,11 @@ def parse(text: str) -> Outcome:
         if at or ms or then:
             raise ValueError(f"{text!r}: a status takes no @position or :duration")
         return Outcome(STATUS.name, status=code, text=spec)
+    alias = ALIASES.get(kind)
+    if alias is not None:
+        if at or ms or then:
+            raise ValueError(f"{text!r}: {kind} takes no @position or :duration")
+        return dataclasses.replace(parse(alias.means), text=spec, alias=kind)
     found = KINDS.get(kind)
     if found is None or found is STATUS:
         raise ValueError(f"{text!r}: unknown outcome {kind!r}; known: {', '.join(DESCRIPTIONS)}")

@@ -63,7 +63,9 @@ def test_the_grammar_a_kind_declares_is_the_one_it_shows(kind: FaultKind) -> Non
 
 
 def test_when_a_kind_acts_decides_the_old_sets() -> None:
-    assert {"disconnect", "stall", "malformed", "stream-error", "truncate", "slow-first-token"} == STREAM_KINDS
+    assert {"disconnect", "stall", "malformed", "stream-error", "truncate", "slow-first-token", "slow_response"} == (
+        STREAM_KINDS
+    )
     assert {"status", "timeout", "reset", "empty", "slow-headers"} == EARLY_KINDS
     assert set(KINDS) == STREAM_KINDS | EARLY_KINDS | {"ok"}
 

@@ -1,12 +1,14 @@
 """The built-in fault kinds, listed explicitly, and everything derived from the list.
 
-No kind registers itself on import; the order below is the order of
-``GET /api/failure-modes``, of the dashboard's table and of the docs table.
+No kind registers itself on import; the order below (the kinds, then the original
+server's names for some of their spellings) is the order of ``GET /api/failure-modes``,
+of the dashboard's table and of the docs table.
 """
 
 from __future__ import annotations
 
 from llmreplay.registries import by_name
+from llmreplay.shaping.faultkinds.aliases import ORIGINAL, Alias
 from llmreplay.shaping.faultkinds.base import FaultKind, Mode
 from llmreplay.shaping.faultkinds.disconnect import Disconnect
 from llmreplay.shaping.faultkinds.empty import Empty
@@ -15,6 +17,7 @@ from llmreplay.shaping.faultkinds.ok import Ok
 from llmreplay.shaping.faultkinds.reset import Reset
 from llmreplay.shaping.faultkinds.slow_first_token import SlowFirstToken
 from llmreplay.shaping.faultkinds.slow_headers import SlowHeaders
+from llmreplay.shaping.faultkinds.slow_response import SlowResponse
 from llmreplay.shaping.faultkinds.stall import Stall
 from llmreplay.shaping.faultkinds.status import Status
 from llmreplay.shaping.faultkinds.stream_error import StreamError
@@ -32,6 +35,7 @@ BUILTIN: tuple[FaultKind, ...] = (
     Empty(),
     SlowHeaders(),
     SlowFirstToken(),
+    SlowResponse(),
     Disconnect(),
     Stall(),
     Malformed(),
@@ -48,7 +52,29 @@ def index(kinds: tuple[FaultKind, ...]) -> dict[str, FaultKind]:
 KINDS: dict[str, FaultKind] = index(BUILTIN)
 """Every kind by ``Outcome.kind``."""
 
-MODES: tuple[Mode, ...] = tuple(m for kind in BUILTIN for m in kind.modes())
+
+def alias_index(aliases: tuple[Alias, ...], kinds: dict[str, FaultKind]) -> dict[str, Alias]:
+    """The aliases by name; one named twice, or named like a kind, is a mistake caught at import."""
+    found = by_name(aliases, "fault alias")
+    taken = sorted(set(found) & set(kinds))
+    if taken:
+        raise ValueError(f"fault alias named like a kind: {', '.join(taken)}")
+    return found
+
+
+ALIASES: dict[str, Alias] = alias_index(ORIGINAL, KINDS)
+"""Bare words the grammar reads as another spelling (the original server's error types)."""
+
+
+def _alias_mode(alias: Alias) -> Mode:
+    means = KINDS.get(alias.means, KINDS["status"])
+    return Mode(alias.name, alias.name, alias.description, means.when, alias.name)
+
+
+MODES: tuple[Mode, ...] = (
+    *(m for kind in BUILTIN for m in kind.modes()),
+    *(_alias_mode(a) for a in ALIASES.values()),
+)
 """Every line of ``GET /api/failure-modes``, in order."""
 
 STREAM_KINDS = frozenset(k.name for k in BUILTIN if k.when == "mid-stream")

@@ -23,7 +23,12 @@ class SlowFirstToken(FaultKind):
     duration = True
     default_ms = 5000
 
+    def delay(self, ex: Exchange, outcome: Outcome) -> float:
+        """Seconds added before the first content chunk."""
+        return seconds(outcome)
+
     def shape(self, ex: Exchange, answer: Answer, outcome: Outcome) -> Answer:
+        delay = self.delay(ex, outcome)
         if answer.live is not None:
-            return shifted(answer, seconds(outcome))
-        return dataclasses.replace(answer, frames=shift(answer.frames, 0, seconds(outcome)))
+            return shifted(answer, delay)
+        return dataclasses.replace(answer, frames=shift(answer.frames, 0, delay))
