@@ -14,6 +14,10 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from llmreplay.model import Quota
 
 
 class ErrorKind(enum.StrEnum):
@@ -83,6 +87,10 @@ class ApiError(LLMReplayError):
     """Extra response headers (``retry-after`` …)."""
     retry_after: float | None = None
     """Seconds the client should wait, for envelopes that carry it in the body (Gemini RetryInfo)."""
+    quota: Quota | None = None
+    """The quota a 429 ran out of, for envelopes that describe it in the body (Gemini QuotaFailure)."""
+    model: str | None = None
+    """The model the error is about, where the envelope names it (Gemini QuotaFailure's dimensions)."""
 
     def __post_init__(self) -> None:
         super().__init__(self.message)

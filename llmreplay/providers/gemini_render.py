@@ -117,11 +117,48 @@ def error_object(error: ApiError) -> dict[str, Any]:
     name = _STATUS_NAMES.get(status, "INTERNAL" if status >= 500 else "INVALID_ARGUMENT")
     message = error.message or _DEFAULT_MESSAGES.get(error.kind, name)
     body: dict[str, Any] = {"code": status, "message": message, "status": name}
-    if error.retry_after is not None:
-        # Gemini sends no retry headers: the wait travels as a google.rpc.RetryInfo detail.
-        delay = f"{error.retry_after:.3f}".rstrip("0").rstrip(".") + "s"
-        body["details"] = [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": delay}]
+    details = [*_quota_failure(error), *_retry_info(error)]
+    if details:
+        body["details"] = details
     return {"error": body}
+
+
+_RPC = "type.googleapis.com/google.rpc."
+_QUOTA_IDS = {
+    "requests": ("generate_content_free_tier_requests", "GenerateRequestsPerMinutePerProjectPerModel-FreeTier"),
+    "tokens": ("generate_content_free_tier_input_token_count", "GenerateContentInputTokensPerModelPerMinute-FreeTier"),
+}
+"""The quota metric and id a Gemini API 429 names for each quota (per minute, per project and model)."""
+RATE_LIMITS_DOC = "https://ai.google.dev/gemini-api/docs/rate-limits"
+
+
+def _quota_failure(error: ApiError) -> list[dict[str, Any]]:
+    """A 429's QuotaFailure (a violation per quota it ran out of) and its Help link, as the Gemini API sends them."""
+    quota = error.quota
+    if quota is None:
+        return []
+    dims = {"location": "global", **({"model": error.model} if error.model else {})}
+    violations = [
+        {
+            "quotaMetric": f"generativelanguage.googleapis.com/{metric}",
+            "quotaId": quota_id,
+            "quotaDimensions": dims,
+            "quotaValue": str(q.limit),
+        }
+        for unit, q in (("requests", quota.requests), ("tokens", quota.tokens))
+        if q is not None
+        for metric, quota_id in (_QUOTA_IDS[unit],)
+    ]
+    help_link = {"description": "Learn more about Gemini API quotas", "url": RATE_LIMITS_DOC}
+    return [{"@type": _RPC + "QuotaFailure", "violations": violations}, {"@type": _RPC + "Help", "links": [help_link]}]
+
+
+def _retry_info(error: ApiError) -> list[dict[str, Any]]:
+    if error.retry_after is None:
+        return []
+    # Gemini sends no retry headers: the wait travels as a google.rpc.RetryInfo detail.
+    delay = f"{error.retry_after:.3f}".rstrip("0").rstrip(".") + "s"
+    return [{"@type": _RPC + "RetryInfo", "retryDelay": delay}]
 
 
 def render_error(error: ApiError, opts: RenderOptions) -> Answer:

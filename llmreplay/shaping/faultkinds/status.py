@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from llmreplay.model import Answer
 from llmreplay.shaping.faultkinds.base import FaultKind, Mode, When, error_answer, injected_error, retry_after_s
+from llmreplay.shaping.ratelimit.denial import injected_quota, rate_limited
 
 if TYPE_CHECKING:
     from llmreplay.exchange import Exchange
@@ -37,4 +38,8 @@ class Status(FaultKind):
         return tuple(Mode(str(code), str(code), text, self.when, str(code)) for code, text in LISTED.items())
 
     def admit(self, ex: Exchange, outcome: Outcome) -> Answer | None:
-        return error_answer(ex, injected_error(outcome.status or 500, retry_after_s(ex)))
+        status = outcome.status or 500
+        if status == 429:
+            # The limiter's own 429, so that an injected one carries the same headers and body details.
+            return rate_limited(ex, injected_quota(ex.config.rate_limit, retry_after_s(ex)))
+        return error_answer(ex, injected_error(status, retry_after_s(ex)))

@@ -2,8 +2,9 @@
 
 The quota itself is taken before the shaper runs (``State.admit`` may be a round
 trip to Redis; stages do no I/O). A denial becomes a 429 in the provider's
-envelope with its rate-limit and retry-after headers; an admitted answer carries
-the remaining-quota headers, as the real services send on every response.
+envelope with its rate-limit and retry-after headers (:mod:`.denial`, the home of
+every 429, injected ones included); an admitted answer carries the remaining-quota
+headers, as the real services send on every response.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import dataclasses
 from llmreplay.errors import ApiError, ErrorKind
 from llmreplay.exchange import Exchange
 from llmreplay.model import Answer
+from llmreplay.shaping.ratelimit.denial import rate_limited
 
 
 class RateLimitStage:
@@ -28,20 +30,7 @@ class RateLimitStage:
             # The shared state is unreachable and the policy is to fail closed: not a quota, an outage.
             err = ApiError(ErrorKind.UNAVAILABLE, "Rate-limit state is unavailable; try again shortly.")
             return ex.route.codec.render_error(err, ex.opts)
-        q = admission.quota
-        state = q.tokens if admission.reason == "tokens" else q.requests
-        limit = state.limit if state is not None else 0
-        unit = "tokens per min (TPM)" if admission.reason == "tokens" else "requests"
-        wait = q.retry_after or 0.0
-        model = ex.request.model if ex.request is not None else ex.route.endpoint
-        err = ApiError(
-            ErrorKind.RATE_LIMIT,
-            f"Rate limit reached for {model} on {unit}: Limit {limit}. Please try again in {wait:.3g}s.",
-            code="rate_limit_exceeded",
-            headers=ex.route.codec.quota_headers(q),
-            retry_after=wait,
-        )
-        return ex.route.codec.render_error(err, ex.opts)
+        return rate_limited(ex, admission.quota, "tokens" if admission.reason == "tokens" else "requests")
 
     def shape(self, ex: Exchange, answer: Answer) -> Answer:
         admission = ex.admission
