@@ -49,7 +49,8 @@ function currentToken() {
 export function wsUrl() {
   const proto = location.protocol === "https:" ? "wss:" : "ws:";
   const t = currentToken();
-  return `${proto}//${location.host}/ws${t ? `?token=${encodeURIComponent(t)}` : ""}`;
+  // feed=dashboard: this page's messages only, not the original server's (one per event) besides.
+  return `${proto}//${location.host}/ws?feed=dashboard${t ? `&token=${encodeURIComponent(t)}` : ""}`;
 }
 
 export class ApiError extends Error {

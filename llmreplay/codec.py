@@ -70,6 +70,14 @@ class Route:
     """Renders this route's errors; for ``generate`` routes, also its requests and replies."""
     op: SimpleOp | None = None
     """None for a generation route; otherwise the function that answers it."""
+    key: str | None = None
+    """A finer configuration key, where the original server configured apart what one endpoint serves
+    (``gemini-stream-v1`` refines ``gemini``); None: the endpoint's own name."""
+
+    @property
+    def config_key(self) -> str:
+        """The name the route's live configuration and quotas are looked up by."""
+        return self.key or self.endpoint
 
 
 class Codec(ABC):

@@ -97,7 +97,7 @@ RateLimitSettings = RateLimitConfig
 
 
 class SyntheticSettings(_Section):
-    # The live field's declaration, copied: the admin API changes this same value at run time.
+    # The live fields' declarations, copied: the admin API changes these same values at run time.
     tool_call_probability: float = copy.copy(GlobalConfig.model_fields["tool_call_probability"])
     tool_call_after_result_probability: float = _opt(
         0.0,
@@ -107,9 +107,7 @@ class SyntheticSettings(_Section):
         ge=0,
         le=1,
     )
-    default_response: str | None = _opt(
-        None, "Fixed reply text; unset: half from a pool of answers, half lorem ipsum.", "DEFAULT_RESPONSE"
-    )
+    default_response: str | None = copy.copy(GlobalConfig.model_fields["default_response"])
     seed: int | None = _opt(None, "Seed that makes every response reproducible, ids included.", "LLMREPLAY_SEED")
 
 

@@ -147,3 +147,6 @@ class GlobalConfig(EndpointConfig):
     tool_call_probability: float = option(
         0.75, "Chance of a tool call when tools are offered.", "TOOL_CALL_PROBABILITY", ge=0, le=1
     )
+    default_response: str | None = option(
+        None, "Fixed reply text; unset: half from a pool of answers, half lorem ipsum.", "DEFAULT_RESPONSE"
+    )

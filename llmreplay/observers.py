@@ -166,14 +166,18 @@ class Observers:
         self, done: Done, status: int, stream: bool, ttfb: float | None, chunks: int, tokens_out: int, total: float
     ) -> None:
         hub, endpoint = self.events, done.endpoint
-        if done.denied:
-            hub.publish("rate_limited", endpoint=endpoint, model=done.model)
-        if done.outcome is not None and not done.outcome.is_ok:
-            hub.publish("fault", endpoint=endpoint, fault=done.outcome.text)
         if not hub.clients:
             return  # no dashboard watching: nothing to word
+        # Which call it was (the path tells Gemini's generate from stream, v1 from v1beta, for the original's ids).
+        entry = done.entry
+        which = {"path": entry.path, "request_id": entry.id} if entry is not None else {}
+        if done.denied:
+            hub.publish("rate_limited", endpoint=endpoint, model=done.model, **which)
+        if done.outcome is not None and not done.outcome.is_ok:
+            hub.publish("fault", endpoint=endpoint, fault=done.outcome.text, **which)
         hub.publish(
             "request.end",
+            **which,
             endpoint=endpoint,
             model=done.model,
             status=status,

@@ -138,7 +138,7 @@ def live_fields() -> list[tuple[list[str], str, str, FieldInfo, FieldInfo]]:
 
 def test_live_sections_are_settings_sections() -> None:
     assert LIVE_SECTIONS == ["latency", "rate_limit"]
-    assert [f[0] for f in live_fields() if len(f[0]) == 1] == [["tool_call_probability"]]
+    assert [f[0] for f in live_fields() if len(f[0]) == 1] == [["tool_call_probability"], ["default_response"]]
 
 
 @pytest.mark.parametrize(("path", "section", "key", "live", "start"), live_fields(), ids=lambda v: None)

@@ -7,15 +7,17 @@ a bad one gets 422 with the field errors and changes nothing.
 from __future__ import annotations
 
 import hmac
+import time
 from typing import Any
 
 import pydantic
 from aiohttp import web
 
-from llmreplay.control import admin_journal, admin_rules, adminio, openapi
-from llmreplay.control.live import ENDPOINTS, EndpointConfig, GlobalConfig, UnknownEndpoint
+from llmreplay.control import admin_config, admin_journal, admin_rules, adminio, openapi, original
+from llmreplay.control.live import PARENTS
 from llmreplay.errors import ApiError
-from llmreplay.options import explain
+from llmreplay.metrics import original as original_metrics
+from llmreplay.metrics.export import iso
 from llmreplay.shaping.faultkinds.registry import MODES
 from llmreplay.shaping.ratelimit.strategies import BUILTIN
 
@@ -24,10 +26,7 @@ _json = adminio.json_response
 _unprocessable = adminio.unprocessable
 _field_errors = adminio.field_errors
 _body = adminio.object_body
-
-
-def _unknown_endpoint(name: str) -> web.Response:
-    return _json({"message": f"unknown endpoint {name!r}; known: {', '.join(ENDPOINTS)}"}, 404)
+_unknown_endpoint = admin_config.unknown
 
 
 def guards(path: str) -> bool:
@@ -57,65 +56,6 @@ def error_response(err: ApiError) -> web.Response:
     return _json({"message": err.message}, err.http_status)
 
 
-# ---- configuration ---------------------------------------------------------------------
-
-
-def _bad_config(exc: pydantic.ValidationError, model: type[pydantic.BaseModel]) -> web.Response:
-    """422 whose message words the first error as start-up does ("expected a number ≥ 0, at most 600000")."""
-    first = exc.errors(include_url=False)[0]
-    where = ".".join(str(x) for x in first["loc"]) or "body"
-    return _json({"message": f"{where}: {explain(model, first)}", "detail": _field_errors(exc)}, 422)
-
-
-async def get_config(request: web.Request) -> web.Response:
-    return _json(_runtime(request).live.snapshot())
-
-
-async def patch_global(request: web.Request) -> web.Response:
-    body = await _body(request)
-    if isinstance(body, web.Response):
-        return body
-    try:
-        new = _runtime(request).live.patch_global(body)
-    except pydantic.ValidationError as exc:
-        return _bad_config(exc, GlobalConfig)
-    return _json(new.model_dump())
-
-
-async def get_endpoints(request: web.Request) -> web.Response:
-    return _json(_runtime(request).live.endpoints())
-
-
-async def patch_endpoint(request: web.Request) -> web.Response:
-    name = request.match_info["endpoint"]
-    body = await _body(request)
-    if isinstance(body, web.Response):
-        return body
-    try:
-        cfg = _runtime(request).live.patch_endpoint(name, body)
-    except UnknownEndpoint:
-        return _unknown_endpoint(name)
-    except pydantic.ValidationError as exc:
-        return _bad_config(exc, EndpointConfig)
-    return _json({"endpoint": name, "overrides": _runtime(request).live.overrides[name], "effective": cfg.model_dump()})
-
-
-async def delete_endpoint(request: web.Request) -> web.Response:
-    name = request.match_info["endpoint"]
-    try:
-        _runtime(request).live.clear_endpoint(name)
-    except UnknownEndpoint:
-        return _unknown_endpoint(name)
-    return _json({"endpoint": name, "overrides": {}})
-
-
-async def reset_config(request: web.Request) -> web.Response:
-    rt = _runtime(request)
-    rt.live.reset()
-    await rt.state.reset_limits()
-    return _json(rt.live.snapshot())
-
-
 # ---- metrics ----------------------------------------------------------------------------
 
 
@@ -129,35 +69,76 @@ async def metrics_snapshot(rt: Any) -> dict[str, Any]:
     return rt.metrics.snapshot()
 
 
+def metrics_view(snap: dict[str, Any]) -> dict[str, Any]:
+    """``GET /api/metrics``: llmreplay's snapshot with the original's fields beside its own, every endpoint
+    under the original's id too (the four Gemini ids read ``gemini``'s counts), and its ``global``."""
+    endpoints = {name: {**e, **original_metrics.endpoint_fields(e)} for name, e in snap["endpoints"].items()}
+    _alias(endpoints, {**original_metrics.EMPTY, **original_metrics.endpoint_fields(original_metrics.EMPTY)})
+    return {**snap, "timestamp": _now_ms(), "endpoints": endpoints, "global": original_metrics.global_fields(snap)}
+
+
+def detailed_view(rt: Any) -> dict[str, Any]:
+    """``GET /api/detailed-metrics`` and its JSON export: llmreplay's detailed metrics with the original's."""
+    detailed = rt.metrics.detailed()
+    theirs = original_metrics.detailed_view(detailed)
+    endpoints = {name: {**e, **theirs["endpoints"].get(name, {})} for name, e in detailed["endpoints"].items()}
+    _alias(endpoints, None)
+    return {**detailed, "timestamp": _now_ms(), "endpoints": endpoints, "global": theirs["global"]}
+
+
+def _alias(endpoints: dict[str, Any], empty: dict[str, Any] | None) -> None:
+    for oid, (name, _) in original.IDS.items():
+        found = endpoints.get(PARENTS.get(name, name), empty)
+        if found is not None:
+            endpoints.setdefault(oid, found)
+
+
+def _now_ms() -> int:
+    return round(time.time() * 1000)
+
+
 async def get_metrics(request: web.Request) -> web.Response:
-    return _json(await metrics_snapshot(_runtime(request)))
+    return _json(metrics_view(await metrics_snapshot(_runtime(request))))
 
 
 async def get_latency(request: web.Request) -> web.Response:
-    name = request.match_info["endpoint"]
-    found = _runtime(request).metrics.latency(name)
-    if found is None and name in ENDPOINTS:
-        empty = {"p50": 0.0, "p90": 0.0, "p95": 0.0, "p99": 0.0, "max": 0.0, "mean": 0.0}
-        found = {"endpoint": name, "count": 0, "ttfb": empty, "total": dict(empty)}
+    eid = request.match_info["endpoint"]
+    name = original.resolve(eid)
+    if name is None:
+        return _unknown_endpoint(eid)
+    found = _runtime(request).metrics.latency(PARENTS.get(name, name))
     if found is None:
-        return _unknown_endpoint(name)
-    return _json(found)
+        empty = {"p50": 0.0, "p90": 0.0, "p95": 0.0, "p99": 0.0, "max": 0.0, "mean": 0.0}
+        found = {"count": 0, "ttfb": empty, "total": dict(empty)}
+    total = found["total"]
+    # The original's flat percentiles are of the whole request, as its were.
+    return _json({**found, "endpoint": eid, "p50": total["p50"], "p90": total["p90"], "p99": total["p99"]})
 
 
-async def reset_metrics(request: web.Request) -> web.Response:
+async def _reset(request: web.Request) -> None:
     rt = _runtime(request)
     rt.metrics.reset()
     await rt.state.reset_metrics()
-    return _json({"reset": True})
+
+
+async def reset_metrics(request: web.Request) -> web.Response:
+    await _reset(request)
+    return adminio.done("Metrics reset", reset=True)
+
+
+async def reset_detailed(request: web.Request) -> web.Response:
+    """The original kept its detailed metrics apart; llmreplay has one store, so this resets it all too."""
+    await _reset(request)
+    return adminio.done("Detailed metrics reset", reset=True)
 
 
 async def get_detailed(request: web.Request) -> web.Response:
-    return _json(_runtime(request).metrics.detailed())
+    return _json(detailed_view(_runtime(request)))
 
 
 async def export_json(request: web.Request) -> web.Response:
-    resp = _json(_runtime(request).metrics.detailed())
-    resp.headers["content-disposition"] = 'attachment; filename="llmreplay-metrics.json"'
+    resp = _json(detailed_view(_runtime(request)))
+    resp.headers["content-disposition"] = 'attachment; filename="detailed-metrics.json"'
     return resp
 
 
@@ -165,31 +146,51 @@ async def export_csv(request: web.Request) -> web.Response:
     return web.Response(
         text=_runtime(request).metrics.csv(),
         content_type="text/csv",
-        headers={"content-disposition": 'attachment; filename="llmreplay-metrics.csv"'},
+        headers={"content-disposition": 'attachment; filename="detailed-metrics.csv"'},
     )
+
+
+async def health(request: web.Request) -> web.Response:
+    return _json({"status": "ok", "wsClients": _runtime(request).events.clients, "timestamp": iso(time.time())})
 
 
 # ---- rate limits, failure modes, scenarios ---------------------------------------------
 
 
 async def reset_rate_limits(request: web.Request) -> web.Response:
-    name = request.match_info.get("endpoint")
-    if name is not None and name not in ENDPOINTS:
-        return _unknown_endpoint(name)
-    await _runtime(request).state.reset_limits(name)
-    return _json({"reset": name or "all"})
+    eid = request.match_info.get("endpoint")
+    state = _runtime(request).state
+    if eid is None:
+        await state.reset_limits(None)
+        return adminio.done("All rate limiter states reset", reset="all")
+    name = original.resolve(eid)
+    if name is None:
+        return _unknown_endpoint(eid)
+    for key in admin_config.limiter_keys(name):
+        await state.reset_limits(key)
+    return adminio.done(f"Rate limiter reset for {eid}", reset=eid)
 
 
 def strategies() -> list[dict[str, Any]]:
     """Every rate-limit strategy, from the one list of them (``shaping/ratelimit/strategies.py``)."""
-    return [{"name": s.name, "description": s.description, "parameters": list(s.parameters)} for s in BUILTIN]
+    return [
+        {"id": s.name, "name": s.name, "description": s.description, "parameters": list(s.parameters)} for s in BUILTIN
+    ]
 
 
 def failure_modes() -> list[dict[str, Any]]:
     """Every failure kind, from the one list of them (``shaping/faultkinds/registry.py``); ``when`` and
-    ``example`` (a spelling with its parameters filled in, for the dashboard) come with the original fields."""
+    ``example`` (a spelling with its parameters filled in, for the dashboard) come with the original fields
+    (``id``, the original server's name for it, is ``name``)."""
     return [
-        {"name": m.name, "description": m.description, "syntax": m.syntax, "when": m.when, "example": m.example}
+        {
+            "id": m.name,
+            "name": m.name,
+            "description": m.description,
+            "syntax": m.syntax,
+            "when": m.when,
+            "example": m.example,
+        }
         for m in MODES
     ]
 
@@ -251,21 +252,18 @@ async def get_openapi(request: web.Request) -> web.Response:
 
 
 ROUTES: adminio.Routes = [
-    ("GET", "/api/config", get_config, "Current configuration: global and per-endpoint overrides."),
-    ("PATCH", "/api/config/global", patch_global, "Update the global configuration (partial)."),
-    ("GET", "/api/config/endpoints", get_endpoints, "Every endpoint with its overrides and effective config."),
-    ("PATCH", "/api/config/endpoints/{endpoint}", patch_endpoint, "Override configuration for one endpoint."),
-    ("DELETE", "/api/config/endpoints/{endpoint}", delete_endpoint, "Clear an endpoint's overrides."),
-    ("POST", "/api/config/reset", reset_config, "Back to the configuration the server started with."),
+    *admin_config.ROUTES,
     ("GET", "/api/metrics", get_metrics, "Current metrics snapshot."),
     ("GET", "/api/metrics/latency/{endpoint}", get_latency, "Latency percentiles (p50, p90, p95, p99) of an endpoint."),
     ("POST", "/api/metrics/reset", reset_metrics, "Reset all metrics."),
+    ("GET", "/api/health", health, "Liveness, with the number of WebSocket clients."),
     ("POST", "/api/rate-limit/reset", reset_rate_limits, "Reset every rate limiter."),
     ("POST", "/api/rate-limit/reset/{endpoint}", reset_rate_limits, "Reset one endpoint's rate limiters."),
     ("GET", "/api/rate-limit/strategies", get_strategies, "Rate-limit strategies and their parameters."),
     ("GET", "/api/detailed-metrics", get_detailed, "Full metrics: histograms and the per-second time series."),
     ("GET", "/api/detailed-metrics/export/json", export_json, "Detailed metrics as a JSON download."),
     ("GET", "/api/detailed-metrics/export/csv", export_csv, "The time series as CSV."),
+    ("POST", "/api/detailed-metrics/reset", reset_detailed, "Reset all metrics (the same store as /api/metrics)."),
     ("GET", "/api/failure-modes", get_failure_modes, "Every failure kind, with its syntax and a description."),
     ("GET", "/api/scenarios", get_scenarios, "Named scenarios."),
     ("GET", "/api/scenarios/{name}", get_scenario, "One named scenario."),
@@ -278,8 +276,7 @@ ROUTES: adminio.Routes = [
 ]
 
 BODIES: adminio.Bodies = {
-    ("PATCH", "/api/config/global"): GlobalConfig,
-    ("PATCH", "/api/config/endpoints/{endpoint}"): EndpointConfig,
+    **admin_config.BODIES,
     ("PUT", "/api/scenarios/{name}"): ScenarioBody,
     **admin_rules.BODIES,
     **admin_journal.BODIES,

@@ -58,3 +58,17 @@ async def object_body(request: web.Request) -> dict[str, Any] | web.Response:
     if isinstance(data, web.Response | dict):
         return data
     return unprocessable([{"loc": ["body"], "msg": "must be a JSON object", "type": "dict_type"}])
+
+
+def unknown_endpoint(name: str, known: list[str]) -> web.Response:
+    """The original server's answer to an endpoint id it does not know (400 ``error``), with llmreplay's
+    ``message`` listing the known ones."""
+    return json_response(
+        {"error": f"Unknown endpoint: {name}", "message": f"unknown endpoint {name!r}; known: {', '.join(known)}"},
+        400,
+    )
+
+
+def done(message: str, **fields: Any) -> web.Response:
+    """An action's answer: the original's ``status`` and ``message`` beside llmreplay's own ``fields``."""
+    return json_response({**fields, "status": "ok", "message": message})

@@ -2,7 +2,10 @@
 
 Each WebSocket client gets a ``hello`` (configuration, failure modes, strategies,
 cassettes, a metrics snapshot), then a ``metrics`` snapshot every second and the
-new events about every 100 ms. A client's sends happen on its own task, from the
+new events about every 100 ms; and, for clients written for the original Mock LLM
+Server, its messages too (:mod:`llmreplay.control.original_ws`), unless the client
+asks for the dashboard's alone (``/ws?feed=dashboard``, as the page does: the
+original's are one message per event). A client's sends happen on its own task, from the
 event hub's ring (see :mod:`llmreplay.control.events`): a browser that reads
 slowly, or not at all, falls behind and skips events; it never slows anything
 else. Messages that several clients need are encoded once.
@@ -22,6 +25,7 @@ from typing import Any
 from aiohttp import WSCloseCode, web
 
 from llmreplay import __version__
+from llmreplay.control import original, original_ws
 from llmreplay.control.live import ENDPOINTS
 from llmreplay.runtime import RUNTIME, Runtime
 
@@ -29,6 +33,8 @@ log = logging.getLogger("llmreplay.dashboard")
 
 TICK_S = 0.1
 METRICS_EVERY_S = 1.0
+DETAILED_EVERY_S = 5.0
+"""How often the original's ``detailed_metrics`` message goes out (it is the largest)."""
 SEND_TIMEOUT_S = 10.0
 """A client that has not taken a message for this long is disconnected (it will reconnect)."""
 
@@ -74,26 +80,43 @@ class _Encoded:
     """The last few encoded messages, shared by clients that need the same one."""
 
     def __init__(self) -> None:
-        self._events: dict[tuple[int, int, int], str] = {}
+        self._events: dict[tuple[int, int, int], list[str]] = {}
+        """Per batch of events: the dashboard's message, then the original's (once a client wanted them)."""
         self._metrics: tuple[int, str] | None = None
+        self._detailed: tuple[int, str] | None = None
 
-    def events(self, start: int, end: int, skipped: int, events: list[dict[str, Any]]) -> str:
+    def events(
+        self, rt: Any, start: int, end: int, skipped: int, events: list[dict[str, Any]], theirs: bool
+    ) -> list[str]:
+        """The dashboard's ``events`` message, then (``theirs``) the original's messages for the same events,
+        each built when a client first needs it."""
         key = (start, end, skipped)
-        text = self._events.get(key)
-        if text is None:
+        texts = self._events.get(key)
+        if texts is None:
             if len(self._events) > 64:
                 self._events.clear()
-            text = json.dumps({"type": "events", "events": events, "dropped": skipped}, separators=(",", ":"))
-            self._events[key] = text
-        return text
+            texts = [json.dumps({"type": "events", "events": events, "dropped": skipped}, separators=(",", ":"))]
+            self._events[key] = texts
+        if theirs and len(texts) == 1:
+            texts.extend(original_ws.messages(events, rt.live) or [""])
+        return [t for t in texts if t] if theirs else texts[:1]
 
     async def metrics(self, rt: Any, second: int) -> str:
-        from llmreplay.control.admin import metrics_snapshot
+        from llmreplay.control.admin import metrics_snapshot, metrics_view
 
         if self._metrics is None or self._metrics[0] != second:
-            snap = {"type": "metrics", "snapshot": await metrics_snapshot(rt)}
-            self._metrics = (second, json.dumps(snap, separators=(",", ":")))
+            snap = await metrics_snapshot(rt)
+            # The dashboard reads ``snapshot``, a client of the original ``data``.
+            message = {"type": "metrics", "snapshot": snap, "data": metrics_view(snap)}
+            self._metrics = (second, json.dumps(message, separators=(",", ":")))
         return self._metrics[1]
+
+    def detailed(self, rt: Any, period: int) -> str:
+        from llmreplay.control.admin import detailed_view
+
+        if self._detailed is None or self._detailed[0] != period:
+            self._detailed = (period, original_ws.message("detailed_metrics", detailed_view(rt)))
+        return self._detailed[1]
 
 
 ENCODED = web.AppKey("llmreplay.dashboard.encoded", _Encoded)
@@ -118,8 +141,13 @@ async def ws(request: web.Request) -> web.StreamResponse:
     reader = asyncio.create_task(_read_until_closed(sock))
     try:
         await asyncio.wait_for(sock.send_str(json.dumps(hello(rt))), SEND_TIMEOUT_S)
+        theirs = request.query.get("feed") != "dashboard"
+        if theirs:
+            config = original_ws.message("config", original.config_view(rt.live))
+            await asyncio.wait_for(sock.send_str(config), SEND_TIMEOUT_S)
         cursor = hub.cursor
         next_metrics = loop.time() + METRICS_EVERY_S
+        next_detailed = loop.time() + DETAILED_EVERY_S
         while not sock.closed and not reader.done():
             await asyncio.wait({reader}, timeout=TICK_S)
             if sock.closed or reader.done():
@@ -127,11 +155,16 @@ async def ws(request: web.Request) -> web.StreamResponse:
             start = cursor
             events, skipped, cursor = hub.since(cursor)
             if events or skipped:
-                await asyncio.wait_for(sock.send_str(encoded.events(start, cursor, skipped, events)), SEND_TIMEOUT_S)
+                for text in encoded.events(rt, start, cursor, skipped, events, theirs):
+                    await asyncio.wait_for(sock.send_str(text), SEND_TIMEOUT_S)
             now = loop.time()
             if now >= next_metrics:
                 next_metrics = max(next_metrics + METRICS_EVERY_S, now)
                 await asyncio.wait_for(sock.send_str(await encoded.metrics(rt, int(now))), SEND_TIMEOUT_S)
+            if theirs and now >= next_detailed:
+                next_detailed = max(next_detailed + DETAILED_EVERY_S, now)
+                period = int(now // DETAILED_EVERY_S)
+                await asyncio.wait_for(sock.send_str(encoded.detailed(rt, period)), SEND_TIMEOUT_S)
     except (TimeoutError, ConnectionError):
         log.debug("dashboard client too slow or gone; closing")
         await sock.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"too slow")

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ENDPOINTS",
+    "PARENTS",
     "EndpointConfig",
     "FailureConfig",
     "GlobalConfig",
@@ -46,9 +47,26 @@ ENDPOINTS: tuple[str, ...] = (
     "embeddings",
     "messages",
     "gemini",
+    "gemini-generate",
+    "gemini-stream",
+    "gemini-generate-v1",
+    "gemini-stream-v1",
     "models",
 )
 """Every endpoint name that configuration, metrics and rate limits use."""
+
+PARENTS: dict[str, str] = {
+    "gemini-generate": "gemini",
+    "gemini-stream": "gemini",
+    "gemini-generate-v1": "gemini",
+    "gemini-stream-v1": "gemini",
+}
+"""Finer configuration keys and the endpoint they refine: Gemini's generate and stream calls on v1beta and v1
+are configured apart (as the original server did) but counted together as ``gemini``. A child's effective
+configuration is the global one, then its parent's overrides, then its own."""
+
+
+_GLOBAL_ONLY = frozenset(GlobalConfig.model_fields) - frozenset(EndpointConfig.model_fields)
 
 
 def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
@@ -67,6 +85,7 @@ def initial(settings: Settings) -> GlobalConfig:
         latency=settings.latency,
         rate_limit=settings.rate_limit,
         tool_call_probability=settings.synthetic.tool_call_probability,
+        default_response=settings.synthetic.default_response,
     )
 
 
@@ -103,26 +122,29 @@ class LiveConfig:
         """The effective configuration of ``endpoint`` (global merged with its overrides)."""
         cfg = self._effective.get(endpoint)
         if cfg is None:
-            cfg = self._compute(endpoint, self._global, self._overrides.get(endpoint, {}))
+            cfg = self._compute(endpoint, self._global, self._chain(endpoint, self._overrides))
             self._effective[endpoint] = cfg
         return cfg
+
+    def inherited(self, endpoint: str) -> dict[str, Any]:
+        """What ``endpoint`` overrides of the global configuration: its own overrides on its parent's."""
+        return self._chain(endpoint, self._overrides)
 
     def patch_global(self, patch: Mapping[str, Any]) -> GlobalConfig:
         """Apply a partial update; raises pydantic.ValidationError and changes nothing on bad input."""
         new = GlobalConfig.model_validate(_merge(self._global.model_dump(), patch))
-        for name, over in self._overrides.items():
-            self._compute(name, new, over)
+        self._validate(new, self._overrides)
         self._global = new
         self._changed("global", None)
         return new
 
     def patch_endpoint(self, endpoint: str, patch: Mapping[str, Any]) -> EndpointConfig:
         self._check(endpoint)
-        over = _merge(self._overrides.get(endpoint, {}), patch)
-        cfg = self._compute(endpoint, self._global, over)
-        self._overrides[endpoint] = over
+        overrides = {**self._overrides, endpoint: _merge(self._overrides.get(endpoint, {}), patch)}
+        self._validate(self._global, overrides)
+        self._overrides = overrides
         self._changed("endpoint", endpoint)
-        return cfg
+        return self.for_endpoint(endpoint)
 
     def clear_endpoint(self, endpoint: str) -> None:
         self._check(endpoint)
@@ -147,8 +169,8 @@ class LiveConfig:
             self._check(name)
             if not isinstance(over, Mapping):
                 raise ValueError(f"overrides of {name!r} must be an object")
-            self._compute(name, glob, over)
             overrides[name] = dict(over)
+        self._validate(glob, overrides)
         self._global, self._overrides = glob, overrides
         self._changed("remote", None)
 
@@ -164,9 +186,22 @@ class LiveConfig:
             raise UnknownEndpoint(endpoint)
 
     @staticmethod
+    def _chain(endpoint: str, overrides: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+        own = overrides.get(endpoint, {})
+        parent = PARENTS.get(endpoint)
+        return _merge(overrides.get(parent, {}), own) if parent is not None else dict(own)
+
+    @classmethod
+    def _validate(cls, glob: GlobalConfig, overrides: Mapping[str, Mapping[str, Any]]) -> None:
+        """Every endpoint with overrides of its own or from its parent stays valid (raises if not)."""
+        touched = set(overrides) | {child for child, parent in PARENTS.items() if parent in overrides}
+        for name in sorted(touched):
+            cls._compute(name, glob, cls._chain(name, overrides))
+
+    @staticmethod
     def _compute(endpoint: str, glob: GlobalConfig, over: Mapping[str, Any]) -> EndpointConfig:
-        # tool_call_probability is global only: EndpointConfig forbids it as an unknown field.
-        base = glob.model_dump(exclude={"tool_call_probability"})
+        # tool_call_probability and default_response are global only: EndpointConfig forbids them.
+        base = glob.model_dump(exclude=_GLOBAL_ONLY)
         return EndpointConfig.model_validate(_merge(base, over))
 
     def _changed(self, what: str, endpoint: str | None) -> None:

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from llmreplay import __version__
-from llmreplay.control.live import ENDPOINTS
+from llmreplay.control.original import endpoint_ids
 
 _VALIDATION_ERROR = {
     "type": "object",
@@ -56,11 +56,13 @@ def document(
                     "name": p,
                     "in": "path",
                     "required": True,
-                    "schema": {"type": "string", "enum": list(ENDPOINTS)} if p == "endpoint" else {"type": "string"},
+                    "schema": {"type": "string", "enum": endpoint_ids()} if p == "endpoint" else {"type": "string"},
                 }
                 for p in params
             ]
-            op["responses"]["404"] = {"description": "Unknown " + params[0]}
+            # An unknown endpoint id gets the original server's 400; any other unknown name a 404.
+            unknown = "400" if params[0] == "endpoint" else "404"
+            op["responses"][unknown] = {"description": "Unknown " + params[0]}
         query = (queries or {}).get((method, path))
         if query is not None:
             op.setdefault("parameters", []).extend(_query_parameters(query))

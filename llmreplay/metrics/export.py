@@ -21,7 +21,8 @@
     }
 
 The CSV holds the same series: a header line, then for each second (oldest
-first) one row per endpoint (sorted by name) and one row ``*`` for the total.
+first) one row per endpoint (sorted by name) and one row ``*`` for the total; the
+last columns repeat some under the original server's names (:data:`ORIGINAL_COLUMNS`).
 """
 
 from __future__ import annotations
@@ -37,7 +38,15 @@ from llmreplay.metrics.series import COLUMNS
 from llmreplay.metrics.stats import Stats
 
 TOTAL_ROW = "*"
-CSV_HEADER: tuple[str, ...] = ("second", "timestamp", "endpoint", *COLUMNS)
+ORIGINAL_COLUMNS: dict[str, str] = {
+    "requestsStarted": "requests",
+    "requestsFailed": "errors",
+    "requestsRateLimited": "rate_limited",
+    "activeConnections": "max_active_streams",
+    "avgLatencyMs": "ttfb_mean_ms",
+}
+"""The original Mock LLM Server's CSV columns, each a copy of one of ours (see :mod:`llmreplay.metrics.original`)."""
+CSV_HEADER: tuple[str, ...] = ("second", "timestamp", "endpoint", *COLUMNS, *ORIGINAL_COLUMNS)
 
 
 def iso(wall_s: float) -> str:
@@ -46,9 +55,13 @@ def iso(wall_s: float) -> str:
 
 
 def snapshot(all_: Stats, endpoints: Mapping[str, Stats], now: int, uptime_s: float, wall0: float) -> dict[str, Any]:
+    """The shape in :mod:`llmreplay.metrics.store`'s docstring, plus ``stream_requests`` (requests that asked
+    for a stream) in the totals and per endpoint, and per endpoint its ``errors``, ``requests_per_s``,
+    ``peak_rps`` and ``peak_concurrent_streams`` (which the original server's names are read from)."""
     last_full = now - 1
     totals = {
         "requests": all_.requests,
+        "stream_requests": all_.streamed,
         "active_connections": all_.active,
         "active_streams": all_.streams,
         "errors": all_.errors,
@@ -67,8 +80,13 @@ def snapshot(all_: Stats, endpoints: Mapping[str, Stats], now: int, uptime_s: fl
         st = endpoints[name]
         per_endpoint[name] = {
             "requests": st.requests,
+            "stream_requests": st.streamed,
             "active_connections": st.active,
             "active_streams": st.streams,
+            "errors": st.errors,
+            "requests_per_s": st.series.get(last_full, "requests"),
+            "peak_rps": st.peak_rps,
+            "peak_concurrent_streams": st.peak_streams,
             "status_codes": {str(code): n for code, n in sorted(st.status_codes.items(), key=lambda kv: str(kv[0]))},
             "rate_limited": st.rate_limited,
             "faults": dict(sorted(st.faults.items())),
@@ -138,5 +156,6 @@ def csv_text(all_: Stats, endpoints: Mapping[str, Stats], now: int, window_s: in
     for k, second in enumerate(range(first, last + 1)):
         stamp = iso(wall0 + second)
         for name, cols in zip(names, columns, strict=True):
-            writer.writerow([second, stamp, name, *(cols[c][k] for c in COLUMNS)])
+            own = [cols[c][k] for c in COLUMNS]
+            writer.writerow([second, stamp, name, *own, *(cols[c][k] for c in ORIGINAL_COLUMNS.values())])
     return buf.getvalue()

@@ -32,6 +32,7 @@ class Stats:
         "requests",
         "series",
         "status_codes",
+        "streamed",
         "streams",
         "total",
         "ttfb",
@@ -55,6 +56,8 @@ class Stats:
         self.status_codes.clear()
         self.faults.clear()
         self.requests = 0
+        self.streamed = 0
+        """Requests that asked for a stream (``streams`` is those open now)."""
         self.errors = 0
         self.rate_limited = 0
         self.chunks = 0
@@ -73,6 +76,7 @@ class Stats:
         if n > self.peak_rps:
             self.peak_rps = n
         if stream:
+            self.streamed += 1
             level = self.streams + 1
             self.streams = level
             if level > series.max_streams[i]:

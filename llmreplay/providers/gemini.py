@@ -90,9 +90,13 @@ def _routes(ver: str) -> list[Route]:
             Route("GET", base, "models", CODEC, op=get_model),
         ]
     )
+    # The original server's ids for these two on v1beta and v1 (gemini-generate, gemini-stream-v1 …): configured
+    # apart; v1alpha, which it did not serve, is configured as gemini.
+    v1 = {"v1beta": "", "v1": "-v1"}.get(ver)
+    generate, stream = (None, None) if v1 is None else (f"gemini-generate{v1}", f"gemini-stream{v1}")
     return [
-        Route("POST", f"{base}:generateContent", "gemini", CODEC),
-        Route("POST", f"{base}:streamGenerateContent", "gemini", CODEC),
+        Route("POST", f"{base}:generateContent", "gemini", CODEC, key=generate),
+        Route("POST", f"{base}:streamGenerateContent", "gemini", CODEC, key=stream),
         Route("POST", f"{base}:countTokens", "gemini", CODEC, op=count_tokens),
         Route("POST", f"{base}:embedContent", "embeddings", CODEC, op=embed_content),
         Route("POST", f"{base}:batchEmbedContents", "embeddings", CODEC, op=batch_embed_contents),

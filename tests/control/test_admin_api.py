@@ -17,6 +17,7 @@ import pytest
 
 from llmreplay.control.admin import ROUTES
 from llmreplay.control.live import ENDPOINTS
+from llmreplay.control.original import endpoint_ids
 from llmreplay.server import BackgroundServer
 
 CHAT = "/v1/chat/completions"
@@ -71,7 +72,9 @@ def test_get_config_has_global_and_endpoints(shared: httpx2.Client) -> None:
     assert r.status_code == 200
     body = r.json()
     assert set(body) == {"global", "endpoints"}
-    assert set(body["global"]) == {"enabled", "latency", "rate_limit", "failures", "tool_call_probability"}
+    own = {"enabled", "latency", "rate_limit", "failures", "tool_call_probability", "default_response"}
+    # llmreplay's fields, and beside them the original server's (control/original.py; tests/compat).
+    assert own <= set(body["global"]) and "streamDelayMs" in body["global"]
     assert {"initial_delay_ms", "delay_ms", "jitter_ms", "chunk_size"} <= set(body["global"]["latency"])
     # The conftest's FAST settings reach the live configuration.
     assert body["global"]["latency"]["delay_ms"] == 0
@@ -92,7 +95,9 @@ def test_patch_global_is_partial_and_applies_to_the_next_stream(api: httpx2.Clie
     after = api.get("/api/config").json()["global"]
     # Only chunk_size moved; its siblings and other sections were kept.
     assert after["latency"] == {**before["latency"], "chunk_size": 1_000_000}
-    assert {k: v for k, v in after.items() if k != "latency"} == {k: v for k, v in before.items() if k != "latency"}
+    moved = {"latency", "streamChunkSize"}  # the same field in the original's name
+    assert after["streamChunkSize"] == 1_000_000
+    assert {k: v for k, v in after.items() if k not in moved} == {k: v for k, v in before.items() if k not in moved}
 
 
 def test_patch_global_failures_take_effect(api: httpx2.Client) -> None:
@@ -153,10 +158,10 @@ def test_get_endpoints_lists_every_endpoint(shared: httpx2.Client) -> None:
     r = shared.get("/api/config/endpoints")
     assert r.status_code == 200
     body = r.json()
-    assert list(body) == list(ENDPOINTS)
+    assert list(body) == endpoint_ids() and set(ENDPOINTS) <= set(body)
     glob = shared.get("/api/config").json()["global"]
     for entry in body.values():
-        assert set(entry) == {"overrides", "effective"}
+        assert {"overrides", "effective"} <= set(entry)
         assert set(entry["effective"]) == {"enabled", "latency", "rate_limit", "failures"}
         assert entry["effective"]["latency"] == glob["latency"]
 
@@ -176,7 +181,9 @@ def test_patch_endpoint_overrides_only_that_endpoint(api: httpx2.Client) -> None
     listing = api.get("/api/config/endpoints").json()
     assert listing["chat-completions"]["effective"]["failures"]["kinds"] == {"502": 1}
     assert listing["embeddings"]["overrides"] == {}
-    assert api.get("/api/config").json()["endpoints"] == {"chat-completions": body["overrides"]}
+    listed = api.get("/api/config").json()["endpoints"]
+    assert set(listed) == {"chat-completions", "openai-chat"}  # its llmreplay name and the original's id
+    assert {k: v for k, v in listed["chat-completions"].items() if k in body["overrides"]} == body["overrides"]
 
 
 def test_patch_endpoint_merges_with_earlier_overrides(api: httpx2.Client) -> None:
@@ -194,11 +201,17 @@ def test_global_change_reaches_endpoints_without_their_own_override(api: httpx2.
     assert listing["gemini"]["effective"]["latency"]["chunk_size"] == 9
 
 
-def test_patch_unknown_endpoint_is_404(api: httpx2.Client) -> None:
+def assert_unknown_endpoint(r: httpx2.Response, name: str) -> None:
+    """The original server's answer (400, ``error``), with llmreplay's ``message`` naming the known ids."""
+    assert r.status_code == 400, r.text
+    assert r.json()["error"] == f"Unknown endpoint: {name}"
+    assert name in r.json()["message"] and "chat-completions" in r.json()["message"]
+
+
+def test_patch_unknown_endpoint_is_400(api: httpx2.Client) -> None:
     before = api.get("/api/config").json()
     r = api.patch("/api/config/endpoints/nope", json={"latency": {"chunk_size": 2}})
-    assert r.status_code == 404
-    assert "nope" in r.json()["message"]
+    assert_unknown_endpoint(r, "nope")
     assert api.get("/api/config").json() == before
 
 
@@ -228,12 +241,14 @@ def test_delete_endpoint_clears_its_overrides(api: httpx2.Client) -> None:
     assert chat(api).status_code == 500
     r = api.delete("/api/config/endpoints/chat-completions")
     assert r.status_code == 200
-    assert r.json() == {"endpoint": "chat-completions", "overrides": {}}
+    body = r.json()
+    assert {k: body[k] for k in ("endpoint", "overrides")} == {"endpoint": "chat-completions", "overrides": {}}
+    assert body["config"]["failures"]["error_rate"] == 0
     assert api.get("/api/config").json()["endpoints"] == {}
     assert chat(api).status_code == 200
     # Clearing an endpoint without overrides is fine; an unknown one is not.
     assert api.delete("/api/config/endpoints/gemini").status_code == 200
-    assert api.delete("/api/config/endpoints/nope").status_code == 404
+    assert_unknown_endpoint(api.delete("/api/config/endpoints/nope"), "nope")
 
 
 def test_reset_config_restores_the_start(api: httpx2.Client) -> None:
@@ -243,7 +258,7 @@ def test_reset_config_restores_the_start(api: httpx2.Client) -> None:
     assert api.get("/api/config").json() != start
     r = api.post("/api/config/reset")
     assert r.status_code == 200
-    assert r.json() == start
+    assert {k: r.json()[k] for k in ("global", "endpoints")} == start == r.json()["config"]
     assert api.get("/api/config").json() == start
 
 
@@ -281,10 +296,8 @@ def test_latency_percentiles(api: httpx2.Client) -> None:
         assert body[part]["p50"] <= body[part]["p99"]
 
 
-def test_latency_of_unknown_endpoint_is_404(shared: httpx2.Client) -> None:
-    r = shared.get("/api/metrics/latency/nope")
-    assert r.status_code == 404
-    assert "nope" in r.json()["message"]
+def test_latency_of_unknown_endpoint_is_400(shared: httpx2.Client) -> None:
+    assert_unknown_endpoint(shared.get("/api/metrics/latency/nope"), "nope")
 
 
 def test_reset_metrics(api: httpx2.Client) -> None:
@@ -347,7 +360,7 @@ def test_rate_limit_reset_all_lets_the_next_request_through(api: httpx2.Client) 
     assert api.patch("/api/config/global", json=FIXED_TWO).status_code == 200
     _exhaust(api)
     r = api.post("/api/rate-limit/reset")
-    assert r.status_code == 200 and r.json() == {"reset": "all"}
+    assert r.status_code == 200 and r.json()["reset"] == "all"
     assert chat(api).status_code == 200
 
 
@@ -358,13 +371,12 @@ def test_rate_limit_reset_one_endpoint(api: httpx2.Client) -> None:
     assert api.post("/api/rate-limit/reset/embeddings").status_code == 200
     assert chat(api).status_code == 429
     r = api.post("/api/rate-limit/reset/chat-completions")
-    assert r.status_code == 200 and r.json() == {"reset": "chat-completions"}
+    assert r.status_code == 200 and r.json()["reset"] == "chat-completions"
     assert chat(api).status_code == 200
 
 
-def test_rate_limit_reset_unknown_endpoint_is_404(shared: httpx2.Client) -> None:
-    r = shared.post("/api/rate-limit/reset/nope")
-    assert r.status_code == 404 and "nope" in r.json()["message"]
+def test_rate_limit_reset_unknown_endpoint_is_400(shared: httpx2.Client) -> None:
+    assert_unknown_endpoint(shared.post("/api/rate-limit/reset/nope"), "nope")
 
 
 def test_rate_limit_strategies(shared: httpx2.Client) -> None:

@@ -125,7 +125,7 @@ def test_fifty_clients_one_stalled_do_not_slow_a_stream(make_server, monkeypatch
         synthetic={"default_response": TEXT, "tool_call_probability": 0},
     )
     host, port = "127.0.0.1", int(srv.url.rsplit(":", 1)[1])
-    ws_url = srv.url.replace("http", "ws") + "/ws"
+    ws_url = srv.url.replace("http", "ws") + "/ws?feed=dashboard"  # the dashboard's messages only, as the page
     stalled = _never_reading_client(host, port)
     # The measured stream has a model name of its own, so that the dashboard clients can tell its end apart.
     body = {"model": "measured", "max_tokens": 1000, "stream": True, "messages": [{"role": "user", "content": "hi"}]}

@@ -11,7 +11,7 @@ import random
 import pytest
 
 from llmreplay.metrics import Metrics
-from llmreplay.metrics.export import CSV_HEADER
+from llmreplay.metrics.export import CSV_HEADER, ORIGINAL_COLUMNS
 from llmreplay.metrics.series import COLUMNS
 from llmreplay.metrics.store import MAX_ENDPOINTS
 
@@ -102,13 +102,14 @@ def test_snapshot_shape_and_clock(metrics: Metrics, clock: FakeClock) -> None:
     assert snap["uptime_s"] == 12.5
     assert snap["started_at"] == "2026-01-01T00:00:00.000Z"
     assert set(snap["totals"]) == {
-        "requests", "active_connections", "active_streams", "errors", "rate_limited", "faults",
+        "requests", "stream_requests", "active_connections", "active_streams", "errors", "rate_limited", "faults",
         "output_tokens", "input_tokens", "requests_per_s", "output_tokens_per_s", "peak_rps",
         "peak_concurrent_streams", "worst_ttfb_ms",
     }  # fmt: skip
     one(metrics)
     assert set(metrics.snapshot()["endpoints"]["chat"]) == {
-        "requests", "active_connections", "active_streams", "status_codes", "rate_limited", "faults",
+        "requests", "stream_requests", "active_connections", "active_streams", "errors", "requests_per_s",
+        "peak_rps", "peak_concurrent_streams", "status_codes", "rate_limited", "faults",
         "chunks", "output_tokens", "input_tokens", "tokens_per_s", "ttfb_ms", "latency_ms",
     }  # fmt: skip
     json.dumps(metrics.snapshot())
@@ -240,7 +241,7 @@ def test_csv_parses_with_the_right_columns(metrics: Metrics, clock: FakeClock) -
     rows = list(csv.reader(io.StringIO(metrics.csv())))
     assert rows[0] == list(CSV_HEADER)
     assert rows[0][:3] == ["second", "timestamp", "endpoint"]
-    assert rows[0][3:] == list(COLUMNS)
+    assert rows[0][3:] == [*COLUMNS, *ORIGINAL_COLUMNS]
     body = rows[1:]
     assert len(body) == 3 * 3  # seconds 0..2, endpoints chat, embed and the total
     by_key = {(r[0], r[2]): dict(zip(rows[0], r, strict=True)) for r in body}
@@ -251,6 +252,8 @@ def test_csv_parses_with_the_right_columns(metrics: Metrics, clock: FakeClock) -
     assert by_key[("2", "chat")]["errors"] == "1"
     assert by_key[("2", "chat")]["timestamp"] == "2026-01-01T00:00:02.000Z"
     assert float(by_key[("0", "*")]["ttfb_mean_ms"]) == 50.0
+    # The original server's columns repeat ours under its names.
+    assert by_key[("2", "chat")]["requestsFailed"] == "1" and by_key[("0", "*")]["requestsStarted"] == "2"
 
 
 def test_detailed_is_json_ready(metrics: Metrics, clock: FakeClock) -> None:
