@@ -70,6 +70,9 @@ class Exchange:
     settled: asyncio.Future[None] | None = None
     """Done once what the source keeps of the exchange is kept (a recording written): the handler waits for it
     after the last byte, so that a call that follows this one's answer finds it recorded."""
+    load: float = 1.0
+    """What its latencies (time to first token, gaps, jitter) are multiplied by: the endpoint's load factor
+    when the exchange was admitted, under load degradation; else 1."""
 
     @property
     def denied(self) -> bool:

@@ -31,6 +31,7 @@ from llmreplay.runtime import RUNTIME, Runtime
 from llmreplay.shaping.directives import SETTLED_HERE, TEST_ID, Directives, parse_headers
 from llmreplay.shaping.outcomes import Outcome
 from llmreplay.shaping.scenarios import UnknownScenario
+from llmreplay.shaping.timing import load_factor
 from llmreplay.shaping.writer import clock
 from llmreplay.synth.tokens import prompt_tokens
 
@@ -113,16 +114,23 @@ def _endpoint(route: Route | None) -> str:
 async def _answer(rt: Runtime, ex: Exchange) -> Answer:
     """Parse, admit, ask the sources, shape: everything up to the first byte."""
     call = ex.call
+    if not ex.config.enabled:
+        # Before anything is read, matched or counted against a quota: the endpoint is not there to ask.
+        ex.source = "disabled"
+        return rt.shaper.refuse(ex, ex.route.codec.render_error(_disabled(ex.route.endpoint), ex.opts))
     ex.directives = d = parse_headers(call.headers)
     _read(rt, ex)
     # A scripted reply is looked for first: its outcome is admission's, and its latency the exchange's.
     hit = rt.rules.match(ex)
-    ex.latency = _latency(ex.latency, d, hit.latency if hit is not None else None)
-    if ex.latency.chunk_size != ex.opts.chunk_size:
-        ex.opts = dataclasses.replace(ex.opts, chunk_size=ex.latency.chunk_size)
+    ex.latency = lat = _latency(ex.latency, d, hit.latency if hit is not None else None)
+    if lat.chunk_size != ex.opts.chunk_size:
+        ex.opts = dataclasses.replace(ex.opts, chunk_size=lat.chunk_size)
+    if lat.load_degradation:
+        # Taken once, here: the endpoint's answers being sent (the metrics' own count), and this one.
+        ex.load = load_factor(lat, rt.metrics.active(ex.route.endpoint) + 1)
     # Admission, decided once and before any source: nothing is used up for a request that is refused.
     ruled = hit.outcome if hit is not None else None
-    ex.outcome = d.outcome or ruled or await _scenario_step(rt, d, ex.test_id) or rt.draw(ex.config.failures)
+    ex.outcome = d.outcome or ruled or await _scenario_step(rt, d, ex.test_id) or rt.draw(ex.config.failures, ex)
     ex.api_key = api_key_of(call.headers, call.query)
     await _take_quota(rt, ex)
     early = rt.shaper.admit(ex)
@@ -159,8 +167,10 @@ def _read(rt: Runtime, ex: Exchange) -> None:
     route = ex.route
     if ex.verbatim or route.op is not None:
         return
-    if rt.forwards_first and not ex.config.rate_limit.enabled:
-        # Straight upstream, and no quota to weigh it against: reading it can wait until the answer is out.
+    cfg = ex.config
+    if rt.forwards_first and not cfg.rate_limit.enabled and not cfg.failures.stream_interrupt_rate:
+        # Straight upstream, with no quota to weigh it against and no stream to interrupt: reading it can wait
+        # until the answer is out.
         ex.read_later = True
         return
     try:
@@ -262,6 +272,17 @@ def _latency(base: LatencyConfig, d: Directives, ruled: Mapping[str, float] | No
     return base.model_copy(update=update) if update else base
 
 
+def _disabled(endpoint: str) -> ApiError:
+    """What a switched-off endpoint answers: a 404, which no SDK retries (see docs/shaping.md)."""
+    return ApiError(
+        ErrorKind.NOT_FOUND,
+        f"The {endpoint} endpoint is switched off on this llmreplay server (enabled: false in its configuration); "
+        "the admin API switches it back on: PATCH /api/config/global or /api/config/endpoints/<endpoint> with "
+        '{"enabled": true}.',
+        code="endpoint_disabled",
+    )
+
+
 def test_id_of(headers: Mapping[str, str]) -> str | None:
     """The test a call belongs to, where it names one."""
     return headers.get(TEST_ID) or None
@@ -269,7 +290,8 @@ def test_id_of(headers: Mapping[str, str]) -> str | None:
 
 def _source_label(later: Done | Exchange) -> str:
     """What answered, as ``x-llmreplay-source`` and the access log say it: ``rule:NAME#STEP``,
-    ``cassette:NAME#INDEX``, ``upstream``, ``synthetic``, ``fault``, ``rate-limit`` or ``error``."""
+    ``cassette:NAME#INDEX``, ``upstream``, ``synthetic``, ``fault``, ``rate-limit``, ``disabled`` (a
+    switched-off endpoint) or ``error``."""
     source = later.source or "error"
     by = later.answered_by
     if by is not None:

@@ -168,6 +168,20 @@ def spy_on_streams(monkeypatch: pytest.MonkeyPatch) -> Spy:
     return spy
 
 
+def spy_on_answers(monkeypatch: pytest.MonkeyPatch) -> list[Answer]:
+    """Every answer handed to a writer until the test ends, as handed: a plain answer's deadline is its frame's
+    offset (``frames[0].at``), which :func:`spy_on_streams` does not see (only streams reach the scheduler)."""
+    seen: list[Answer] = []
+    send = writer_module.Writer.send
+
+    async def spied(self: Any, request: Any, answer: Answer, t0: float, marks: Any = None) -> Any:
+        seen.append(answer)
+        return await send(self, request, answer, t0, marks)
+
+    monkeypatch.setattr(writer_module.Writer, "send", spied)
+    return seen
+
+
 def steps(first: float, gap: float, n: int) -> list[float]:
     """Offsets of ``n`` frames: ``first``, then one ``gap`` each."""
     return [first + gap * k for k in range(n)]

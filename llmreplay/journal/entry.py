@@ -37,7 +37,8 @@ class Entry:
     """The neutral reply, where the source made one (synthetic, rule)."""
     source: str | None = None
     """What answered: ``rule``, ``cassette``, ``upstream``, ``synthetic``; for an early answer, ``fault`` (an
-    injected outcome), ``rate-limit`` or ``error`` (a request no source could answer, a bad one)."""
+    injected outcome), ``rate-limit``, ``disabled`` (a switched-off endpoint) or ``error`` (a request no source
+    could answer, a bad one)."""
     answered_by: dict[str, Any] | None = None
     """Which of the source answered: ``{"rule": name, "step": i}``, ``{"cassette": name, "index": i}``,
     ``{"upstream": url}`` or ``{"synthetic": True}``."""

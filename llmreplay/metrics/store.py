@@ -120,6 +120,11 @@ class Metrics:
         """Requests started and not yet finished, over every endpoint."""
         return self._all.active
 
+    def active(self, endpoint: str) -> int:
+        """Requests of ``endpoint`` started and not yet finished (in this process)."""
+        stats = self._endpoints.get(endpoint)
+        return stats.active if stats is not None else 0
+
     def started(self, endpoint: str, *, stream: bool) -> None:
         """A request arrived: one more request and connection (and stream, when streaming)."""
         s = self._second()

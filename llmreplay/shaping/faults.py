@@ -1,11 +1,12 @@
 """Failure injection: the outcome of each exchange and what it does to the answer.
 
 The outcome is settled at admission, once: the one the request asked for (header or scenario), else an
-:class:`OutcomeDraw` from the endpoint's error rate and weighted kinds. ``FaultStage`` (an admission stage) and
-``StreamFaultStage`` (after the timing stage) read it and hand the work to the outcome's kind
-(:mod:`llmreplay.shaping.faultkinds`): its ``admit`` answers faults that come before any byte, in the provider's
-envelope; its ``shape`` rewrites the timed frames for faults that happen later (disconnects, stalls, malformed
-chunks, in-stream errors, truncation, slow headers or first token), all before the first byte is written.
+:class:`OutcomeDraw` from the endpoint's error rate and weighted kinds (and a stream's interruption rate).
+``FaultStage`` (an admission stage) and ``StreamFaultStage`` (after the timing stage) read it and hand the work
+to the outcome's kind (:mod:`llmreplay.shaping.faultkinds`): its ``admit`` answers faults that come before any
+byte, in the provider's envelope; its ``shape`` rewrites the timed frames for faults that happen later
+(disconnects, stalls, malformed chunks, in-stream errors, truncation, slow headers or first token), all before the
+first byte is written.
 """
 
 from __future__ import annotations
@@ -16,20 +17,40 @@ from llmreplay.configmodels import FailureConfig
 from llmreplay.exchange import Exchange
 from llmreplay.model import Answer
 from llmreplay.shaping.faultkinds.base import HANG_LIMIT_S, injected_error
+from llmreplay.shaping.faultkinds.disconnect import Disconnect
 from llmreplay.shaping.faultkinds.malformed import garble as malformed
 from llmreplay.shaping.faultkinds.registry import KINDS
 from llmreplay.shaping.outcomes import OK, Outcome, parse
 
+CUT_FROM, CUT_TO = 10, 90
+"""Where an interrupted stream is cut: a share of its chunks from this to that percent, so that it is always
+cut mid-response (some of it sent, never its final event)."""
+
 
 class OutcomeDraw:
-    """Draws the outcome of an exchange that asked for none, from its endpoint's error rate and weighted kinds.
+    """Draws the outcome of an exchange that asked for none: a fault from its endpoint's error rate and
+    weighted kinds; else, for a stream, an interruption at the endpoint's ``stream_interrupt_rate``.
     Part of admission: the road decides the outcome once, before any source is asked."""
 
     def __init__(self, rng: random.Random | None = None) -> None:
         self._rng = rng or random.Random()
         self._kinds_cache: dict[tuple[tuple[str, float], ...], tuple[list[Outcome], list[float]]] = {}
 
-    def __call__(self, failures: FailureConfig) -> Outcome:
+    def __call__(self, failures: FailureConfig, ex: Exchange | None = None) -> Outcome:
+        """The outcome for ``ex`` (only a streaming exchange can be interrupted)."""
+        outcome = self._fault(failures)
+        rate = failures.stream_interrupt_rate
+        if rate <= 0 or outcome is not OK or ex is None or ex.request is None or not ex.request.stream:
+            return outcome
+        # The exchange's own generator, so that a seeded run cuts the same streams at the same places; one draw
+        # decides both whether and where (below ``rate`` it is uniform over [0, rate)).
+        u = ex.rng.random()
+        if u >= rate:
+            return OK
+        share = CUT_FROM + int((CUT_TO - CUT_FROM + 1) * u / rate)
+        return Outcome(Disconnect.name, at=float(share), fraction=True, text=f"{Disconnect.name}@{share}%")
+
+    def _fault(self, failures: FailureConfig) -> Outcome:
         if failures.error_rate <= 0 or self._rng.random() >= failures.error_rate:
             return OK
         key = tuple(failures.kinds.items())

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from llmreplay.exchange import Exchange
 from llmreplay.model import Answer
 from llmreplay.shaping.stage import Stage
-from llmreplay.shaping.timing import TimingStage
+from llmreplay.shaping.timing import TimingStage, refused
 
 log = logging.getLogger("llmreplay.shaper")
 
@@ -30,7 +30,7 @@ class Shaper:
         """Stage bugs caught and skipped (a stage must never turn into a 500)."""
 
     def admit(self, ex: Exchange) -> Answer | None:
-        """The first early answer a stage gives, if any; it is then timed like any answer."""
+        """The first early answer a stage gives, if any: a refusal (:meth:`refuse`)."""
         for stage in self.stages:
             try:
                 early = stage.admit(ex)
@@ -38,8 +38,13 @@ class Shaper:
                 self._failed(stage)
                 continue
             if early is not None:
-                return self.shape(ex, early)
+                return self.refuse(ex, early)
         return None
+
+    def refuse(self, ex: Exchange, answer: Answer) -> Answer:
+        """``answer``, decided before any generation, due after the exchange's error delay rather than its
+        time to first token (unless it carries its own times), then shaped like any answer."""
+        return self.shape(ex, refused(answer, ex.latency))
 
     def shape(self, ex: Exchange, answer: Answer) -> Answer:
         for stage in self.stages:

@@ -5,6 +5,11 @@ time to first token; each later *paced* frame (one carrying new content) comes
 one gap plus a jitter draw after the one before; bookkeeping frames ride with the
 paced frame before them. A non-stream answer is due when the same answer, streamed,
 would have ended. Frames that already carry a time (replay) keep it.
+
+Under load degradation every one of those latencies is multiplied by the exchange's load factor
+(:func:`load_factor`, taken once per exchange). An answer decided before generation (a refusal: an error, a
+429, a switched-off endpoint) is not timed as a reply at all: it is due after the short error delay
+(:func:`refused`), as a real provider refuses at once.
 """
 
 from __future__ import annotations
@@ -12,8 +17,30 @@ from __future__ import annotations
 import dataclasses
 import random
 
+from llmreplay.configmodels import LatencyConfig
 from llmreplay.exchange import Exchange
 from llmreplay.model import Answer, Frame, frame_of
+
+
+def load_factor(lat: LatencyConfig, in_flight: int) -> float:
+    """The latency multiplier with ``in_flight`` requests on the endpoint (this one included): 1× for one,
+    rising linearly to ``load_factor`` at ``load_knee`` in flight, and no higher beyond."""
+    if in_flight >= lat.load_knee:
+        return lat.load_factor
+    if in_flight <= 1:
+        return 1.0
+    return 1.0 + (lat.load_factor - 1.0) * (in_flight - 1) / (lat.load_knee - 1)
+
+
+def refused(answer: Answer, lat: LatencyConfig) -> Answer:
+    """``answer``, decided before any generation, due after the error delay; an answer that carries its own
+    times (``timeout:MS``) keeps them."""
+    frames = answer.frames
+    if frames and all(f.at is not None for f in frames):
+        return answer
+    at = lat.error_delay_ms / 1000
+    timed = tuple(f._replace(at=at) for f in frames) if frames else (Frame(b"", at=at),)
+    return dataclasses.replace(answer, frames=timed)
 
 
 def offsets(frames: tuple[Frame, ...], ttft: float, gap: float, jitter: float, rng: random.Random) -> list[float]:
@@ -54,7 +81,9 @@ class TimingStage:
 
     def shape(self, ex: Exchange, answer: Answer) -> Answer:
         lat = ex.latency
-        ttft, gap, jitter = lat.initial_delay_ms / 1000, lat.delay_ms / 1000, lat.jitter_ms / 1000
+        load = ex.load  # 1.0 unless load degradation is on
+        ttft, gap = lat.initial_delay_ms / 1000 * load, lat.delay_ms / 1000 * load
+        jitter = lat.jitter_ms / 1000 * load
         if not answer.stream:
             if answer.frames and answer.frames[0].at is not None:
                 return answer
