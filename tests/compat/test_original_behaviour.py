@@ -90,8 +90,14 @@ def test_a_gemini_id_addresses_only_its_own_calls(make_server: MakeServer) -> No
     patch(srv, "/api/config/endpoints/gemini-stream", {"errorRate": 1, "errorTypes": ["server_error"]})
     client = genai.Client(
         api_key="AIza-test",
-        http_options=types.HttpOptions(base_url=srv.url, retry_options=types.HttpRetryOptions(attempts=1)),
+        # v1beta named: SDK releases differ in the version they call by default, and the ids tell them apart.
+        http_options=types.HttpOptions(
+            base_url=srv.url, api_version="v1beta", retry_options=types.HttpRetryOptions(attempts=1)
+        ),
     )
     assert client.models.generate_content(model="gemini-2.5-flash", contents="hi").text
     with pytest.raises(genai_errors.ServerError):
         list(client.models.generate_content_stream(model="gemini-2.5-flash", contents="hi"))
+    # The same call on v1 is another id, untouched.
+    v1 = genai.Client(api_key="AIza-test", http_options=types.HttpOptions(base_url=srv.url, api_version="v1"))
+    assert list(v1.models.generate_content_stream(model="gemini-2.5-flash", contents="hi"))
