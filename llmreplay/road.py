@@ -93,7 +93,8 @@ async def _prepare(
         route = Route(call.method, call.path, "other", registry.guess_codec(call), op=None)
     rng = rt.rng_for(call)
     opts = RenderOptions(chunk_size=rt.settings.latency.chunk_size, request_id=hex_id(rng), seed=rng.getrandbits(32))
-    cfg = rt.live.for_endpoint(route.endpoint)
+    # The finer key where the original server configured one endpoint's calls apart (Gemini's generate, stream).
+    cfg = rt.live.for_endpoint(route.config_key)
     ex = Exchange(call, route, t0, rng, cfg.latency, opts, config=cfg, verbatim=verbatim)
     ex.test_id = test_id_of(call.headers)
     rt.writer.poll()
@@ -117,7 +118,7 @@ async def _answer(rt: Runtime, ex: Exchange) -> Answer:
     if not ex.config.enabled:
         # Before anything is read, matched or counted against a quota: the endpoint is not there to ask.
         ex.source = "disabled"
-        return rt.shaper.refuse(ex, ex.route.codec.render_error(_disabled(ex.route.endpoint), ex.opts))
+        return rt.shaper.refuse(ex, ex.route.codec.render_error(_disabled(ex.route.config_key), ex.opts))
     ex.directives = d = parse_headers(call.headers)
     _read(rt, ex)
     # A scripted reply is looked for first: its outcome is admission's, and its latency the exchange's.
@@ -153,7 +154,7 @@ async def _answer(rt: Runtime, ex: Exchange) -> Answer:
     try:
         rl = ex.config.rate_limit
         if ex.output_tokens and rl.enabled and rl.tokens_per_minute:
-            await rt.state.charge(ex.route.endpoint, ex.api_key if rl.per_key else "", rl, ex.output_tokens)
+            await rt.state.charge(ex.route.config_key, ex.api_key if rl.per_key else "", rl, ex.output_tokens)
         return rt.shaper.shape(ex, answer)
     except BaseException:
         if answer.live is not None:
@@ -206,7 +207,7 @@ async def _take_quota(rt: Runtime, ex: Exchange) -> None:
         return
     tokens = input_tokens(ex) if rl.tokens_per_minute else 0
     key = ex.api_key if rl.per_key else ""
-    ex.admission = await rt.state.admit(ex.route.endpoint, key, rl, tokens)
+    ex.admission = await rt.state.admit(ex.route.config_key, key, rl, tokens)
 
 
 def input_tokens(ex: Exchange) -> int:
