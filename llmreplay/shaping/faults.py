@@ -38,21 +38,17 @@ class OutcomeDraw:
 
     def __call__(self, failures: FailureConfig, ex: Exchange | None = None) -> Outcome:
         """The outcome for ``ex`` (only a streaming exchange can be interrupted)."""
-        outcome = self._fault(failures)
-        rate = failures.stream_interrupt_rate
-        if rate <= 0 or outcome is not OK or ex is None or ex.request is None or not ex.request.stream:
-            return outcome
-        # The exchange's own generator, so that a seeded run cuts the same streams at the same places; one draw
-        # decides both whether and where (below ``rate`` it is uniform over [0, rate)).
-        u = ex.rng.random()
-        if u >= rate:
+        # The common case (no error rate, no interruption) is two comparisons and no further call.
+        rate = failures.error_rate
+        if rate > 0 and self._rng.random() < rate:
+            fault = self._kind(failures)
+            if not fault.is_ok:
+                return fault
+        if failures.stream_interrupt_rate <= 0 or ex is None or ex.request is None or not ex.request.stream:
             return OK
-        share = CUT_FROM + int((CUT_TO - CUT_FROM + 1) * u / rate)
-        return Outcome(Disconnect.name, at=float(share), fraction=True, text=f"{Disconnect.name}@{share}%")
+        return self._interruption(failures.stream_interrupt_rate, ex.rng)
 
-    def _fault(self, failures: FailureConfig) -> Outcome:
-        if failures.error_rate <= 0 or self._rng.random() >= failures.error_rate:
-            return OK
+    def _kind(self, failures: FailureConfig) -> Outcome:
         key = tuple(failures.kinds.items())
         table = self._kinds_cache.get(key)
         if table is None:
@@ -61,6 +57,16 @@ class OutcomeDraw:
         if not table[0] or sum(table[1]) <= 0:
             return OK
         return self._rng.choices(table[0], weights=table[1])[0]
+
+    @staticmethod
+    def _interruption(rate: float, rng: random.Random) -> Outcome:
+        # The exchange's own generator, so that a seeded run cuts the same streams at the same places; one draw
+        # decides both whether and where (below ``rate`` it is uniform over [0, rate)).
+        u = rng.random()
+        if u >= rate:
+            return OK
+        share = CUT_FROM + int((CUT_TO - CUT_FROM + 1) * u / rate)
+        return Outcome(Disconnect.name, at=float(share), fraction=True, text=f"{Disconnect.name}@{share}%")
 
 
 class FaultStage:
