@@ -114,6 +114,7 @@ def build_runtime(settings: Settings) -> Runtime:
 
 def _on_change(rt: Runtime, what: str, endpoint: str | None) -> None:
     rt.events.publish("config", what=what, endpoint=endpoint)
+    glob = rt.live.glob
     rt.source.settings = rt.settings.synthetic.model_copy(
-        update={"tool_call_probability": rt.live.glob.tool_call_probability}
+        update={"tool_call_probability": glob.tool_call_probability, "default_response": glob.default_response}
     )
