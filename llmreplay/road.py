@@ -52,7 +52,6 @@ def handler(route: Route | None) -> Handler:
         rt = request.app[RUNTIME]
         t0 = arrival.start_of(request)
         answer, later, settled = await _prepare(rt, request, route, t0)
-        answer = _labelled(answer, later)
         rt.writer.poll()
         # Counted from here: everything before is a few hundred microseconds of CPU, not waiting.
         stream = answer.stream
@@ -60,7 +59,7 @@ def handler(route: Route | None) -> Handler:
         rt.observers.started(endpoint, request.method, request.path, stream)
         status = 0 if answer.cut is not None and answer.cut.before_headers else answer.status
         marks: dict[str, float] = {}
-        sending = rt.writer.send(request, answer, t0, marks)
+        sending = rt.writer.send(request, answer, t0, marks, _labels(later))
         del answer  # a held stream's frames are the writer's alone, let go of as they are sent
         try:
             return await sending
@@ -303,13 +302,12 @@ def _source_label(later: Done | Exchange) -> str:
     return source
 
 
-def _labelled(answer: Answer, later: Done | Exchange) -> Answer:
-    """``answer`` with the journal entry it is told in and what answered it, for the client to see."""
+def _labels(later: Done | Exchange) -> tuple[tuple[str, str], ...]:
+    """The headers that tell the client which journal entry holds its exchange and what answered it (the
+    writer adds them: copying the answer to add two headers would cost more than the rest of the journal)."""
     entry = later.entry
-    extra = ((SOURCE, _source_label(later)),)
-    if entry is not None:
-        extra = (("x-llmreplay-request-id", entry.id), *extra)
-    return dataclasses.replace(answer, headers=(*answer.headers, *extra))
+    source = (SOURCE, _source_label(later))
+    return (("x-llmreplay-request-id", entry.id), source) if entry is not None else (source,)
 
 
 async def _call(request: web.Request, wire: bool) -> Call:

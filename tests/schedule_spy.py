@@ -142,12 +142,12 @@ def spy_on_streams(monkeypatch: pytest.MonkeyPatch) -> Spy:
     spy = Spy()
     send, submit = writer_module.Writer.send, writer_module.Scheduler.submit
 
-    async def spied_send(self: Any, request: Any, answer: Answer, t0: float, marks: Any = None) -> Any:
+    async def spied_send(self: Any, request: Any, answer: Answer, t0: float, *args: Any) -> Any:
         stream = Stream(self, t0, [at for at, _ in batches(answer.frames)])
         # The scheduler is handed the frames inside this call, on this task: the context variable tells it whose.
         token = _CURRENT.set(stream)
         try:
-            return await send(self, request, answer, t0, marks)
+            return await send(self, request, answer, t0, *args)
         finally:
             _CURRENT.reset(token)
 
@@ -174,9 +174,9 @@ def spy_on_answers(monkeypatch: pytest.MonkeyPatch) -> list[Answer]:
     seen: list[Answer] = []
     send = writer_module.Writer.send
 
-    async def spied(self: Any, request: Any, answer: Answer, t0: float, marks: Any = None) -> Any:
+    async def spied(self: Any, request: Any, answer: Answer, t0: float, *args: Any) -> Any:
         seen.append(answer)
-        return await send(self, request, answer, t0, marks)
+        return await send(self, request, answer, t0, *args)
 
     monkeypatch.setattr(writer_module.Writer, "send", spied)
     return seen

@@ -47,10 +47,15 @@ class Writer:
         self._schedulers: dict[asyncio.AbstractEventLoop, Scheduler] = {}
 
     async def send(
-        self, request: web.Request, answer: Answer, t0: float, marks: dict[str, float] | None = None
+        self,
+        request: web.Request,
+        answer: Answer,
+        t0: float,
+        marks: dict[str, float] | None = None,
+        extra: tuple[tuple[str, str], ...] = (),
     ) -> web.StreamResponse:
-        """Write ``answer`` (``t0``: its start on :data:`clock`); ``marks`` gets ``first`` (the clock's time of the
-        first body write) and ``chunks``."""
+        """Write ``answer`` (``t0``: its start on :data:`clock`), with the ``extra`` headers after its own;
+        ``marks`` gets ``first`` (the clock's time of the first body write) and ``chunks``."""
         loop = asyncio.get_running_loop()
         if answer.headers_at > 0:
             await _sleep_until(t0 + answer.headers_at, self._now)
@@ -58,9 +63,11 @@ class Writer:
         if cut is not None and cut.before_headers:
             await _carry_out(request, cut, t0, self._now)
             return _Dead()
-        if answer.live is not None:
-            return await self._send_live(request, answer, t0, marks)
         headers = CIMultiDict(answer.headers)
+        if extra:
+            headers.extend(extra)
+        if answer.live is not None:
+            return await self._send_live(request, answer, t0, marks, headers)
         if not answer.stream and cut is None:
             due = t0 + (answer.frames[0].at or 0.0) if answer.frames else t0
             await _sleep_until(due, self._now)
@@ -108,13 +115,13 @@ class Writer:
         return resp
 
     async def _send_live(
-        self, request: web.Request, answer: Answer, t0: float, marks: dict[str, float] | None
+        self, request: web.Request, answer: Answer, t0: float, marks: dict[str, float] | None, headers: CIMultiDict[str]
     ) -> web.StreamResponse:
         """A stream whose frames are still arriving: each is written as it comes (or when a stage holds it to),
         after the status line, the headers and the frames already known, which leave in one write."""
         live = answer.live
         assert live is not None
-        resp = _Deferred(status=answer.status, headers=CIMultiDict(answer.headers))
+        resp = _Deferred(status=answer.status, headers=headers)
         drain = False
         n = len(answer.frames)
         first: float | None = None
