@@ -453,6 +453,7 @@ function onHello(msg) {
   state.hello = msg;
   controls.setMeta({ endpoints: msg.endpoints, strategies: msg.strategies, failureModes: msg.failure_modes });
   controls.setConfig(msg.config, null);
+  controls.scheduleRefresh(0); // hello has no effective per-endpoint values (an endpoint may inherit from another)
   pushSnapshot(msg.metrics);
   invalidate("header", "metrics", "cassettes", "hist", "log");
   journal.load();

@@ -1,6 +1,9 @@
-// The shaping controls: latency, rate limiting and error injection, globally or for one endpoint.
+// The shaping controls: latency, rate limiting, error injection and the endpoints' switches, globally or for
+// one endpoint.
 
 import { api } from "./api.js";
+import { FailureKinds } from "./kinds.js";
+import { EndpointSwitches } from "./switches.js";
 
 const $ = (id) => document.getElementById(id);
 const DEBOUNCE_MS = 150;
@@ -17,16 +20,10 @@ function merge(base, over) {
   return out;
 }
 
-// The server says which spelling to offer (GET /api/failure-modes "example"); the page names no kind itself.
-function exampleSpec(mode) {
-  if (typeof mode.example === "string" && mode.example) return mode.example;
-  const first = String(mode.syntax || mode.name).split("|")[0].trim();
-  return first.replace(/MS/g, "1000").replace(/N/g, "3");
-}
-
-/** The failure kind a spec such as "disconnect@50%" or "timeout:500" belongs to. */
-function kindOf(spec) {
-  return String(spec).split(/[@:]/)[0];
+/** A percent box's value as a fraction in 0..1, to 0.1 %. */
+function fraction(el) {
+  const pct = Number(el.value);
+  return Number.isFinite(pct) ? Math.min(1, Math.max(0, Math.round(pct * 10) / 1000)) : 0;
 }
 
 export class Controls {
@@ -35,7 +32,6 @@ export class Controls {
     this.effective = {}; // endpoint → effective config, from GET /api/config/endpoints
     this.endpoints = [];
     this.strategies = [];
-    this.failureModes = [];
     this.scope = "global";
     this.touched = new Map(); // element → time of the last user edit
     this.pending = null; // {scope, patch} waiting for its debounce
@@ -44,8 +40,9 @@ export class Controls {
     this.refreshTimer = 0;
     this.known = new Map(); // "scope|section|field" → JSON of the value last sent
     this.onConfigLoaded = onConfigLoaded || (() => {});
-    this.extraKinds = {}; // specs from the config that no row of the kinds table represents
+    this.kinds = new FailureKinds();
     this.bind();
+    this.switches = new EndpointSwitches(this);
   }
 
   // ---- metadata from hello ------------------------------------------------------------
@@ -53,7 +50,6 @@ export class Controls {
   setMeta({ endpoints, strategies, failureModes }) {
     this.endpoints = Array.isArray(endpoints) ? endpoints.filter((e) => typeof e === "string") : [];
     this.strategies = Array.isArray(strategies) ? strategies.filter((s) => isObj(s) && s.name) : [];
-    this.failureModes = Array.isArray(failureModes) ? failureModes.filter((m) => isObj(m) && m.name) : [];
 
     const scope = $("scope");
     const keep = scope.value || this.scope;
@@ -61,74 +57,12 @@ export class Controls {
     for (const name of this.endpoints) scope.append(new Option(name, name));
     scope.value = this.endpoints.includes(keep) ? keep : "global";
     this.scope = scope.value;
+    this.switches.setEndpoints(this.endpoints);
 
     const sel = $("rl-strategy");
     sel.replaceChildren(...this.strategies.map((s) => new Option(s.name, s.name)));
 
-    this.buildKinds();
-    this.buildModes();
-  }
-
-  buildKinds() {
-    const body = $("kinds").tBodies[0];
-    body.replaceChildren();
-    for (const mode of this.failureModes) {
-      const tr = document.createElement("tr");
-      tr.dataset.kind = mode.name;
-      const param = String(mode.syntax || mode.name) !== mode.name;
-      const check = Object.assign(document.createElement("input"), { type: "checkbox", title: mode.description || "" });
-      check.dataset.testid = `kind-${mode.name}`;
-      check.setAttribute("data-testid", `kind-${mode.name}`);
-      check.className = "kind-check";
-      const weight = Object.assign(document.createElement("input"), {
-        type: "number",
-        min: "0",
-        step: "any",
-        value: "1",
-        className: "kind-weight",
-      });
-      weight.setAttribute("data-testid", `kind-weight-${mode.name}`);
-      weight.setAttribute("aria-label", `weight of ${mode.name}`);
-      const label = document.createElement("label");
-      label.append(check, ` ${mode.name}`);
-      const td1 = document.createElement("td");
-      td1.append(label);
-      const td2 = document.createElement("td");
-      td2.append(weight);
-      const td3 = document.createElement("td");
-      if (param) {
-        const spec = Object.assign(document.createElement("input"), {
-          type: "text",
-          value: exampleSpec(mode),
-          placeholder: mode.syntax || "",
-          className: "kind-spec",
-          spellcheck: false,
-        });
-        spec.setAttribute("data-testid", `kind-spec-${mode.name}`);
-        spec.setAttribute("aria-label", `spec of ${mode.name}`);
-        td3.append(spec);
-      }
-      tr.append(td1, td2, td3);
-      body.append(tr);
-    }
-  }
-
-  buildModes() {
-    const body = $("failure-modes").tBodies[0];
-    body.replaceChildren(
-      ...this.failureModes.map((m) => {
-        const tr = document.createElement("tr");
-        tr.dataset.kind = m.name;
-        const a = document.createElement("td");
-        const code = document.createElement("code");
-        code.textContent = m.syntax || m.name;
-        a.append(code);
-        const b = document.createElement("td");
-        b.textContent = m.description || "";
-        tr.append(a, b);
-        return tr;
-      }),
-    );
+    this.kinds.build(Array.isArray(failureModes) ? failureModes.filter((m) => isObj(m) && m.name) : []);
   }
 
   // ---- configuration from the server ---------------------------------------------------
@@ -160,13 +94,29 @@ export class Controls {
   }
 
   current() {
-    const glob = this.config.global || {};
-    if (this.scope === "global") return glob;
-    const info = this.effective[this.scope];
+    return this.scope === "global" ? this.config.global || {} : this.effectiveOf(this.scope);
+  }
+
+  /** An endpoint's effective configuration: the server's, or global merged with its overrides until that comes. */
+  effectiveOf(name) {
+    const info = this.effective[name];
     if (isObj(info) && isObj(info.effective)) return info.effective;
-    const base = { ...glob };
+    const base = { ...(this.config.global || {}) };
     delete base.tool_call_probability;
-    return merge(base, this.config.endpoints[this.scope] || {});
+    return merge(base, this.overridesOf(name));
+  }
+
+  /** An endpoint's own overrides, in llmreplay's fields (GET /api/config's entries carry the original's beside them). */
+  overridesOf(name) {
+    const info = this.effective[name];
+    if (isObj(info) && isObj(info.overrides)) return info.overrides;
+    const over = this.config.endpoints[name];
+    return isObj(over) ? over : {};
+  }
+
+  /** Whether an endpoint answers, and whether that is its own setting rather than the global one. */
+  stateOf(name) {
+    return { enabled: this.effectiveOf(name).enabled !== false, own: "enabled" in this.overridesOf(name) };
   }
 
   // ---- rendering -----------------------------------------------------------------------
@@ -201,40 +151,31 @@ export class Controls {
     }
     this.showParams();
 
+    $("load-controls").classList.toggle("off", !lat.load_degradation);
+
     const fl = isObj(cfg.failures) ? cfg.failures : {};
-    const rate = Number.isFinite(fl.error_rate) ? Math.round(fl.error_rate * 1000) / 10 : 0;
-    this.setValue($("error-rate"), rate);
-    this.setValue($("error-rate-number"), rate);
-    this.renderKinds(isObj(fl.kinds) ? fl.kinds : {});
+    for (const [field, ids] of [
+      ["error_rate", ["error-rate", "error-rate-number"]],
+      ["stream_interrupt_rate", ["interrupt-rate", "interrupt-rate-number"]],
+    ]) {
+      const pct = Number.isFinite(fl[field]) ? Math.round(fl[field] * 1000) / 10 : 0;
+      for (const id of ids) this.setValue($(id), pct);
+    }
+    this.kinds.render(isObj(fl.kinds) ? fl.kinds : {}, (el) => this.handsOff(el));
 
     const scoped = this.scope !== "global";
-    const over = scoped ? this.config.endpoints[this.scope] : null;
-    $("clear-overrides").hidden = !scoped || !isObj(over) || Object.keys(over).length === 0;
+    const over = scoped ? this.overridesOf(this.scope) : {};
+    $("clear-overrides").hidden = !scoped || Object.keys(over).length === 0;
     $("overrides").textContent = scoped
-      ? isObj(over) && Object.keys(over).length
+      ? Object.keys(over).length
         ? `overrides: ${JSON.stringify(over)}`
-        : "no overrides: inherits global"
+        : "no overrides of its own"
       : "";
-  }
-
-  renderKinds(kinds) {
-    const rows = [...$("kinds").tBodies[0].rows];
-    if (rows.some((tr) => [...tr.querySelectorAll("input")].some((el) => this.handsOff(el)))) return;
-    const extra = { ...kinds };
-    for (const tr of rows) {
-      const name = tr.dataset.kind;
-      const check = tr.querySelector(".kind-check");
-      const weight = tr.querySelector(".kind-weight");
-      const spec = tr.querySelector(".kind-spec");
-      const key = Object.keys(extra).find((k) => k === name || (spec && kindOf(k) === name));
-      check.checked = key !== undefined;
-      if (key !== undefined) {
-        weight.value = String(extra[key]);
-        if (spec) spec.value = key;
-        delete extra[key];
-      }
+    for (const opt of $("scope").options) {
+      const off = opt.value === "global" ? this.config.global.enabled === false : !this.stateOf(opt.value).enabled;
+      opt.textContent = off ? `${opt.value} (off)` : opt.value;
     }
-    this.extraKinds = extra;
+    this.switches.render();
   }
 
   showParams() {
@@ -291,21 +232,29 @@ export class Controls {
     const p = this.pending;
     this.pending = null;
     if (!p) return this.chain;
-    const path = p.scope === "global" ? "/api/config/global" : `/api/config/endpoints/${encodeURIComponent(p.scope)}`;
     const errorEl = Object.keys(p.patch).includes("failures")
       ? $("failures-error")
       : Object.keys(p.patch).includes("rate_limit")
         ? $("rl-error")
         : $("latency-error");
+    return this.send(p.scope, p.patch, errorEl, () => {
+      // Nothing was applied: the server's values are the reference again, so a retry is sent.
+      for (const key of [...this.known.keys()]) if (key.startsWith(`${p.scope}|`)) this.known.delete(key);
+    });
+  }
+
+  /** PATCH one scope, after every change sent before it; a refusal is shown in errorEl. */
+  send(scope, patch, errorEl, onRefused = () => {}) {
+    if (this.pending) this.flush(); // what the user changed first goes first
+    const path = scope === "global" ? "/api/config/global" : `/api/config/endpoints/${encodeURIComponent(scope)}`;
     this.chain = this.chain.then(async () => {
       try {
-        await api("PATCH", path, p.patch);
+        await api("PATCH", path, patch);
         errorEl.textContent = "";
         this.scheduleRefresh();
       } catch (err) {
         errorEl.textContent = err.status ? `${err.status}: ${err.message}` : err.message;
-        // Nothing was applied: the server's values are the reference again, so a retry is sent.
-        for (const key of [...this.known.keys()]) if (key.startsWith(`${p.scope}|`)) this.known.delete(key);
+        onRefused();
       }
     });
     return this.chain;
@@ -316,7 +265,7 @@ export class Controls {
       this.flush();
       this.scope = e.target.value;
       this.touched.clear();
-      for (const id of ["latency-error", "rl-error", "failures-error"]) $(id).textContent = "";
+      for (const id of ["latency-error", "rl-error", "failures-error", "endpoints-error"]) $(id).textContent = "";
       this.render();
     });
 
@@ -331,9 +280,17 @@ export class Controls {
       }
     });
 
-    // Latency: a slider and a number box per field, kept in step with each other.
+    // Latency: a slider and a number box per field, kept in step with each other; load degradation's switch.
     for (const el of document.querySelectorAll("#latency-controls input[data-field]")) {
       const field = el.dataset.field;
+      if (el.type === "checkbox") {
+        el.addEventListener("change", () => {
+          this.touch(el);
+          $("load-controls").classList.toggle("off", !el.checked);
+          this.queue({ latency: { [field]: el.checked } }, true);
+        });
+        continue;
+      }
       const twin = () =>
         [...document.querySelectorAll(`#latency-controls input[data-field="${field}"]`)].filter((o) => o !== el);
       const send = (immediate) => {
@@ -388,22 +345,28 @@ export class Controls {
       }
     });
 
-    // Error injection: the rate and the kinds go together.
-    const rate = $("error-rate");
-    const rateNum = $("error-rate-number");
-    for (const [el, twin] of [
-      [rate, rateNum],
-      [rateNum, rate],
-    ]) {
-      const send = (immediate) => {
-        this.touch(el);
-        this.touch(twin);
-        twin.value = el.value;
-        if (el.value === "" || !Number.isFinite(Number(el.value))) return;
-        this.queue({ failures: this.failures() }, immediate);
-      };
-      el.addEventListener("input", () => send(false));
-      el.addEventListener("change", () => send(true));
+    // Error injection: the rate and the kinds go together; the interruption rate goes alone.
+    const percents = [
+      ["error-rate", "error-rate-number", () => this.failures()],
+      ["interrupt-rate", "interrupt-rate-number", () => ({
+        stream_interrupt_rate: fraction($("interrupt-rate-number")),
+      })],
+    ];
+    for (const [a, b, failures] of percents) {
+      for (const [el, twin] of [
+        [$(a), $(b)],
+        [$(b), $(a)],
+      ]) {
+        const send = (immediate) => {
+          this.touch(el);
+          this.touch(twin);
+          twin.value = el.value;
+          if (el.value === "" || !Number.isFinite(Number(el.value))) return;
+          this.queue({ failures: failures() }, immediate);
+        };
+        el.addEventListener("input", () => send(false));
+        el.addEventListener("change", () => send(true));
+      }
     }
     const kinds = $("kinds");
     kinds.addEventListener("input", (e) => this.touch(e.target));
@@ -418,16 +381,6 @@ export class Controls {
 
   /** The failures section as the controls show it. */
   failures() {
-    const pct = Number($("error-rate-number").value);
-    const kinds = { ...this.extraKinds };
-    for (const tr of $("kinds").tBodies[0].rows) {
-      if (!tr.querySelector(".kind-check").checked) continue;
-      const spec = tr.querySelector(".kind-spec");
-      const key = spec ? spec.value.trim() || tr.dataset.kind : tr.dataset.kind;
-      const w = tr.querySelector(".kind-weight").value;
-      kinds[key] = w === "" || !Number.isFinite(Number(w)) ? 1 : Number(w);
-    }
-    const error_rate = Number.isFinite(pct) ? Math.min(1, Math.max(0, Math.round(pct * 10) / 1000)) : 0;
-    return { error_rate, kinds };
+    return { error_rate: fraction($("error-rate-number")), kinds: this.kinds.value() };
   }
 }

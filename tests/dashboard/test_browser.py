@@ -186,3 +186,78 @@ def test_the_journal_lists_requests_live_and_shows_one_on_a_click(make_server, p
     # The original panels are all still there, and the event log keeps its own kinds.
     sync_api.expect(page.get_by_test_id("event-log")).not_to_contain_text("request.journal")
     assert page.console_errors == []
+
+
+def _patched(page, path: str):
+    """Wait for the page's PATCH of path (an admin route)."""
+    return page.expect_response(lambda r: r.url.endswith(path) and r.request.method == "PATCH")
+
+
+def test_switching_an_endpoint_off_from_the_page_makes_the_next_call_404(make_server, page):
+    import openai
+
+    srv = make_server()
+    _open(page, srv.url)
+    client = openai.OpenAI(base_url=srv.url + "/v1", api_key="fake-key", max_retries=0)
+    ask = {"model": "gpt-4o", "messages": [{"role": "user", "content": "Hi"}]}
+    switch = page.get_by_test_id("enabled-chat-completions")
+    sync_api.expect(switch).to_be_checked(timeout=5_000)
+
+    with _patched(page, "/api/config/endpoints/chat-completions") as resp:
+        switch.uncheck()
+    assert resp.value.status == 200
+    with pytest.raises(openai.NotFoundError, match="switched off"):
+        client.chat.completions.create(**ask)
+    # At a glance: the list marks it, and so does the scope selector.
+    row = page.locator('#endpoint-list li[data-endpoint="chat-completions"]')
+    sync_api.expect(row).to_have_class("off", timeout=5_000)
+    sync_api.expect(page.get_by_test_id("state-chat-completions")).to_have_text("off (own)")
+    sync_api.expect(page.locator('#scope option[value="chat-completions"]')).to_have_text("chat-completions (off)")
+    assert httpx2.post(srv.url + "/v1/messages", json={**ask, "max_tokens": 10}).status_code == 200
+
+    with _patched(page, "/api/config/endpoints/chat-completions") as resp:
+        switch.check()
+    assert resp.value.status == 200
+    assert client.chat.completions.create(**ask).choices[0].message.content
+    sync_api.expect(row).not_to_have_class("off", timeout=5_000)
+
+    # The global switch turns off every endpoint without a switch of its own; chat-completions now has one.
+    with _patched(page, "/api/config/global") as resp:
+        page.get_by_test_id("enabled-global").uncheck()
+    assert resp.value.status == 200
+    assert httpx2.post(srv.url + "/v1/messages", json={**ask, "max_tokens": 10}).status_code == 404
+    assert client.chat.completions.create(**ask).choices[0].message.content
+    sync_api.expect(page.get_by_test_id("state-messages")).to_have_text("off", timeout=5_000)
+    with _patched(page, "/api/config/global"):
+        page.get_by_test_id("enabled-global").check()
+    assert httpx2.post(srv.url + "/v1/messages", json={**ask, "max_tokens": 10}).status_code == 200
+    assert page.console_errors == []
+
+
+def test_load_degradation_and_the_interruption_rate_set_from_the_page(make_server, page):
+    srv = make_server()
+    _open(page, srv.url)
+    with _patched(page, "/api/config/global"):
+        page.get_by_test_id("load-degradation").check()
+    for field, value in [("load-factor-number", "3"), ("load-knee-number", "4"), ("error-delay-ms-number", "20")]:
+        with _patched(page, "/api/config/global"):
+            page.get_by_test_id(field).fill(value)
+    with _patched(page, "/api/config/global"):
+        page.get_by_test_id("interrupt-rate-number").fill("25")
+    # For one endpoint: its own interruption rate, beside the global one.
+    page.get_by_test_id("scope").select_option("messages")
+    with _patched(page, "/api/config/endpoints/messages"):
+        page.get_by_test_id("interrupt-rate").fill("100")
+
+    cfg = httpx2.get(srv.url + "/api/config").json()
+    glob = cfg["global"]
+    lat = glob["latency"]
+    assert (lat["load_degradation"], lat["load_factor"], lat["load_knee"], lat["error_delay_ms"]) == (True, 3, 4, 20)
+    assert glob["failures"]["stream_interrupt_rate"] == 0.25
+    # The original server's names read the same values.
+    theirs = (glob["loadDegradationEnabled"], glob["loadDegradationFactor"], glob["streamInterruptRate"])
+    assert theirs == (True, 3, 0.25)
+    assert cfg["endpoints"]["messages"]["failures"] == {"stream_interrupt_rate": 1.0}
+    sync_api.expect(page.get_by_test_id("overrides")).to_contain_text('"stream_interrupt_rate":1')
+    sync_api.expect(page.get_by_test_id("overrides")).not_to_contain_text("streamInterruptRate")
+    assert page.console_errors == []
