@@ -45,6 +45,8 @@ class Done:
     answered_by: dict[str, Any] | None = None
     reply: Reply | None = None
     entry: Entry | None = None
+    key: str | None = None
+    """The route's finer configuration key, where it has one (Gemini's generate or stream, v1 or v1beta)."""
     """The exchange's journal entry, completed when the answer is over (None when the journal keeps none)."""
 
 
@@ -99,13 +101,14 @@ class Observers:
             return None
         return entry
 
-    def started(self, endpoint: str, method: str, path: str, stream: bool) -> None:
+    def started(self, endpoint: str, method: str, path: str, stream: bool, key: str | None = None) -> None:
         try:
             self.metrics.started(endpoint, stream=stream)
         except Exception:
             self._failed("metrics")
         try:
-            self.events.publish("request.start", endpoint=endpoint, method=method, path=path, stream=stream)
+            which = {"key": key} if key else {}
+            self.events.publish("request.start", endpoint=endpoint, method=method, path=path, stream=stream, **which)
         except Exception:
             self._failed("events")
 
@@ -168,9 +171,11 @@ class Observers:
         hub, endpoint = self.events, done.endpoint
         if not hub.clients:
             return  # no dashboard watching: nothing to word
-        # Which call it was (the path tells Gemini's generate from stream, v1 from v1beta, for the original's ids).
+        # Which call it was, for the original's ids (the key tells Gemini's generate from stream, v1 from v1beta).
         entry = done.entry
-        which = {"path": entry.path, "request_id": entry.id} if entry is not None else {}
+        which: dict[str, str] = {"path": entry.path, "request_id": entry.id} if entry is not None else {}
+        if done.key:
+            which["key"] = done.key
         if done.denied:
             hub.publish("rate_limited", endpoint=endpoint, model=done.model, **which)
         if done.outcome is not None and not done.outcome.is_ok:

@@ -56,7 +56,7 @@ def handler(route: Route | None) -> Handler:
         # Counted from here: everything before is a few hundred microseconds of CPU, not waiting.
         stream = answer.stream
         endpoint = later.endpoint if isinstance(later, Done) else later.route.endpoint
-        rt.observers.started(endpoint, request.method, request.path, stream)
+        rt.observers.started(endpoint, request.method, request.path, stream, route.key if route is not None else None)
         status = 0 if answer.cut is not None and answer.cut.before_headers else answer.status
         marks: dict[str, float] = {}
         sending = rt.writer.send(request, answer, t0, marks, _labels(later))
@@ -236,6 +236,7 @@ def _done(ex: Exchange) -> Done:
         ex.answered_by,
         ex.reply,
         ex.entry,
+        ex.route.key,
     )
 
 

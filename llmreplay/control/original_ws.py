@@ -28,14 +28,9 @@ def message(kind: str, data: Any) -> str:
 
 
 def endpoint_of(ev: dict[str, Any]) -> str:
-    """The original's id of an event's endpoint: Gemini's by the call's path (generate or stream, v1 or
-    v1beta), which the hub's events carry; the rest by name."""
-    name = str(ev.get("endpoint"))
-    if name != "gemini":
-        return original.original_id(name)
-    path = str(ev.get("path") or "")
-    stream = ":streamGenerateContent" in path if path else bool(ev.get("stream"))
-    return ("gemini-stream" if stream else "gemini-generate") + ("-v1" if path.startswith("/v1/") else "")
+    """The original's id of an event's endpoint: the route's finer configuration key where it has one
+    (Gemini's generate or stream, v1 or v1beta), which the hub's events carry; else its endpoint's."""
+    return original.original_id(str(ev.get("key") or ev.get("endpoint")))
 
 
 def event(ev: dict[str, Any]) -> dict[str, Any] | None:
