@@ -84,6 +84,8 @@ class Observers:
             return None
         try:
             req = ex.request if ex is not None else None
+            # The neutral view is read again from the call when the entry is shown, not kept (see Entry.codec).
+            readable = ex is not None and not ex.verbatim and ex.route.op is None
             entry = Entry(
                 id=request_id(),
                 time=time.time() - (clock() - t0),
@@ -93,7 +95,8 @@ class Observers:
                 path=call.path,
                 model=req.model if req is not None else None,
                 call=call,
-                request=req,
+                request=None,
+                codec=ex.route.codec if readable and ex is not None else None,
             )
             journal.add(entry)
         except Exception:

@@ -221,8 +221,6 @@ def _done(ex: Exchange) -> Done:
         # The upstream had its say on a request its codec cannot read; the observers go without its model.
         with contextlib.suppress(ApiError):
             ex.request = ex.route.codec.parse_request(ex.call)
-        if ex.entry is not None:
-            ex.entry.request = ex.request
     req = ex.request
     model = req.model if req is not None else None
     return Done(

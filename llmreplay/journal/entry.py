@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from llmreplay.codec import Codec
 from llmreplay.model import Call, Reply, Request
 
 
@@ -32,7 +33,7 @@ class Entry:
     call: Call
     """The call as it came; secrets are redacted when shown, not here (adding an entry stays cheap)."""
     request: Request | None
-    """The neutral view, where the codec could read the call."""
+    """The neutral view, where one is kept; else :attr:`codec` reads it from the call when the entry is shown."""
     reply: Reply | None = None
     """The neutral reply, where the source made one (synthetic, rule)."""
     source: str | None = None
@@ -54,5 +55,9 @@ class Entry:
     output_tokens: int = 0
     done: bool = False
     """Set by :meth:`Journal.finished <llmreplay.journal.store.Journal.finished>` once the answer is over."""
+    codec: Codec | None = None
+    """The codec that reads the call into its neutral view, when shown. The road keeps no parsed request in
+    the journal: a parsed body is hundreds of objects, and thousands of entries' worth kept alive made the
+    cyclic collector's full passes cost every exchange tens of microseconds."""
     body_cut: bool = False
     """Whether the journal kept only the first ``max_body_kb`` of the body (set by the journal)."""

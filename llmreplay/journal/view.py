@@ -61,9 +61,21 @@ def as_json(e: Entry) -> dict[str, Any]:
     """The whole entry: :func:`summary`, plus ``request`` (as sent, redacted), ``neutral`` and ``reply``."""
     out = summary(e)
     out["request"] = _sent(e)
-    out["neutral"] = None if e.request is None else neutral(e.request)
+    req = e.request if e.request is not None else _read(e)
+    out["neutral"] = None if req is None else neutral(req)
     out["reply"] = None if e.reply is None else reply(e.reply)
     return out
+
+
+def _read(e: Entry) -> Request | None:
+    """The neutral view read again from the call, as the road read it (None where it cannot be: a body the
+    journal kept cut, a call no codec reads)."""
+    if e.codec is None or e.body_cut:
+        return None
+    try:
+        return e.codec.parse_request(e.call)
+    except Exception:  # the road answered it already; a view that cannot be built is shown as none
+        return None
 
 
 def _ms(v: float | None) -> float | None:
