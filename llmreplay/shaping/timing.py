@@ -97,12 +97,21 @@ class TimingStage:
 
 
 def batches(frames: tuple[Frame, ...]) -> list[tuple[float, bytes]]:
-    """Frames due at the same time joined into one write: (offset, bytes), in order."""
+    """Frames due at the same time joined into one write: (offset, bytes), in order.
+
+    A batch's pieces are gathered first and joined once: adding each frame to the bytes so far copied the
+    whole batch again per frame, quadratic when thousands of frames share a due time (a gap-0 stream).
+    """
     out: list[tuple[float, bytes]] = []
+    pieces: list[bytes] = []
+    due = 0.0
     for f in frames:
         at = f.at or 0.0
-        if out and out[-1][0] == at:
-            out[-1] = (at, out[-1][1] + f.data)
-        else:
-            out.append((at, f.data))
+        if pieces and at != due:
+            out.append((due, pieces[0] if len(pieces) == 1 else b"".join(pieces)))
+            pieces = []
+        due = at
+        pieces.append(f.data)
+    if pieces:
+        out.append((due, pieces[0] if len(pieces) == 1 else b"".join(pieces)))
     return out
