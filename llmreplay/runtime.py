@@ -73,7 +73,9 @@ class Runtime:
         if seed is None:
             return self.unseeded
         digest = hashlib.sha256(call.method.encode() + call.path.encode() + b"\0" + call.body).hexdigest()
-        return random.Random(f"{seed}:{digest}")
+        # Random encodes a str seed as UTF-8 itself; bytes that are not UTF-8 reach here as aiohttp's lone
+        # surrogates, which that would refuse: encoding them back gives the same seed for every valid one.
+        return random.Random(f"{seed}:{digest}".encode("utf-8", "surrogateescape"))
 
 
 RUNTIME = web.AppKey("llmreplay.runtime", Runtime)

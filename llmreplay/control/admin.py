@@ -40,7 +40,9 @@ async def refusal(request: web.Request, token: str) -> web.StreamResponse | None
     WebSocket, ``?token=``); else the refusal, already sent for a WebSocket."""
     given = request.headers.get("Authorization", "")
     given = given[7:] if given[:7].lower() == "bearer " else request.query.get("token", "")
-    if hmac.compare_digest(given.encode(), token.encode()):
+    # A header byte that is not UTF-8 arrives as a lone surrogate (aiohttp's surrogateescape): encoded back, it
+    # is simply a wrong token.
+    if hmac.compare_digest(given.encode("utf-8", "surrogateescape"), token.encode()):
         return None
     if request.path == "/ws":
         # A browser cannot read the status of a refused handshake: accept, then close with a code it can see.

@@ -56,16 +56,23 @@ _STREAM_ENDINGS = tuple(_STREAM_PATHS)
 
 def api_key_of(headers: Mapping[str, str], query: Mapping[str, str]) -> str:
     """A short digest of the caller's credential (the key itself is never kept), for per-key quotas; the
-    credential headers and query parameters are the codecs'."""
+    credential headers and query parameters are the codecs'.
+
+    aiohttp decodes header bytes that are not UTF-8 as lone surrogates (``surrogateescape``): they are
+    encoded back the same way, so such a key is digested from the very bytes the client sent."""
     for name in CREDENTIAL_HEADERS:
         value = headers.get(name)
         if value:
-            return hashlib.sha256(value.removeprefix("Bearer ").encode()).hexdigest()[:16]
+            return _digest(value.removeprefix("Bearer "))
     for name in CREDENTIAL_QUERY:
         value = query.get(name)
         if value:
-            return hashlib.sha256(value.encode()).hexdigest()[:16]
+            return _digest(value)
     return "anonymous"
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8", "surrogateescape")).hexdigest()[:16]
 
 
 def streams_by_path(path: str) -> bool:
