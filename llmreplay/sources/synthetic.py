@@ -14,7 +14,8 @@ import functools
 import json
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from llmreplay.config import SyntheticSettings
 from llmreplay.errors import ApiError, ErrorKind
@@ -78,7 +79,10 @@ class SyntheticSource:
     ) -> Reply:
         """A reply to ``req``; ``force_tool`` True/False overrides the drawn tool decision; ``prompt_tokens``, the
         request's count when the caller has it already (it is a pass over the whole prompt)."""
-        candidates = tuple(self._candidate(req, rng, force_tool) for _ in range(max(1, req.n)))
+        # Read once per request, not per candidate: a scan of every message per choice was quadratic in
+        # /v1/completions' prompt lists (issue 19, case 6).
+        asked = _asked_schema(req)
+        candidates = tuple(self._candidate(req, rng, force_tool, asked) for _ in range(max(1, req.n)))
         out = sum(c.output_tokens for c in candidates)
         reasoning = sum(tokens.count(p.text) for c in candidates for p in c.parts if isinstance(p, Thinking))
         usage = Usage(tokens.prompt_tokens(req) if prompt_tokens is None else prompt_tokens, out, reasoning)
@@ -91,7 +95,9 @@ class SyntheticSource:
             fingerprint=fingerprint(req.model),
         )
 
-    def _candidate(self, req: Request, rng: random.Random, force_tool: bool | None) -> Candidate:
+    def _candidate(
+        self, req: Request, rng: random.Random, force_tool: bool | None, asked: Mapping[str, Any] | None
+    ) -> Candidate:
         parts: list[Part] = []
         if req.thinking:
             parts.append(Thinking(texts.thinking_text(rng), signature=b64url_id(rng, 64)))
@@ -105,13 +111,15 @@ class SyntheticSource:
                 args = value_for(tool.schema, rng, f"the parameters of tool '{tool.name}'", "tools")
                 parts.append(ToolCall(hex_id(rng, 24), tool.name, json.dumps(args, ensure_ascii=False)))
             return _finish(parts, Finish.TOOL_CALLS)
-        return self._text_candidate(req, rng, parts)
+        return self._text_candidate(req, rng, parts, asked)
 
-    def _text_candidate(self, req: Request, rng: random.Random, parts: list[Part]) -> Candidate:
+    def _text_candidate(
+        self, req: Request, rng: random.Random, parts: list[Part], asked: Mapping[str, Any] | None
+    ) -> Candidate:
         if req.output.kind == "json_schema" and req.output.schema is not None:
             value = value_for(req.output.schema, rng, "the output schema", "response_format")
             body = json.dumps(value, ensure_ascii=False)
-        elif (prompted := _prompted(req, rng)) is not None:
+        elif asked is not None and (prompted := _prompted(asked, rng)) is not None:
             body = prompted
         elif req.output.kind == "json":
             body = json.dumps({"answer": texts.reply_text(rng, self.settings.default_response)}, ensure_ascii=False)
@@ -146,14 +154,16 @@ class SyntheticSource:
         return rng.random() < self.settings.tool_call_probability
 
 
-def _prompted(req: Request, rng: random.Random) -> str | None:
-    """JSON following a schema the prompt carries, where JSON is asked for (the API's JSON mode, or words that
-    name JSON and a schema beside it); None when there is none, or the faker has no value for it (the app sent
-    no schema field, so its prompt's schema is no cause for a 400)."""
+def _asked_schema(req: Request) -> Mapping[str, Any] | None:
+    """A schema the prompt carries, where JSON is asked for (the API's JSON mode, or words that name JSON and a
+    schema beside it)."""
     said = [req.system, *(m.text for m in req.messages if m.role in ("user", "system"))]
-    schema = prompt_schema.schema_in(said) if req.output.kind == "json" else prompt_schema.asked_schema(said)
-    if schema is None:
-        return None
+    return prompt_schema.schema_in(said) if req.output.kind == "json" else prompt_schema.asked_schema(said)
+
+
+def _prompted(schema: Mapping[str, Any], rng: random.Random) -> str | None:
+    """JSON following the prompt's ``schema``; None when the faker has no value for it (the app sent no schema
+    field, so its prompt's schema is no cause for a 400)."""
     try:
         return json.dumps(value_for(schema, rng, "the prompt's schema", "messages"), ensure_ascii=False)
     except ApiError:
