@@ -2,7 +2,9 @@
 
 Every interaction reaches the disk as a single ``write`` of its whole encoding followed by ``fsync``, so a
 crash (even ``kill -9``) can only leave a partial object at the very end; a :class:`Recorder` reopening
-the file cuts it off before appending. An exclusive ``flock`` keeps a second recorder out.
+the file cuts it off before appending. One writer per cassette: a new file is created whole and never
+replaced (:func:`~llmreplay.cassettes.store.create_exclusively`), and an exclusive ``flock`` taken before
+anything is read or written keeps a second recorder out.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from types import TracebackType
 import msgpack
 
 from llmreplay.cassettes.model import Header, Interaction
-from llmreplay.cassettes.store import CassetteError, check_for_append, new_header, replace_atomically
+from llmreplay.cassettes.store import CassetteError, check_for_append, create_exclusively, new_header
 
 try:
     import fcntl
@@ -31,6 +33,13 @@ def _write_all(fd: int, data: bytes) -> None:
     while view:
         written = os.write(fd, view)
         view = view[written:]
+
+
+def _inode(path: Path) -> int | None:
+    try:
+        return path.stat().st_ino
+    except OSError:
+        return None
 
 
 class Recorder:
@@ -46,9 +55,10 @@ class Recorder:
         self._fd: int | None = None
         self._queued: list[tuple[Interaction, asyncio.Future[None]]] = []
         self._committer: asyncio.Task[None] | None = None
+        # Created whole or not at all, never replaced: a recorder that found no file and one that made it in the
+        # meantime then open the same file, and the lock below lets only one of them write.
         if not self.path.exists():
-            self.header = new_header(upstream)
-            replace_atomically(self.path, [msgpack.packb(self.header.to_obj(), use_bin_type=True)])
+            create_exclusively(self.path, [msgpack.packb(new_header(upstream).to_obj(), use_bin_type=True)])
         fd = self._open()
         try:
             self.header, self._size = self._recover(fd)
@@ -68,6 +78,10 @@ class Recorder:
             except OSError:
                 os.close(fd)
                 raise CassetteError(f"{self.path}: already being recorded by another recorder") from None
+            if os.fstat(fd).st_ino != _inode(self.path):
+                # Replaced (a rewrite by another tool) between our open and our lock: appends would be lost.
+                os.close(fd)
+                raise CassetteError(f"{self.path}: replaced while opening it for recording; try again") from None
         return fd
 
     def _recover(self, fd: int) -> tuple[Header, int]:

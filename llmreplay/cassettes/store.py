@@ -260,8 +260,8 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def replace_atomically(path: Path, chunks: Iterable[bytes]) -> None:
-    """Write ``chunks`` to a temporary file beside ``path``, fsync it, and rename it over ``path``."""
+def _write_temp(path: Path, chunks: Iterable[bytes]) -> Path:
+    """``chunks`` in a new temporary file beside ``path``, on disk (fsync) and with ``path``'s mode if it exists."""
     folder = path.parent
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
@@ -276,11 +276,38 @@ def replace_atomically(path: Path, chunks: Iterable[bytes]) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp
+
+
+def replace_atomically(path: Path, chunks: Iterable[bytes]) -> None:
+    """Write ``chunks`` to a temporary file beside ``path``, fsync it, and rename it over ``path``."""
+    tmp = _write_temp(path, chunks)
+    try:
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    _fsync_dir(folder)
+    _fsync_dir(path.parent)
+
+
+def create_exclusively(path: Path, chunks: Iterable[bytes]) -> bool:
+    """Make ``path`` hold ``chunks`` if no file is there yet, in one step; False (and nothing written) if one is.
+
+    The file appears whole (written beside it, then hard-linked into place, which fails if the name is taken),
+    so two writers creating one cassette at once cannot both believe they made it and replace each other's file.
+    """
+    tmp = _write_temp(path, chunks)
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        return False
+    finally:
+        tmp.unlink(missing_ok=True)
+    _fsync_dir(path.parent)
+    return True
 
 
 def save(path: str | Path, header: Header, interactions: Iterable[Interaction]) -> None:

@@ -84,6 +84,13 @@ class Deck:
             except ValueError as exc:
                 raise ConfigError(str(exc)) from None
             self.proxy = Upstream(upstream, self._recorded, scrub)
+        if self.records:
+            # Taken now, so a second recorder of this cassette refuses to start instead of losing its recordings.
+            try:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                self._recorder = Recorder(self.target, self.proxy.shown if self.proxy else "")
+            except (OSError, CassetteError) as exc:
+                raise ConfigError(str(exc)) from None
 
     def sources(self, synthetic: Source) -> tuple[Source, ...]:
         """The sources asked for an answer, in order: the first that has one answers."""
@@ -104,8 +111,7 @@ class Deck:
             return
         try:
             if self._recorder is None:
-                self.folder.mkdir(parents=True, exist_ok=True)
-                self._recorder = Recorder(self.target, self.proxy.shown if self.proxy else "")
+                raise CassetteError(f"{self.target}: recorder is closed")
             await self._recorder.append_async(interaction)
         except (OSError, CassetteError) as exc:
             # The client already has its answer; what is lost is this recording, and the cassette stays whole
