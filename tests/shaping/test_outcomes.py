@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from llmreplay.shaping.outcomes import DESCRIPTIONS, EARLY_KINDS, OK, STREAM_KINDS, Outcome, parse, parse_sequence
+from llmreplay.shaping.outcomes import (
+    DESCRIPTIONS,
+    EARLY_KINDS,
+    MAX_MS,
+    MAX_POSITION,
+    OK,
+    STREAM_KINDS,
+    Outcome,
+    parse,
+    parse_sequence,
+)
 
 
 @pytest.mark.parametrize(
@@ -128,3 +138,40 @@ def test_sequences() -> None:
     for bad in ("", " , ,", "429,nope"):
         with pytest.raises(ValueError):
             parse_sequence(bad)
+
+
+NINES = "9" * 400
+"""A number past a float's range: read as infinity, it once overflowed in a stage or held a stream for ever."""
+
+
+TOO_BIG = [
+    (f"disconnect@{NINES}", f"position must be at most {MAX_POSITION}"),
+    (f"stall@{NINES}", f"position must be at most {MAX_POSITION}"),
+    (f"malformed@{NINES}", f"position must be at most {MAX_POSITION}"),
+    (f"stream-error@{NINES}", f"position must be at most {MAX_POSITION}"),
+    (f"disconnect@{NINES}%", "percentage must be at most 100"),
+    (f"stall@3:{NINES}", f"duration must be at most {MAX_MS} ms"),
+    (f"stall@3:{NINES}:close", f"duration must be at most {MAX_MS} ms"),
+    (f"timeout:{NINES}", f"duration must be at most {MAX_MS} ms"),
+    (f"slow-headers:{NINES}", f"duration must be at most {MAX_MS} ms"),
+    (f"slow-first-token:{NINES}.5", f"duration must be at most {MAX_MS} ms"),
+    (f"disconnect@{MAX_POSITION + 1}", f"position must be at most {MAX_POSITION}"),
+    (f"timeout:{MAX_MS}.5", f"duration must be at most {MAX_MS} ms"),
+]
+"""Spellings with a number past its bound, and what the refusal says is allowed."""
+
+
+@pytest.mark.parametrize(("text", "allowed"), TOO_BIG)
+def test_numbers_past_their_bounds_are_refused(text: str, allowed: str) -> None:
+    with pytest.raises(ValueError, match=allowed) as caught:
+        parse(text)
+    # The message repeats enough of the spelling to recognise it, not all 400 digits.
+    assert len(str(caught.value)) < 200
+
+
+def test_numbers_at_their_bounds_are_kept() -> None:
+    assert parse(f"stall@{MAX_POSITION}:{MAX_MS}") == Outcome(
+        "stall", at=MAX_POSITION, ms=MAX_MS, text=f"stall@{MAX_POSITION}:{MAX_MS}"
+    )
+    assert parse(f"timeout:{MAX_MS}").ms == MAX_MS
+    assert parse(f"disconnect@{MAX_POSITION}").position(3) == 3
