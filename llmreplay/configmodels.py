@@ -24,8 +24,19 @@ Strategy = Literal[
 _ORIGINAL_MODES = {"always": "always", "random": "random", "after_n": "after-n"}
 """The original server's RATE_LIMIT_MODE values, and the strategy each one is."""
 
-_MAX_MS = 600_000
-"""Ten minutes: any longer wait is a hung stream, not latency."""
+_MAX_MS = outcomes.MAX_MS
+"""Ten minutes: any longer wait is a hung stream, not latency (the outcome grammar's ``:MS`` has the same)."""
+
+# Upper bounds on counts: far above any real quota, so a value past them is a mistake, refused with a 422 rather
+# than kept until a limiter turns it into a float and overflows on every request.
+_MAX_COUNT = 1_000_000_000
+"""Requests in a window, or before after-n denies: a billion."""
+_MAX_WINDOW_MS = 86_400_000
+"""A day: the longest window real providers count in (requests per day)."""
+_MAX_TOKENS = 1_000_000_000_000
+"""Tokens a minute: a trillion, far past any published tier."""
+_MAX_WEIGHT = 1_000_000
+"""A fault kind's weight: relative, so a million to one is as uneven as a draw needs (and sums stay finite)."""
 
 
 class _Model(BaseModel):
@@ -77,10 +88,26 @@ class RateLimitConfig(_Model):
         spellings=_ORIGINAL_MODES,
     )
     requests: int = option(
-        10, "Requests allowed per window (window and bucket strategies).", "RATE_LIMIT_REQUESTS", ge=1
+        10,
+        "Requests allowed per window (window and bucket strategies).",
+        "RATE_LIMIT_REQUESTS",
+        ge=1,
+        ceiling=_MAX_COUNT,
     )
-    window_ms: int = option(60_000, "Window length, or time to refill a bucket, in ms.", "RATE_LIMIT_WINDOW_MS", ge=1)
-    after_n: int = option(5, "Requests that pass before every one is denied (after-n).", "RATE_LIMIT_AFTER_N", ge=0)
+    window_ms: int = option(
+        60_000,
+        "Window length, or time to refill a bucket, in ms.",
+        "RATE_LIMIT_WINDOW_MS",
+        ge=1,
+        ceiling=_MAX_WINDOW_MS,
+    )
+    after_n: int = option(
+        5,
+        "Requests that pass before every one is denied (after-n).",
+        "RATE_LIMIT_AFTER_N",
+        ge=0,
+        ceiling=_MAX_COUNT,
+    )
     probability: float = option(
         0.3,
         "Chance of a 429 per request (random).",
@@ -90,7 +117,7 @@ class RateLimitConfig(_Model):
         le=1,
     )
     tokens_per_minute: int | None = option(
-        None, "Prompt + completion tokens allowed per minute; null for no token limit.", ge=1
+        None, "Prompt + completion tokens allowed per minute; null for no token limit.", ge=1, ceiling=_MAX_TOKENS
     )
     per_key: bool = option(False, "Give every API key its own quota, like separate accounts.")
 
@@ -108,7 +135,8 @@ class FailureConfig(_Model):
     error_rate: float = option(0.0, "Fraction of requests that get an injected fault.", ge=0, le=1)
     kinds: dict[str, float] = Field(
         default_factory=lambda: {"500": 1.0},
-        description="Fault kinds (GET /api/failure-modes syntax, e.g. 503, disconnect@50%) and their weights.",
+        description="Fault kinds (GET /api/failure-modes syntax, e.g. 503, disconnect@50%) and their weights "
+        "(0 to 1000000).",
     )
     retry_after_ms: float = option(
         1000,
@@ -129,8 +157,8 @@ class FailureConfig(_Model):
     def _kinds(cls, v: dict[str, float]) -> dict[str, float]:
         for spec, weight in v.items():
             outcomes.parse(spec)
-            if not (math.isfinite(weight) and weight >= 0):
-                raise ValueError(f"weight of {spec!r} must be ≥ 0")
+            if not (math.isfinite(weight) and 0 <= weight <= _MAX_WEIGHT):
+                raise ValueError(f"weight of {spec!r} must be ≥ 0, at most {_MAX_WEIGHT}")
         return v
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import math
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -168,13 +169,16 @@ def _rate_limit(rl: Mapping[str, Any], current: Mapping[str, Any], where: Where)
         if not _number(rate) or rate <= 0:
             raise BadBody(("rateLimit", "refillRate"), "expected a number > 0 (tokens per second)")
         if _number(capacity) and capacity > 0:
-            out["window_ms"] = max(1, round(capacity / rate * 1000))
+            window = capacity / rate * 1000
+            # Past a float's range the window stays infinite, for window_ms's bound to refuse naming refillRate.
+            out["window_ms"] = max(1, round(window)) if math.isfinite(window) else window
             where[("rate_limit", "window_ms")] = ("rateLimit", "refillRate")
     return out
 
 
 def _number(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+    # An integer past a float's range (10**400) is no usable number either: the field's bound refuses it.
+    return isinstance(v, int | float) and not isinstance(v, bool) and abs(v) <= sys.float_info.max and math.isfinite(v)
 
 
 def _put(into: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
