@@ -85,7 +85,9 @@ class Scrubber:
         return replace(
             req,
             path=self._text(req.path),
-            query=tuple((k, self._placeholder if k.lower() in self._query else self._text(v)) for k, v in req.query),
+            query=tuple(
+                (_utf8(k), self._placeholder if k.lower() in self._query else self._text(v)) for k, v in req.query
+            ),
             headers=self._header_list(req.headers),
             body=self._json_body(req.body),
         )
@@ -108,12 +110,15 @@ class Scrubber:
 
     def _header_list(self, headers: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
         secret = self._headers
-        return tuple((k, self._placeholder if k.lower() in secret else self._header_value(v)) for k, v in headers)
+        return tuple(
+            (_utf8(k), self._placeholder if k.lower() in secret else self._header_value(v)) for k, v in headers
+        )
 
     def _header_value(self, value: str) -> str:
         return self._text(_BEARER.sub(lambda m: m.group(1) + self._placeholder, value))
 
     def _text(self, value: str) -> str:
+        value = _utf8(value)
         if not _may_hold(value, self._starts):
             return value
         return self._str_re.sub(self._placeholder, value)
@@ -138,6 +143,18 @@ class Scrubber:
             hit = _blank(doc, path, self._placeholder) or hit
         # Re-serialised only when something was replaced, so untouched bodies keep their exact bytes.
         return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode() if hit else body
+
+
+def _utf8(value: str) -> str:
+    """``value`` as text a cassette can hold: aiohttp keeps a header's bytes that are not UTF-8 as lone
+    surrogates, which no UTF-8 writer takes (the recording was lost), so each becomes U+FFFD."""
+    if value.isascii():
+        return value
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return value
 
 
 def _may_hold(value: Any, starts: tuple[Any, ...] | None) -> bool:
