@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +25,10 @@ from llmreplay.shaping.clock import clock
 _HOP_BY_HOP = frozenset(
     {"host", "content-length", "connection", "transfer-encoding", "keep-alive", "te", "trailer", "upgrade"}
 )
+
+_URL_QUERY = re.compile(r"""(\b[a-z][a-z0-9+.-]*://[^\s'"?#]*)\?[^\s'"#]*""", re.IGNORECASE)
+"""A URL's query inside an error's text: aiohttp names the URL it asked (``url='…?key=…'``), and a query may
+carry the client's key, which must reach neither the client's 502 nor the recording."""
 
 _WHAT = {"connect": "is unreachable", "timeout": "timed out", "disconnect": "closed the connection"}
 
@@ -102,7 +107,7 @@ def failure(
     else a 502, in the route's provider envelope when it has one."""
     kind = ErrorKind.TIMEOUT if error == "timeout" else ErrorKind.BAD_GATEWAY
     status = 504 if error == "timeout" else 502
-    detail = str(exc) or type(exc).__name__
+    detail = _URL_QUERY.sub(r"\1?***", str(exc)) or type(exc).__name__
     message = f"{who} {_WHAT[error]}: {detail}"
     if codec is not None:
         answer = codec.render_error(ApiError(kind, message, status=status), RenderOptions())
