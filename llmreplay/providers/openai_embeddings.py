@@ -25,6 +25,11 @@ MODEL_DIMENSIONS: dict[str, int] = {
     "text-embedding-ada-002": 1536,
 }
 MAX_INPUTS = 2048
+MAX_DIMENSIONS = 8192
+"""Largest ``dimensions`` a model we do not know may ask for (OpenAI's own go up to 3072): 10,000,000 was a
+230 MB reply and 320 MiB kept, 5e7 a crash under a memory limit (issue 19, case 9)."""
+MAX_VALUES = MAX_INPUTS * MODEL_DIMENSIONS["text-embedding-3-large"]
+"""Most numbers in one reply (inputs × dimensions): the largest batch the real API answers, 6,291,456."""
 
 Input = str | list[str] | list[int] | list[list[int]]
 
@@ -48,6 +53,27 @@ def _texts(value: Input) -> list[str]:
     return [x if isinstance(x, str) else " ".join(str(t) for t in x) for x in value]  # type: ignore[union-attr]
 
 
+def _dimensions(model: str, asked: int | None) -> int:
+    """The vectors' length: the model's own unless ``asked``, which may be no more than the model's (or, for a
+    model we do not know, :data:`MAX_DIMENSIONS`)."""
+    most = MODEL_DIMENSIONS.get(model)
+    if asked is None:
+        return most or DEFAULT_DIMENSIONS
+    if most is not None and asked > most:
+        raise ApiError(
+            ErrorKind.INVALID_REQUEST,
+            f"This model does not support specifying dimensions above {most}.",
+            param="dimensions",
+        )
+    if asked > MAX_DIMENSIONS:
+        raise ApiError(
+            ErrorKind.INVALID_REQUEST,
+            f"'dimensions' : at most {MAX_DIMENSIONS}, got {asked}.",
+            param="dimensions",
+        )
+    return asked
+
+
 def embeddings(call: Call, opts: RenderOptions) -> Answer:
     body = validate(EmbeddingsBody, call)
     texts = _texts(body.input)
@@ -59,15 +85,14 @@ def embeddings(call: Call, opts: RenderOptions) -> Answer:
         )
     if any(t == "" for t in texts):
         raise ApiError(ErrorKind.INVALID_REQUEST, "'input' : input must not contain empty strings.", param="input")
-    dims = MODEL_DIMENSIONS.get(body.model, DEFAULT_DIMENSIONS)
-    if body.dimensions is not None:
-        if body.dimensions > dims and body.model in MODEL_DIMENSIONS:
-            raise ApiError(
-                ErrorKind.INVALID_REQUEST,
-                f"This model does not support specifying dimensions above {dims}.",
-                param="dimensions",
-            )
-        dims = body.dimensions
+    dims = _dimensions(body.model, body.dimensions)
+    if len(texts) * dims > MAX_VALUES:
+        raise ApiError(
+            ErrorKind.INVALID_REQUEST,
+            f"'dimensions' : {len(texts)} inputs of {dims} dimensions is {len(texts) * dims} numbers; "
+            f"at most {MAX_VALUES} in one request.",
+            param="dimensions",
+        )
     data: list[dict[str, Any]] = []
     for i, text in enumerate(texts):
         values = vector(text, dims)
