@@ -7,7 +7,7 @@ import contextlib
 import hashlib
 
 from llmreplay.shaping.outcomes import OK, Outcome, parse, parse_sequence
-from llmreplay.shaping.scenarios import Scenario, UnknownScenario
+from llmreplay.shaping.scenarios import ParsedSpecs, Scenario, UnknownScenario, header_steps
 from llmreplay.state import redis_scripts
 from llmreplay.state.redis_link import RedisLink, Unavailable, admin_error
 
@@ -16,7 +16,7 @@ CURSOR_TTL_MS = 3_600_000
 
 
 def _digest(spec: str) -> str:
-    return hashlib.sha256(spec.encode()).hexdigest()[:24]
+    return hashlib.sha256(spec.encode("utf-8", "surrogatepass")).hexdigest()[:24]
 
 
 class SharedScenarios:
@@ -25,23 +25,14 @@ class SharedScenarios:
     def __init__(self, link: RedisLink) -> None:
         self._link = link
         self._named = link.redis.register_script(redis_scripts.SCENARIO_NAMED)
-        self._parsed: dict[str, tuple[Outcome, ...]] = {}
+        self._parsed = ParsedSpecs()
 
     @property
     def _key(self) -> str:
         return f"{self._link.ns}:scenarios"
 
-    def _steps(self, text: str) -> tuple[Outcome, ...]:
-        steps = self._parsed.get(text)
-        if steps is None:
-            steps = parse_sequence(text)
-            if len(self._parsed) >= 10_000:
-                self._parsed.clear()
-            self._parsed[text] = steps
-        return steps
-
     def _cursor(self, spec: str, key: str | None) -> str:
-        tail = hashlib.sha256(key.encode()).hexdigest()[:24] if key else "-"
+        tail = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:24] if key else "-"
         return f"{self._link.ns}:sc:{_digest(spec)}:{tail}"
 
     async def next(self, spec: str, key: str | None) -> Outcome:
@@ -53,9 +44,9 @@ class SharedScenarios:
                 if not found:
                     raise UnknownScenario(spec[1:])
                 text, i = found
-                steps = self._steps(text)
+                steps = self._parsed.steps(text)
             else:
-                steps = self._steps(spec)
+                steps = header_steps(self._parsed, spec)
                 i = await call(lambda: self._incr(cursor))
         except Unavailable:
             return OK if self._link.on_error == "open" else parse("503")
@@ -95,7 +86,7 @@ class SharedScenarios:
         out = []
         for name in sorted(named):
             with contextlib.suppress(ValueError):
-                out.append(Scenario(name, self._steps(named[name])))
+                out.append(Scenario(name, self._parsed.steps(named[name])))
         return out
 
     async def reset(self) -> None:
