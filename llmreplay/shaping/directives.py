@@ -22,6 +22,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from annotated_types import Le
+from pydantic import BaseModel
+
+from llmreplay.configmodels import FailureConfig, LatencyConfig
 from llmreplay.errors import ApiError, ErrorKind
 from llmreplay.shaping.outcomes import Outcome, parse
 
@@ -52,7 +56,14 @@ def _bad(header: str, value: str, allowed: str) -> ApiError:
     return ApiError(ErrorKind.INVALID_REQUEST, f"Invalid header {header}: {value!r}; expected {allowed}.", param=header)
 
 
-def _number(headers: Mapping[str, str], name: str, *, integer: bool = False, minimum: float = 0) -> float | None:
+def _ceiling(model: type[BaseModel], field: str) -> float:
+    """The upper bound of the live field a header stands in for: a header takes what the admin API takes."""
+    return next(m.le for m in model.model_fields[field].metadata if isinstance(m, Le))
+
+
+def _number(
+    headers: Mapping[str, str], name: str, maximum: float, *, integer: bool = False, minimum: float = 0
+) -> float | None:
     header = PREFIX + name
     raw = headers.get(header)
     if raw is None:
@@ -61,10 +72,16 @@ def _number(headers: Mapping[str, str], name: str, *, integer: bool = False, min
         value = int(raw) if integer else float(raw)
     except ValueError:
         value = None
-    if value is None or value < minimum or value != value or value == float("inf"):
+    # NaN fails both comparisons, infinity the second.
+    if value is None or not minimum <= value <= maximum:
         kind = "an integer" if integer else "a number"
-        raise _bad(header, raw, f"{kind} ≥ {minimum:g}")
+        raise _bad(header, raw, f"{kind} from {minimum:g} to {maximum:.0f}")
     return value
+
+
+_MS = _ceiling(LatencyConfig, "delay_ms")
+_CHUNK = _ceiling(LatencyConfig, "chunk_size")
+_RETRY_MS = _ceiling(FailureConfig, "retry_after_ms")
 
 
 def parse_headers(headers: Mapping[str, str]) -> Directives:
@@ -90,7 +107,7 @@ def parse_headers(headers: Mapping[str, str]) -> Directives:
     if tool is not None:
         low = tool.strip().lower()
         tool_call = True if low in {"true", "1", "yes"} else False if low in {"false", "0", "no"} else tool.strip()
-    chunk = _number(headers, "chunk-size", integer=True, minimum=1)
+    chunk = _number(headers, "chunk-size", _CHUNK, integer=True, minimum=1)
     strict = headers.get(PREFIX + "strict")
     if strict is not None and strict.strip().lower() not in _FLAGS:
         raise _bad(PREFIX + "strict", strict, "true or false")
@@ -98,12 +115,12 @@ def parse_headers(headers: Mapping[str, str]) -> Directives:
         outcome=outcome,
         scenario=headers.get(PREFIX + "scenario") or None,
         scenario_key=headers.get(PREFIX + "scenario-key") or None,
-        ttft_ms=_number(headers, "ttft-ms"),
-        gap_ms=_number(headers, "gap-ms"),
-        jitter_ms=_number(headers, "jitter-ms"),
+        ttft_ms=_number(headers, "ttft-ms", _MS),
+        gap_ms=_number(headers, "gap-ms", _MS),
+        jitter_ms=_number(headers, "jitter-ms", _MS),
         chunk_size=int(chunk) if chunk is not None else None,
         tool_call=tool_call,
-        retry_after_ms=_number(headers, "retry-after-ms"),
+        retry_after_ms=_number(headers, "retry-after-ms", _RETRY_MS),
         strict=strict is not None and _FLAGS[strict.strip().lower()],
     )
 
