@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from llmreplay.cassettes.model import Interaction, RecordedEvent, RecordedRequest, RecordedResponse
+from llmreplay.cassettes.scrub_views import in_base64, replaced, unescaped, utf16
 from llmreplay.providers.registry import ACCOUNT_HEADERS, CREDENTIAL_HEADERS, CREDENTIAL_QUERY
 
 DEFAULT_SECRET_HEADERS: tuple[str, ...] = (
@@ -31,10 +32,14 @@ DEFAULT_SECRET_QUERY: tuple[str, ...] = CREDENTIAL_QUERY
 # Shapes of provider credentials: OpenAI / Anthropic (sk-, sk-proj-, sk-ant-api03-), Google API keys and
 # OAuth access tokens. Kept specific so ordinary text in prompts and answers is not mangled.
 _KEY_SHAPES = (
-    # Not inside a word ("task-…" is no key) nor inside base64 data (an inline PDF may hold "AIza…").
-    rb"(?<![A-Za-z0-9_+-])sk-[A-Za-z0-9_-]{16,}(?![A-Za-z0-9+/=])",
+    # Not inside a word ("task-…" is no key). A key may follow or be followed by anything else ("/", "=", "+"
+    # too): standard base64 holds no "-" or ".", so "sk-" and "ya29." cannot start inside an inline file's data.
+    rb"(?<![A-Za-z0-9_-])sk-[A-Za-z0-9_-]{16,}(?![A-Za-z0-9_-])",
+    # "AIza" can sit inside base64 (an inline PDF), where it follows a letter, digit, "+" or "/": after a "/",
+    # one followed by "/", "+" or "=" is taken for base64 (a path's segments are searched one by one).
+    rb"(?<![A-Za-z0-9_+/-])AIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])",
     rb"(?<![A-Za-z0-9_+-])AIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_+/=-])",
-    rb"(?<![A-Za-z0-9_+-])ya29\.[0-9A-Za-z_.-]{20,}(?![A-Za-z0-9+/=])",
+    rb"(?<![A-Za-z0-9_-])ya29\.[0-9A-Za-z_.-]{20,}(?![A-Za-z0-9_.-])",
 )
 _KEY_STARTS = ("sk-", "AIza", "ya29.")
 """The fixed text every key shape above starts with."""
@@ -84,7 +89,7 @@ class Scrubber:
     def request(self, req: RecordedRequest) -> RecordedRequest:
         return replace(
             req,
-            path=self._text(req.path),
+            path="/".join(self._text(part) for part in req.path.split("/")),
             query=tuple(
                 (_utf8(k), self._placeholder if k.lower() in self._query else self._text(v)) for k, v in req.query
             ),
@@ -119,19 +124,23 @@ class Scrubber:
 
     def _text(self, value: str) -> str:
         value = _utf8(value)
-        if not _may_hold(value, self._starts):
-            return value
-        return self._str_re.sub(self._placeholder, value)
+        if _may_hold(value, self._starts):
+            value = replaced(value, self._str_re, self._placeholder, self._starts)
+        if "%" in value or "\\u" in value:
+            value = unescaped(value.encode(), self._bytes_re, self._placeholder_b).decode()
+        return value
 
     def _bytes(self, data: bytes) -> bytes:
-        if not _may_hold(data, self._starts_b):
-            return data
-        return self._bytes_re.sub(self._placeholder_b, data)
+        if _may_hold(data, self._starts_b):
+            data = replaced(data, self._bytes_re, self._placeholder_b, self._starts_b)
+        return unescaped(data, self._bytes_re, self._placeholder_b)
 
     def _json_body(self, body: bytes) -> bytes:
         if self._paths and body:
             body = self._body_paths(body)
-        return self._bytes(body)
+        # A whole body may also be another encoding of text, or carry some as base64 (an inline file).
+        body = utf16(self._bytes(body), self._str_re, self._placeholder)
+        return in_base64(body, self._bytes_re, self._placeholder_b, self._starts_b)
 
     def _body_paths(self, body: bytes) -> bytes:
         try:
