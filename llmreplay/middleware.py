@@ -14,6 +14,7 @@ from llmreplay import limits, scoping
 from llmreplay.codec import Codec, RenderOptions
 from llmreplay.control import admin
 from llmreplay.errors import ApiError, ErrorKind
+from llmreplay.journal.view import without_keys
 from llmreplay.providers import registry
 from llmreplay.road import SOURCE, Handler, call_of
 from llmreplay.runtime import RUNTIME
@@ -49,7 +50,7 @@ def front(body_timeout_s: float) -> Middleware:
             except web.HTTPException:
                 raise
             except Exception:
-                log.exception("unexpected error answering %s %s", request.method, request.path)
+                log.exception("unexpected error answering %s %s", request.method, without_keys(request.path))
                 err = ApiError(ErrorKind.SERVER, "The server had an error while processing your request.")
                 resp = _error_answer(request, err)
             status = resp.status
@@ -101,20 +102,22 @@ def _codecs_by_route() -> dict[tuple[str, str], Codec]:
 
 
 def _log_access(request: web.Request, status: int, start: float, resp: web.StreamResponse | None = None) -> None:
-    """One line per request: method, path (never the query: it may hold a key), status, duration, and what
-    answered (a rule, a recording, the upstream, the synthetic source)."""
+    """One line per request: method, path (never the query: it may hold a key, and a key-shaped part of the
+    path is redacted), status, duration, and what answered (a rule, a recording, the upstream, the synthetic
+    source)."""
     ms = (time.perf_counter() - start) * 1000
+    path = without_keys(request.path)
     source = resp.headers.get(SOURCE) if resp is not None else None
     access_log.info(
         "%s %s %d %.1fms%s",
         request.method,
-        request.path,
+        path,
         status,
         ms,
         f" {source}" if source else "",
         extra={
             "method": request.method,
-            "path": request.path,
+            "path": path,
             "status": status,
             "duration_ms": round(ms, 1),
             "source": source,

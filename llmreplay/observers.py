@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from llmreplay.control.events import EventHub
 from llmreplay.journal.entry import Entry
 from llmreplay.journal.store import Journal
+from llmreplay.journal.view import without_keys
 from llmreplay.metrics import Metrics
 from llmreplay.model import Call, Reply
 from llmreplay.shaping.outcomes import Outcome
@@ -111,7 +112,9 @@ class Observers:
             self._failed("metrics")
         try:
             which = {"key": key} if key else {}
-            self.events.publish("request.start", endpoint=endpoint, method=method, path=path, stream=stream, **which)
+            # Unread by the hub when no one listens: the redaction is only paid for a watched feed.
+            shown = without_keys(path) if self.events.clients else path
+            self.events.publish("request.start", endpoint=endpoint, method=method, path=shown, stream=stream, **which)
         except Exception:
             self._failed("events")
 
@@ -176,18 +179,19 @@ class Observers:
             return  # no dashboard watching: nothing to word
         # Which call it was, for the original's ids (the key tells Gemini's generate from stream, v1 from v1beta).
         entry = done.entry
-        which: dict[str, str] = {"path": entry.path, "request_id": entry.id} if entry is not None else {}
+        which: dict[str, str] = {"path": without_keys(entry.path), "request_id": entry.id} if entry is not None else {}
         if done.key:
             which["key"] = done.key
+        model = None if done.model is None else without_keys(done.model)
         if done.denied:
-            hub.publish("rate_limited", endpoint=endpoint, model=done.model, **which)
+            hub.publish("rate_limited", endpoint=endpoint, model=model, **which)
         if done.outcome is not None and not done.outcome.is_ok:
             hub.publish("fault", endpoint=endpoint, fault=done.outcome.text, **which)
         hub.publish(
             "request.end",
             **which,
             endpoint=endpoint,
-            model=done.model,
+            model=model,
             status=status,
             stream=stream,
             duration_ms=round(total * 1000, 2),

@@ -27,6 +27,12 @@ def _scrubber() -> Scrubber:
     return Scrubber(ScrubConfig(placeholder=REDACTED))
 
 
+def without_keys(path: str) -> str:
+    """``path`` (or a model name taken from one) as the journal, the access log and the event feed show it: a
+    key-shaped part (a Gemini model name, a file id) replaced as in a recording."""
+    return _scrubber().request(RecordedRequest("GET", path)).path
+
+
 def iso(t: float) -> str:
     """Unix seconds as ISO 8601 UTC with milliseconds (``2025-01-02T03:04:05.678Z``)."""
     moment = datetime.datetime.fromtimestamp(t, datetime.UTC)
@@ -41,8 +47,8 @@ def summary(e: Entry) -> dict[str, Any]:
         "test_id": e.test_id,
         "endpoint": e.endpoint,
         "method": e.method,
-        "path": e.path,
-        "model": e.model,
+        "path": without_keys(e.path),
+        "model": None if e.model is None else without_keys(e.model),
         "status": e.status,
         "stream": e.stream,
         "source": e.source,
