@@ -270,10 +270,12 @@ def endpoint_ids() -> list[str]:
 # ---- the bodies' schemas, for the OpenAPI document ----------------------------------------------------------------
 
 
-def _optional(info: FieldInfo) -> tuple[Any, FieldInfo]:
+def _optional(info: FieldInfo, description: str | None = None) -> tuple[Any, FieldInfo]:
     """An llmreplay field's declaration (bounds, description) as an optional field of a body."""
     field = copy.copy(info)
     field.default = None
+    if description is not None:
+        field.description = description
     return info.annotation | None, field
 
 
@@ -288,7 +290,7 @@ _rate = RateLimitConfig.model_fields
 OriginalRateLimit = create_model(
     "OriginalRateLimit",
     **{name: _optional(_rate[field]) for name, field in RATE_FIELDS.items()},
-    bucketCapacity=(int | None, Field(None, ge=1, description="Bucket size: the same value as maxRequests.")),
+    bucketCapacity=_optional(_rate["requests"], "Bucket size: the same value as maxRequests."),
     refillRate=(float | None, Field(None, gt=0, description="Tokens per second: maxRequests ÷ window seconds.")),
 )
 _flat: dict[str, Any] = {
