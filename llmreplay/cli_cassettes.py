@@ -136,6 +136,7 @@ def verify(file: str) -> None:
     found: list[str] = []
     if c.damaged_tail:
         found.append(f"{c.damaged_tail} bytes of damaged tail after the last complete interaction")
+    found.extend(c.skipped)
     with _progress(list(enumerate(c.interactions)), "verifying", len(c.interactions) > PROGRESS_ITEMS) as items:
         for i, it in items:
             found.extend(problems(i, it))

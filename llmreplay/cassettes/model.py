@@ -15,6 +15,9 @@ from typing import Any, NamedTuple, overload
 
 import msgpack
 
+from llmreplay.cassettes import fields
+from llmreplay.cassettes.fields import BadRecording
+
 FORMAT = "llmreplay-cassette"
 VERSION = 1
 
@@ -75,13 +78,16 @@ class RecordedRequest:
         }
 
     @classmethod
-    def from_obj(cls, o: dict[str, Any]) -> RecordedRequest:
+    def from_obj(cls, o: Any) -> RecordedRequest:
+        if not isinstance(o, dict):
+            raise BadRecording("request is not a map")
+        body = o.get("body")
         return cls(
-            str(o["method"]),
-            str(o["path"]),
-            _pairs(o.get("query")),
-            _pairs(o.get("headers")),
-            bytes(o.get("body") or b""),
+            fields.text(o.get("method"), "request method"),
+            fields.text(o.get("path"), "request path"),
+            fields.pairs(o.get("query"), "request query"),
+            fields.pairs(o.get("headers"), "request headers"),
+            b"" if body is None else fields.data(body, "request body"),
         )
 
 
@@ -110,13 +116,21 @@ class LazyEvents(Sequence[RecordedEvent]):
     def _decoded(self) -> tuple[RecordedEvent, ...]:
         raw = self._raw
         if raw is not None:
-            try:
-                items = msgpack.unpackb(raw, raw=False, strict_map_key=False)
-                events = tuple(map(_make_event, items))
-            except (ValueError, TypeError, msgpack.ExtraData) as exc:
-                raise ValueError(f"recorded stream events are malformed ({exc})") from None
+            events = tuple(map(_make_event, self.check()))
             self._events, self._raw = events, None
         return self._events
+
+    def check(self) -> tuple[tuple[int, bytes], ...]:
+        """The events decoded and checked (:func:`fields.events`), keeping nothing: the loader checks every stream
+        this way and leaves its bytes undecoded until it is played, as most of a cassette's streams never are."""
+        if self._raw is None:
+            return self._events
+        try:
+            return fields.events(msgpack.unpackb(self._raw, raw=False, strict_map_key=False, use_list=False))
+        except BadRecording:
+            raise
+        except (ValueError, TypeError, msgpack.ExtraData) as exc:
+            raise BadRecording(f"recorded stream events are malformed ({exc})") from None
 
     def __len__(self) -> int:
         return len(self._decoded())
@@ -191,29 +205,24 @@ class RecordedResponse:
         }
 
     @classmethod
-    def from_obj(cls, o: dict[str, Any]) -> RecordedResponse:
+    def from_obj(cls, o: Any) -> RecordedResponse:
+        if not isinstance(o, dict):
+            raise BadRecording("response is not a map")
         events = o.get("events")
+        if isinstance(events, LazyEvents):
+            events.check()
+        elif events is not None:
+            events = tuple(map(_make_event, fields.events(events)))
+        body = o.get("body")
         return cls(
-            int(o["status"]),
-            _pairs(o.get("headers")),
-            None if o.get("body") is None else bytes(o["body"]),
-            None if events is None else events if isinstance(events, LazyEvents) else tuple(map(_make_event, events)),
-            int(o.get("headers_us") or 0),
-            int(o.get("end_us") or 0),
-            o.get("error"),
+            fields.status(o.get("status")),
+            fields.pairs(o.get("headers"), "response headers", headers=True),
+            None if body is None else fields.data(body, "response body"),
+            events,
+            fields.offset_us(o.get("headers_us"), "headers_us"),
+            fields.offset_us(o.get("end_us"), "end_us"),
+            fields.optional_text(o.get("error"), "error"),
         )
-
-
-def _pairs(items: Any) -> tuple[tuple[str, str], ...]:
-    """``[[name, value], …]`` as tuples; msgpack already gives strings, so no per-item conversion
-    (a cassette's headers are most of its objects, and load time is a target)."""
-    if not items:
-        return ()
-    pairs = tuple(map(tuple, items))
-    for pair in pairs:
-        if len(pair) != 2:
-            raise ValueError(f"expected [name, value] pairs, got {pair!r}")
-    return pairs  # type: ignore[return-value]
 
 
 _make_event = RecordedEvent._make
@@ -250,8 +259,8 @@ class Interaction:
         return cls(
             RecordedRequest.from_obj(o["request"]),
             RecordedResponse.from_obj(o["response"]),
-            o.get("api"),
-            str(o.get("endpoint") or "other"),
-            str(o.get("recorded_at") or ""),
+            fields.optional_text(o.get("api"), "api"),
+            fields.text(o.get("endpoint") or "other", "endpoint"),
+            fields.text(o.get("recorded_at") or "", "recorded_at"),
             {k: v for k, v in o.items() if k not in known},
         )

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import gc
 import io
+import logging
 import os
 import secrets
 import stat
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -26,10 +27,13 @@ from typing import Any, BinaryIO
 import msgpack
 
 from llmreplay import __version__
+from llmreplay.cassettes.fields import BadRecording
 from llmreplay.cassettes.model import Header, Interaction, LazyEvents
 
 SUFFIX = ".msgpack"
 READ_SIZE = 1 << 20
+
+log = logging.getLogger("llmreplay.cassettes")
 
 
 class CassetteError(ValueError):
@@ -43,6 +47,8 @@ class Cassette:
     interactions: list[Interaction]
     damaged_tail: int
     """Bytes ignored after the last complete interaction (0 if none)."""
+    skipped: list[str] = field(default_factory=list)
+    """One line for each recording left out as unfit to serve (:class:`BadRecording`), naming it."""
 
 
 def new_header(upstream: str) -> Header:
@@ -155,8 +161,9 @@ def _response_obj(u: msgpack.Unpacker, raw: memoryview) -> Any:
     return resp
 
 
-def _scan(path: Path, f: BinaryIO, build: Callable[[Any], Any]) -> tuple[Header, list[Any], int, int]:
-    """Header, every interaction passed through ``build``, the offset just past the last one, and the file size.
+def _scan(path: Path, f: BinaryIO, build: Callable[[Any], Any]) -> tuple[Header, list[Any], int, int, list[str]]:
+    """Header, every interaction passed through ``build``, the offset just past the last one, the file size, and
+    a line for each recording skipped as a :class:`BadRecording` (``#N`` counts the file's interactions from 0).
 
     Each interaction is first skipped over whole (in C, so a cut-off or corrupt object is found as before)
     and then decoded from its bytes with its stream events left undecoded: those are most of a cassette's
@@ -196,6 +203,7 @@ def _scan(path: Path, f: BinaryIO, build: Callable[[Any], Any]) -> tuple[Header,
     end = unpacker.tell()
     items: list[Any] = []
     append = items.append
+    skipped: list[str] = []
     # Building ~10^5 small objects triggers the cyclic collector over and over; none of them form cycles.
     gc_was_enabled = gc.isenabled()
     gc.disable()
@@ -212,22 +220,28 @@ def _scan(path: Path, f: BinaryIO, build: Callable[[Any], Any]) -> tuple[Header,
             stop = unpacker.tell()
             try:
                 append(build(_interaction_obj(view[end:stop])))
+            except BadRecording as e:
+                skipped.append(f"{path}: recording #{len(items) + len(skipped)} skipped: {e}")
             except (ValueError, KeyError, TypeError, AttributeError, msgpack.ExtraData):
                 if _zeros_from(f, end, size):
                     break
-                raise CassetteError(f"{path}: object {len(items) + 2} at byte {end} is not an interaction") from None
+                at = len(items) + len(skipped) + 2
+                raise CassetteError(f"{path}: object {at} at byte {end} is not an interaction") from None
             end = stop
     finally:
         if gc_was_enabled:
             gc.enable()
-    return header, items, end, size
+    return header, items, end, size, skipped
 
 
 def load(path: str | Path) -> Cassette:
+    """The cassette at ``path``; a recording unfit to serve is left out, with one warning line naming it."""
     p = Path(path)
     with _open_for_reading(p) as f:
-        header, interactions, end, size = _scan(p, f, Interaction.from_obj)
-    return Cassette(p, header, interactions, size - end)
+        header, interactions, end, size, skipped = _scan(p, f, Interaction.from_obj)
+    for line in skipped:
+        log.warning("llmreplay: %s", line)
+    return Cassette(p, header, interactions, size - end, skipped)
 
 
 def _validate(obj: Any) -> None:
@@ -239,7 +253,7 @@ def check_for_append(path: Path) -> tuple[Header, int, int]:
     """What a recorder reopening ``path`` needs: its header, the offset just past the last whole interaction
     and the file's size; raises :class:`CassetteError` where :func:`load` would."""
     with _open_for_reading(path) as f:
-        header, _, end, size = _scan(path, f, _validate)
+        header, _, end, size, _ = _scan(path, f, _validate)
     return header, end, size
 
 

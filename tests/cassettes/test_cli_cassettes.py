@@ -103,6 +103,16 @@ def test_verify_reports_problems(tmp_path: Path) -> None:
     assert "problem" in err
 
 
+def test_verify_reports_recordings_skipped_at_load(tmp_path: Path) -> None:
+    from tests.cassettes.test_fields import bad_object, recording, write_cassette
+
+    path = write_cassette(tmp_path / "c.msgpack", [recording(0).to_obj(), bad_object(1, "status", 100)])
+    code, out, err = run("verify", str(path))
+    assert code == 1
+    assert f"{path}: recording #1 skipped: status 100 is not a final HTTP status (200-599)" in out.splitlines()
+    assert "problem(s) in c.msgpack" in err
+
+
 def test_export_and_import_json_round_trip(tmp_path: Path) -> None:
     path = imported(tmp_path)
     out_file = tmp_path / "out.json"

@@ -37,7 +37,6 @@ from llmreplay.cassettes.store import (
     new_header,
     save,
 )
-from llmreplay.cassettes.summary import problems
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -154,25 +153,20 @@ def test_loaded_stream_events_decode_on_first_use(tmp_path: Path) -> None:
     assert load(path).interactions == [streamed(1, 4), plain(2)]
 
 
-def test_a_malformed_event_is_reported_when_used_not_at_load(tmp_path: Path) -> None:
+def test_a_malformed_event_skips_its_recording_at_load(tmp_path: Path) -> None:
     obj = streamed(1).to_obj()
     obj["response"]["events"] = [[1000, b"data: ok\n\n"], [2000]]
     path = write(tmp_path / "odd.msgpack", packed(HEADER) + packed(obj) + packed(plain(2).to_obj()))
-    first, second = load(path).interactions
-    assert second == plain(2)
-    with pytest.raises(ValueError, match="recorded stream events are malformed"):
-        list(first.response.events or ())
-    assert problems(0, first) == [
-        "#0 POST /v1/messages: recorded stream events are malformed (Expected 2 arguments, got 1)"
-    ]
+    cassette = load(path)
+    assert cassette.interactions == [plain(2)]
+    assert cassette.skipped == [f"{path}: recording #0 skipped: events is not a list of [at_us, bytes] pairs"]
 
 
-def test_events_that_are_not_a_list_are_not_an_interaction(tmp_path: Path) -> None:
+def test_events_that_are_not_a_list_skip_their_recording(tmp_path: Path) -> None:
     obj = streamed(1).to_obj()
     obj["response"]["events"] = "data: x"
     path = write(tmp_path / "odd.msgpack", packed(HEADER) + packed(obj))
-    with pytest.raises(CassetteError, match="not an interaction"):
-        load(path)
+    assert load(path).skipped == [f"{path}: recording #0 skipped: events is a str, not a list"]
 
 
 # ---------------------------------------------------------------- errors
@@ -199,7 +193,6 @@ HEADER = {"format": "llmreplay-cassette", "version": 1, "llmreplay": "0.1.0", "c
         (packed(HEADER)[:7], "truncated header"),
         (packed(HEADER) + packed(plain(0).to_obj()) + packed({"x": 1}) + packed(plain(1).to_obj()), "object 3"),
         (packed(HEADER) + packed(plain(0).to_obj()) + packed(5) + packed(plain(1).to_obj()), "not an interaction"),
-        (packed(HEADER) + packed({"request": 1, "response": 2}), "not an interaction"),
         (packed(HEADER) + packed(plain(0).to_obj()) + b"\xc1" + packed(plain(1).to_obj()), "corrupt data at byte"),
     ],
 )
