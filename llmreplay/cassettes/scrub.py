@@ -15,7 +15,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from llmreplay.cassettes.model import Interaction, RecordedEvent, RecordedRequest, RecordedResponse
-from llmreplay.cassettes.scrub_views import in_base64, replaced, unescaped, utf16
+from llmreplay.cassettes.scrub_stream import scrub_joined
+from llmreplay.cassettes.scrub_views import in_base64, matches, replaced, unescaped, utf16
 from llmreplay.providers.registry import ACCOUNT_HEADERS, CREDENTIAL_HEADERS, CREDENTIAL_QUERY
 
 DEFAULT_SECRET_HEADERS: tuple[str, ...] = (
@@ -102,6 +103,9 @@ class Scrubber:
         if events is not None and _may_hold(b"".join(e.data for e in events), self._starts_b):
             # Per event, so the boundaries (and times) recorded stay exactly as they were.
             events = tuple(RecordedEvent(e.at_us, self._bytes(e.data)) for e in events)
+        if events is not None:
+            # Then the text the events carry, joined as a client joins it: a key split across deltas.
+            events = scrub_joined(events, self._find, self._placeholder)
         return replace(
             resp,
             headers=self._header_list(resp.headers),
@@ -121,6 +125,9 @@ class Scrubber:
 
     def _header_value(self, value: str) -> str:
         return self._text(_BEARER.sub(lambda m: m.group(1) + self._placeholder, value))
+
+    def _find(self, text: str) -> list[tuple[int, int]]:
+        return matches(text, self._str_re, self._starts)
 
     def _text(self, value: str) -> str:
         value = _utf8(value)
