@@ -14,12 +14,12 @@ import random
 from collections.abc import Mapping
 from typing import Any
 
-from jsonschema import Draft202012Validator
-
-from llmreplay.synth import realistic, regex_gen
+from llmreplay.synth import pattern_match, realistic, regex_gen
+from llmreplay.synth.budget import MAX_ITEMS, Budget, OverBudget, check_size
 from llmreplay.synth.openapi_schema import is_openapi, to_json_schema
-from llmreplay.synth.scalars import number_value, string_value
+from llmreplay.synth.scalars import NUMBER_KEYWORDS, number_value, string_value
 from llmreplay.synth.schema_merge import Unsatisfiable, flatten
+from llmreplay.synth.validation import CHARGED, SafeValidator
 
 _OPTIONAL_PROBABILITY = 0.7
 _NULL_PROBABILITY = 0.2
@@ -30,19 +30,31 @@ _HARD_DEPTH = 24
 _OBJECT_KEYS = ("properties", "required", "additionalProperties", "patternProperties", "minProperties")
 _ARRAY_KEYS = ("items", "prefixItems", "minItems", "maxItems", "uniqueItems", "contains")
 _STRING_KEYS = ("minLength", "maxLength", "pattern", "format")
-_NUMBER_KEYS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf")
 
 
 class UnsatisfiableSchema(Unsatisfiable):
     """No value can satisfy the schema (minimum above maximum, the false schema, ...)."""
 
 
-def fake(schema: Mapping[str, Any] | bool, rng: random.Random, *, name: str | None = None, max_depth: int = 6) -> Any:
-    """A value valid against ``schema`` (Draft 2020-12, or Gemini's OpenAPI form), drawn from ``rng``."""
+def fake(
+    schema: Mapping[str, Any] | bool,
+    rng: random.Random,
+    *,
+    name: str | None = None,
+    max_depth: int = 6,
+    budget: Budget | None = None,
+) -> Any:
+    """A value valid against ``schema`` (Draft 2020-12, or Gemini's OpenAPI form), drawn from ``rng``; the work is
+    charged to ``budget`` (a fresh one when none is given), and :class:`~llmreplay.synth.budget.OverBudget` ends it."""
     if is_openapi(schema):
         schema = to_json_schema(schema)
     try:
-        return _Faker(schema, rng, max_depth).gen(schema, name, 0)
+        account = budget or Budget()
+        token = CHARGED.set(account)
+        try:
+            return _Faker(schema, rng, max_depth, account).gen(schema, name, 0)
+        finally:
+            CHARGED.reset(token)
     except UnsatisfiableSchema:
         raise
     except (Unsatisfiable, RecursionError) as exc:
@@ -50,17 +62,20 @@ def fake(schema: Mapping[str, Any] | bool, rng: random.Random, *, name: str | No
 
 
 class _Faker:
-    def __init__(self, root: Any, rng: random.Random, max_depth: int) -> None:
+    def __init__(self, root: Any, rng: random.Random, max_depth: int, account: Budget) -> None:
         self.root = root
         self.rng = rng
+        self.account = account
         self.max_depth = max_depth
         self.budget = _BUDGET
         base = root if isinstance(root, Mapping | bool) else {}
-        self._validator = Draft202012Validator(base, format_checker=Draft202012Validator.FORMAT_CHECKER)
+        self._validator = SafeValidator(base, format_checker=SafeValidator.FORMAT_CHECKER)
 
     def valid(self, schema: Any, value: Any) -> bool:
         try:
             return bool(self._validator.evolve(schema=schema).is_valid(value))
+        except OverBudget:
+            raise
         except Exception:  # an unresolvable $ref or odd keyword value: not valid as far as we can tell
             return False
 
@@ -70,6 +85,7 @@ class _Faker:
             raise Unsatisfiable("recursion does not terminate")
         error: Unsatisfiable | None = None
         for _ in range(_ATTEMPTS):
+            self.account.spend()
             try:
                 value = self._once(schema, name, depth)
             except Unsatisfiable as exc:
@@ -125,7 +141,9 @@ class _Faker:
             return number_value(s, name, self.rng, integer=t == "integer", fits=lambda v: self.valid(s, v))
         if t == "boolean":
             return self.rng.random() < 0.5
-        return string_value(s, name, self.rng, fits=lambda v: self.valid(s, v))
+        text = string_value(s, name, self.rng, fits=lambda v: self.valid(s, v))
+        self.account.spend(0, chars=len(text))
+        return text
 
     def _types(self, s: dict[str, Any], name: str | None) -> list[str]:
         declared = s.get("type")
@@ -137,7 +155,7 @@ class _Faker:
                 for t, keys in (("object", _OBJECT_KEYS), ("array", _ARRAY_KEYS), ("string", _STRING_KEYS))
                 if any(k in s for k in keys)
             ]
-            if any(k in s for k in _NUMBER_KEYS):
+            if any(k in s for k in NUMBER_KEYWORDS):
                 types.append("number")
             if not types:
                 guess = realistic.number_for(name, self.rng, integer=True) is not None
@@ -198,7 +216,7 @@ class _Faker:
             for dep in s.get("dependentRequired", {}).get(key, []):
                 if dep not in out:
                     self._put(s, out, dep, depth, required=True)
-        minimum = int(s.get("minProperties", 0))
+        minimum = check_size("minProperties", s.get("minProperties", 0), MAX_ITEMS)
         spare = [k for k in props if k not in out]
         for extra in range(4 * minimum + 8):
             if len(out) >= minimum:
@@ -230,7 +248,9 @@ class _Faker:
     def _property_schema(self, s: dict[str, Any], key: str) -> Any:
         if key in s.get("properties", {}):
             return s["properties"][key]
-        matching = [sub for pattern, sub in s.get("patternProperties", {}).items() if regex_gen.search(pattern, key)]
+        matching = [
+            sub for pattern, sub in s.get("patternProperties", {}).items() if pattern_match.search(pattern, key)
+        ]
         if matching:
             return {"allOf": matching}
         extra = s.get("additionalProperties", True)
@@ -251,7 +271,7 @@ class _Faker:
         items = s.get("items", True)
         if isinstance(items, list):  # draft-4 tuple form
             prefix, items = items, s.get("additionalItems", True)
-        low = int(s.get("minItems", 0))
+        low = check_size("minItems", s.get("minItems", 0), MAX_ITEMS)
         high: float = s.get("maxItems", math.inf)
         if items is False:
             high = min(high, len(prefix))

@@ -1,27 +1,70 @@
 """A value for a schema the client sent (a tool's parameters, an output schema, a schema in the prompt): the
-faker's value, or the client's 400 when the schema is invalid or nothing satisfies it, never a 500. Synthesis
-and rules both ask here, so a bad schema gets the same answer whoever meets it."""
+faker's value, or the client's 400 when the schema is invalid, nothing satisfies it or it asks for more work than a
+request may spend (``budget``), never a 500. Synthesis and rules both ask here, so a bad schema gets the same
+answer whoever meets it."""
 
 from __future__ import annotations
 
+import asyncio
+import math
 import random
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
 import jsonschema
 
 from llmreplay.errors import ApiError, ErrorKind
+from llmreplay.synth.budget import Budget, OverBudget
 from llmreplay.synth.faker import UnsatisfiableSchema, fake
+
+_BUDGETS: weakref.WeakKeyDictionary[random.Random, Budget] = weakref.WeakKeyDictionary()
+"""The budget of the loop's current turn, by generator. A request fakes all its values (``n`` choices, several
+tools, the output schema) in one synchronous stretch with one generator, so they share one account, and the loop's
+next turn drops it: the unseeded generator is shared by every request, so keeping it longer would charge one
+request for another's work."""
 
 
 def value_for(schema: Mapping[str, Any], rng: random.Random, what: str, param: str) -> Any:
     """A value that validates against ``schema``; ``what`` and ``param`` name the schema in the 400."""
     try:
         jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator).check_schema(schema)
-        return fake(schema, rng)
+        _refuse_non_finite(schema)
+        return fake(schema, rng, budget=_budget(rng))
     except jsonschema.SchemaError as exc:
         raise ApiError(ErrorKind.INVALID_REQUEST, f"Invalid schema for {what}: {exc.message}.", param=param) from None
     except UnsatisfiableSchema as exc:
         raise ApiError(ErrorKind.INVALID_REQUEST, f"No value can satisfy {what}: {exc}.", param=param) from None
+    except OverBudget as exc:
+        raise ApiError(
+            ErrorKind.INVALID_REQUEST, f"The schema for {what} is over the synthetic budget: {exc}.", param=param
+        ) from None
     except (TypeError, ValueError, RecursionError) as exc:
         raise ApiError(ErrorKind.INVALID_REQUEST, f"Invalid schema for {what}: {exc}.", param=param) from None
+
+
+def _budget(rng: random.Random) -> Budget:
+    budget = _BUDGETS.get(rng)
+    if budget is None:
+        budget = Budget()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop (a direct call): this call has its own budget
+            return budget
+        _BUDGETS[rng] = budget
+        loop.call_soon(_BUDGETS.pop, rng, None)
+    return budget
+
+
+def _refuse_non_finite(schema: Any) -> None:
+    """Infinity and NaN (which Python's JSON parser accepts) are not JSON: refused here rather than met later as an
+    overflow or echoed into a reply as ``NaN``."""
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, float) and not math.isfinite(node):
+            raise ValueError(f"it holds {node}, which is not a JSON number")
+        if isinstance(node, Mapping):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)

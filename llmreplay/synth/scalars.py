@@ -13,11 +13,13 @@ from fractions import Fraction
 from typing import Any
 
 from llmreplay.synth import realistic, regex_gen
+from llmreplay.synth.budget import MAX_STRING, check_size
 from llmreplay.synth.schema_merge import Unsatisfiable
 
 Fits = Callable[[Any], bool]
 _DEFAULT_SPAN = 100
 _TRIES = 24
+NUMBER_KEYWORDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf")
 
 
 def _ipv6(rng: random.Random) -> str:
@@ -48,7 +50,7 @@ FORMATS: dict[str, Callable[[random.Random], str]] = {
 
 
 def string_value(s: dict[str, Any], name: str | None, rng: random.Random, fits: Fits) -> str:
-    low = int(s.get("minLength", 0))
+    low = check_size("minLength", s.get("minLength", 0), MAX_STRING)
     high = s.get("maxLength")
     high = None if high is None else int(high)
     if high is not None and low > high:
@@ -77,12 +79,17 @@ def string_value(s: dict[str, Any], name: str | None, rng: random.Random, fits: 
 
 
 def _fit_length(text: str, low: int, high: int | None, rng: random.Random) -> str:
-    while len(text) < low:
-        text += " " + rng.choice(realistic.WORDS)
+    # Pieces are gathered and joined once: adding to a string in a loop copies it each time (quadratic).
+    pieces, size = [text], len(text)
+    while size < low:
+        word = rng.choice(realistic.WORDS)
+        pieces.append(word)
+        size += len(word) + 1
+    text = " ".join(pieces)
     if high is not None and len(text) > high:
         text = text[:high].rstrip()
-    while len(text) < low:
-        text += rng.choice("abcdefghij")
+    if len(text) < low:
+        text += "".join(rng.choice("abcdefghij") for _ in range(low - len(text)))
     return text
 
 
@@ -110,6 +117,10 @@ def _window(low: float | None, high: float | None) -> tuple[float, float]:
 
 
 def number_value(s: dict[str, Any], name: str | None, rng: random.Random, *, integer: bool, fits: Fits) -> float | int:
+    for key in NUMBER_KEYWORDS:
+        bound = s.get(key)
+        if isinstance(bound, float) and not math.isfinite(bound):
+            raise Unsatisfiable(f"{key} {bound} is not a finite number")
     low, low_strict, high, high_strict = _bounds(s)
     if integer:
         low = None if low is None else (math.floor(low) + 1 if low_strict else math.ceil(low))

@@ -3,7 +3,9 @@ import re
 
 import pytest
 
-from llmreplay.synth.regex_gen import generate, search
+from llmreplay.synth import regex_gen
+from llmreplay.synth.pattern_match import search
+from llmreplay.synth.regex_gen import generate
 
 PATTERNS = [
     "abc",
@@ -54,3 +56,24 @@ def test_same_seed_same_string():
 
 def test_search_tolerates_bad_patterns():
     assert search("^a", "abc") and not search("[", "abc")
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        "^[a-f0-9]{40}$",
+        "^[a-f0-9]{64}$",
+        "^[0-9A-HJKMNP-TV-Z]{26}$",
+        "^[0-9a-f]{8}-[0-9a-f]{4}-[1-5][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$",
+        "^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$",
+    ],
+)
+def test_case24_long_fixed_length_patterns_get_a_value_first_time(pattern, monkeypatch):
+    # Issue 19 case 24: anything over 24 characters without maxLength was called unsatisfiable (a git SHA: a 400
+    # after 0.73 s). A fixed-length pattern is built right by its structure: one draw, no retry.
+    checks = []
+    real = regex_gen.search
+    monkeypatch.setattr(regex_gen, "search", lambda *a: checks.append(1) or real(*a))
+    value = generate(pattern, random.Random(3))
+    assert value is not None and re.fullmatch(pattern.strip("^$"), value)
+    assert len(checks) == 1

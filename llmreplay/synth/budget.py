@@ -1,0 +1,60 @@
+"""What one request may spend on faking values for the schemas it sent, so that no schema holds the event loop.
+
+Every cap is a size the faker checks before it builds (a ``minLength``, ``minItems`` or repeat count over the cap
+is refused at once, not built and then measured), plus a running count of work done (values made, schema keywords
+checked, characters written), which is deterministic, so a seeded reply is the same on a busy machine; a
+wall-clock deadline is only the last line. One ``Budget`` covers a whole request: ``requested.value_for`` keys it by the
+exchange's random generator, so ``n: 128`` choices or many tools share it instead of each having their own.
+Going over is :class:`OverBudget`, which the client gets as the provider's 400 naming the parameter.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+MAX_STRING = 65_536
+"""Characters in one generated string (``minLength`` or a pattern's fixed length above this is refused)."""
+MAX_ITEMS = 1_000
+"""Items in one generated array, and properties in one generated object (``minItems``/``minProperties``)."""
+MAX_STEPS = 3_000
+"""Steps of work for one request, all schemas and choices together: a value generated, or a keyword that descends
+(``anyOf``, ``$ref``, ``properties`` ...) checked, one step per member of the array or object it visits. The
+most complex schema of the test corpus (a recursive UI tree) takes under 900; 3,000 took 30–90 ms on a busy
+2-core machine."""
+MAX_CHARS = 1_000_000
+"""Characters of generated strings for one request, all schemas and choices together."""
+MAX_SECONDS = 1.0
+"""Wall-clock time one request may spend faking: a backstop behind the counts above, never reached by them."""
+
+
+class OverBudget(Exception):
+    """The schema asks for more work than one request may spend; the message says which cap."""
+
+
+class Budget:
+    """The running account of one request's faking work."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic, seconds: float = MAX_SECONDS) -> None:
+        self._clock = clock
+        self._deadline = clock() + seconds
+        self.steps = MAX_STEPS
+        self.chars = MAX_CHARS
+
+    def spend(self, steps: int = 1, chars: int = 0) -> None:
+        """Count work done (or about to be done); raise :class:`OverBudget` when a cap is passed."""
+        self.steps -= steps
+        self.chars -= chars
+        if self.steps < 0:
+            raise OverBudget(f"it needs more than {MAX_STEPS} steps of work")
+        if self.chars < 0:
+            raise OverBudget(f"it needs more than {MAX_CHARS} generated characters")
+        if self._clock() > self._deadline:
+            raise OverBudget(f"generating a value took longer than {MAX_SECONDS} s")
+
+
+def check_size(what: str, wanted: float, cap: int) -> int:
+    """``wanted`` (a schema's minimum size) as an int, or :class:`OverBudget` when it is above ``cap``."""
+    if wanted != wanted or wanted > cap:  # NaN compares false to everything
+        raise OverBudget(f"{what} {wanted} is above the cap of {cap}")
+    return int(wanted)
