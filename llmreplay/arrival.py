@@ -1,45 +1,132 @@
-"""When each request's bytes arrived: the start of its exchange.
+"""When each request's bytes arrived (the start of its exchange), and how long a client may take to send them.
 
 aiohttp starts a handler once the loop gets round to it; under a burst of requests that can be
 milliseconds after the bytes came in, and every deadline counted from the handler's start would carry
 that delay. The server's connections therefore note the time of their latest read, and an exchange
 starts then (the writer's clock). Servers built elsewhere (aiohttp's test servers) do not note it, and
 their exchanges start when the handler does.
+
+The same connections guard against slow clients, which aiohttp alone does not: a request line and
+headers trickling in a byte at a time would hold a connection (a file descriptor) for as long as the client
+likes. A new connection, and each new request on a kept-alive one, must bring its whole head within
+``header_timeout_s``; past ``max_connections`` open at once a new connection is closed as soon as it is
+accepted, with a log line, so the file limit is never reached. (An idle kept-alive connection is aiohttp's
+``keepalive_timeout``.)
 """
 
 from __future__ import annotations
+
+import asyncio
+import logging
+import resource
 
 from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 
 from llmreplay.shaping.writer import clock
 
+log = logging.getLogger("llmreplay")
+
+FILE_MARGIN = 64
+"""Descriptors kept back from the connection cap: cassettes, logs, the upstream's and Redis's sockets."""
+CAP_LOG_EVERY_S = 10.0
+"""A server at its connection cap says so at most this often (a flood would otherwise flood the log)."""
+
 
 class _StampedHandler(RequestHandler):
-    """aiohttp's connection protocol, noting when it last received bytes."""
+    """aiohttp's connection protocol, noting when it last received bytes and closing one whose request head
+    is late."""
 
-    __slots__ = ("arrived",)
+    __slots__ = ("_head_due", "arrived")
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.arrived = 0.0
+        self._head_due: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        server = self._manager
+        if isinstance(server, _StampingServer):
+            if server.over_cap():
+                self._drop()
+                return
+            self._expect_head(server.header_timeout_s)
 
     def data_received(self, data: bytes) -> None:
         self.arrived = clock()
+        server = self._manager
+        idle = self._head_due is None and not self._messages and not self._request_in_progress
+        if idle and isinstance(server, _StampingServer):
+            # The first bytes of a request on a kept-alive connection: its head now has a deadline.
+            self._expect_head(server.header_timeout_s)
         super().data_received(data)
+        if self._head_due is not None and (self._messages or self._upgraded):
+            self._head_due.cancel()
+            self._head_due = None
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        if self._head_due is not None:
+            self._head_due.cancel()
+            self._head_due = None
+        super().connection_lost(exc)
+
+    def _expect_head(self, timeout_s: float) -> None:
+        self._head_due = self._loop.call_later(timeout_s, self._head_late)
+
+    def _head_late(self) -> None:
+        self._head_due = None
+        if self._messages or self._request_in_progress or self._upgraded:
+            return
+        log.debug("closed a connection whose request head did not arrive in time")
+        self._drop()
+
+    def _drop(self) -> None:
+        self.force_close()
+        if self.transport is not None:
+            self.transport.close()
 
 
 class _StampingServer(web.Server):
-    """Builds :class:`_StampedHandler` connections; everything else is aiohttp's."""
+    """Builds :class:`_StampedHandler` connections and holds their limits; everything else is aiohttp's."""
+
+    header_timeout_s = 5.0
+    max_connections = 0
+    _cap_logged = -CAP_LOG_EVERY_S
 
     def __call__(self) -> RequestHandler:
         return _StampedHandler(self, loop=self._loop, **self._kwargs)
 
+    def over_cap(self) -> bool:
+        """Whether the connection just made is one too many (it is counted already), said in the log."""
+        if len(self.connections) <= self.max_connections:
+            return False
+        now = self._loop.time()
+        if now - self._cap_logged >= CAP_LOG_EVERY_S:
+            self._cap_logged = now
+            log.warning(
+                "at the connection cap (%d open, max_connections): closing new connections until some close",
+                self.max_connections,
+            )
+        return True
 
-def stamp(server: web.Server) -> None:
-    """Make ``server``'s new connections note when their requests arrive."""
+
+def connection_cap(configured: int) -> int:
+    """``configured``, or where that is 0 the open-file limit less :data:`FILE_MARGIN`."""
+    if configured:
+        return configured
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return max(1, (soft if soft != resource.RLIM_INFINITY else 65536) - FILE_MARGIN)
+
+
+def stamp(server: web.Server, header_timeout_s: float = 5.0, max_connections: int = 0) -> None:
+    """Make ``server``'s new connections note when their requests arrive, bring their heads within
+    ``header_timeout_s`` and stay under ``max_connections`` (0: the file limit, see :func:`connection_cap`)."""
     if type(server) is web.Server:
         server.__class__ = _StampingServer
+    if isinstance(server, _StampingServer):
+        server.header_timeout_s = header_timeout_s
+        server.max_connections = connection_cap(max_connections)
 
 
 def arrived(request: web.BaseRequest) -> float:

@@ -55,6 +55,24 @@ class ServerSettings(_Section):
     body_timeout_s: float = _opt(
         30, "Seconds a request body may take to arrive; a slower one gets 408.", "LLMREPLAY_BODY_TIMEOUT_S", gt=0
     )
+    header_timeout_s: float = _opt(
+        5,
+        "Seconds a new connection's request line and headers (and each later request's on it) may take to "
+        "arrive; a slower one is closed.",
+        "LLMREPLAY_HEADER_TIMEOUT_S",
+        gt=0,
+        le=3600,
+    )
+    keepalive_timeout_s: float = _opt(
+        75, "Seconds an idle keep-alive connection is kept open.", "LLMREPLAY_KEEPALIVE_TIMEOUT_S", gt=0, le=86400
+    )
+    max_connections: int = _opt(
+        0,
+        "Most connections open at once; one more is closed at once, with a log line. 0: the open-file limit "
+        "less a margin for cassettes, logs and the upstream.",
+        "LLMREPLAY_MAX_CONNECTIONS",
+        ge=0,
+    )
     admin_token: str | None = _opt(
         None,
         "Bearer token the admin API, /ws and the dashboard's data require (API endpoints never do).",

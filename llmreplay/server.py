@@ -59,10 +59,16 @@ class BackgroundServer:
 
     async def _start(self) -> None:
         self.app = create_app(self.settings)
-        self._runner = web.AppRunner(self.app, access_log=None, **limits.handler_args(limits.Limits()))
+        srv = self.settings.server
+        self._runner = web.AppRunner(
+            self.app,
+            access_log=None,
+            keepalive_timeout=srv.keepalive_timeout_s,
+            **limits.handler_args(limits.Limits()),
+        )
         await self._runner.setup()
         assert self._runner.server is not None
-        arrival.stamp(self._runner.server)
+        arrival.stamp(self._runner.server, srv.header_timeout_s, srv.max_connections)
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
         server = site._server

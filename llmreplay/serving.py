@@ -118,12 +118,18 @@ async def _serve(
 
     for sig in signals:
         loop.add_signal_handler(sig, on_signal)
+    srv = app[RUNTIME].settings.server
     runner = web.AppRunner(
-        app, access_log=None, handle_signals=False, shutdown_timeout=drain_s, **limits.handler_args(limits.Limits())
+        app,
+        access_log=None,
+        handle_signals=False,
+        shutdown_timeout=drain_s,
+        keepalive_timeout=srv.keepalive_timeout_s,
+        **limits.handler_args(limits.Limits()),
     )
     await runner.setup()
     assert runner.server is not None
-    arrival.stamp(runner.server)
+    arrival.stamp(runner.server, srv.header_timeout_s, srv.max_connections)
     collector.collect_all()
     tuner = asyncio.ensure_future(collector.watch(lambda: runner.server, in_flight=_in_flight(app)))
     try:
