@@ -134,7 +134,8 @@ class Scrubber:
         if _may_hold(value, self._starts):
             value = replaced(value, self._str_re, self._placeholder, self._starts)
         if "%" in value or "\\u" in value:
-            value = unescaped(value.encode(), self._bytes_re, self._placeholder_b).decode()
+            # A pattern of the user's may end inside a character: what is left of it becomes U+FFFD.
+            value = unescaped(value.encode(), self._bytes_re, self._placeholder_b).decode("utf-8", "replace")
         return value
 
     def _bytes(self, data: bytes) -> bytes:

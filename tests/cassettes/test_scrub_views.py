@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import re
 
-from llmreplay.cassettes.scrub import Scrubber
+from llmreplay.cassettes.scrub import Scrubber, ScrubConfig
 from llmreplay.cassettes.scrub_views import in_base64, unescaped, utf16
 from tests.cassettes.test_scrub import _request
 
@@ -53,3 +53,8 @@ def test_base64_data_holding_a_google_key_shape_is_left_alone() -> None:
     for before, after in (("Qx", "Zz"), ("+", "+/"), ("/", "/A"), ("/", "=")):
         data = f'{{"data":"{before}{GOOGLE}{after}"}}'.encode()
         assert Scrubber()._json_body(data) == data
+
+
+def test_a_users_pattern_ending_inside_a_character_keeps_the_value_text() -> None:
+    # Read through an escape, "A." takes the first byte of "é": the rest is U+FFFD, never an undecodable value.
+    assert Scrubber(ScrubConfig(patterns=("A.",)))._text("x%41\u00e9") == "xREDACTED\ufffd"
