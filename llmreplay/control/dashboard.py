@@ -38,18 +38,20 @@ DETAILED_EVERY_S = 5.0
 """How often the original's ``detailed_metrics`` message goes out (it is the largest)."""
 SEND_TIMEOUT_S = 10.0
 """A client that has not taken a message for this long is disconnected (it will reconnect)."""
-BACKLOG_BYTES = 32 * 1024
-"""Most bytes a client may leave unread beyond what the sockets hold; past it, it is dropped. Below the
-transport's 64 KiB high-water mark, so a client that reads nothing is dropped before a send waits on it."""
+BACKLOG_BYTES = 256 * 1024
+"""Most bytes a client may leave unsent in the transport; past it, it is dropped. (The transport's 64 KiB
+high-water mark makes a send wait first: a client that reads nothing is then dropped after SEND_TIMEOUT_S.)"""
+KERNEL_BUFFER = 64 * 1024
+"""The socket's send buffer, fixed: left to autotune, the kernel holds up to 4 MiB a client that reads nothing
+before any backlog shows in the transport."""
 
 
 def _bound_kernel_buffer(transport: asyncio.Transport | None) -> None:
-    """Fix the socket's send buffer at :data:`BACKLOG_BYTES`: left to autotune, the kernel holds up to 4 MiB
-    a client that reads nothing before the backlog shows here at all."""
+    """Fix the socket's send buffer at :data:`KERNEL_BUFFER`."""
     raw = transport.get_extra_info("socket") if transport is not None else None
     if raw is not None:
         with contextlib.suppress(OSError):
-            raw.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, BACKLOG_BYTES)
+            raw.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, KERNEL_BUFFER)
 
 
 class _TooSlow(Exception):
@@ -193,15 +195,15 @@ async def ws(request: web.Request) -> web.StreamResponse:
                 next_detailed = max(next_detailed + DETAILED_EVERY_S, now)
                 period = int(now // DETAILED_EVERY_S)
                 await _send(sock, transport, encoded.detailed(rt, period))
-    except _TooSlow as slow:
-        # A close handshake would queue behind what it has not read: the connection is simply dropped.
-        log.info(
-            "dropped a /ws client that is not reading: %d bytes unsent (the bound is %d)", slow.args[0], BACKLOG_BYTES
-        )
+    except (_TooSlow, TimeoutError):
+        # Its backlog passed the bound, or one message larger than it waited SEND_TIMEOUT_S on a client that
+        # does not read. A close handshake would queue behind what it has not read: the connection is dropped.
+        unsent = transport.get_write_buffer_size() if transport is not None else 0
+        log.info("dropped a /ws client that is not reading: %d bytes unsent (the bound is %d)", unsent, BACKLOG_BYTES)
         if transport is not None:
             transport.abort()
-    except (TimeoutError, ConnectionError):
-        log.debug("dashboard client too slow or gone; closing")
+    except ConnectionError:
+        log.debug("dashboard client gone; closing")
         await sock.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"too slow")
     finally:
         hub.clients -= 1

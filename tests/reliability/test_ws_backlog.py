@@ -8,6 +8,7 @@ import base64
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable
 
 import aiohttp
@@ -69,10 +70,16 @@ def test_never_reading_ws_clients_are_dropped_with_a_bounded_backlog(
             return rt.events.clients == 0
 
         calls = asyncio.run(_load(srv.url, rt, dropped))
+        # A send larger than the bound may wait on a client that never reads until SEND_TIMEOUT_S: a deadline
+        # for the test, not a figure it checks.
+        deadline = time.monotonic() + 60
+        while not dropped() and time.monotonic() < deadline:
+            time.sleep(0.2)
         print(f"{CLIENTS} never-reading clients dropped after {calls} API calls; largest backlog {max(seen)} bytes")
         assert rt.events.clients == 0
-        # One message beyond the bound at most (the last send before the check that drops it).
-        assert max(seen) <= BACKLOG_BYTES + 64 * 1024
+        # One message beyond the bound at most (the send before the check that drops it): a batch of at most
+        # 1,000 events of a few hundred bytes each.
+        assert max(seen) <= BACKLOG_BYTES + 512 * 1024
         lines = [r for r in caplog.records if "not reading" in r.getMessage()]
         assert len(lines) == CLIENTS
     finally:
