@@ -9,22 +9,15 @@ import json
 from collections.abc import Callable
 from typing import Any, Literal
 
-import anthropic
 import jsonschema
-import openai
 import pytest
 from pydantic import BaseModel, Field
 
 from llmreplay.server import BackgroundServer
 from tests.frameworks.conftest import RUNS
+from tests.frameworks.pydantic_ai_models import MODELS
 
 pydantic_ai = pytest.importorskip("pydantic_ai")
-openai_models = pytest.importorskip("pydantic_ai.models.openai")
-openai_providers = pytest.importorskip("pydantic_ai.providers.openai")
-anthropic_models = pytest.importorskip("pydantic_ai.models.anthropic")
-anthropic_providers = pytest.importorskip("pydantic_ai.providers.anthropic")
-google_models = pytest.importorskip("pydantic_ai.models.google")
-google_providers = pytest.importorskip("pydantic_ai.providers.google")
 lc_openai = pytest.importorskip("langchain_openai")
 lc_google = pytest.importorskip("langchain_google_genai")
 
@@ -50,40 +43,10 @@ SCHEMA = Person.model_json_schema()
 SYSTEM = "Extract the person. Respond with JSON that validates against this JSON schema:\n" + json.dumps(SCHEMA)
 
 
-def pai_chat(url: str) -> Any:
-    client = openai.AsyncOpenAI(base_url=f"{url}/v1", api_key="sk-llmreplay", max_retries=0)
-    return openai_models.OpenAIChatModel("gpt-4o", provider=openai_providers.OpenAIProvider(openai_client=client))
-
-
-def pai_responses(url: str) -> Any:
-    client = openai.AsyncOpenAI(base_url=f"{url}/v1", api_key="sk-llmreplay", max_retries=0)
-    provider = openai_providers.OpenAIProvider(openai_client=client)
-    return openai_models.OpenAIResponsesModel("gpt-4o", provider=provider)
-
-
-def pai_anthropic(url: str) -> Any:
-    client = anthropic.AsyncAnthropic(base_url=url, api_key="sk-ant-llmreplay", max_retries=0)
-    provider = anthropic_providers.AnthropicProvider(anthropic_client=client)
-    return anthropic_models.AnthropicModel("claude-sonnet-4-6", provider=provider)
-
-
-def pai_gemini(url: str) -> Any:
-    provider = google_providers.GoogleProvider(base_url=url, api_key="llmreplay")
-    return google_models.GoogleModel("gemini-2.5-flash", provider=provider)
-
-
-PAI: dict[str, Callable[[str], Any]] = {
-    "chat": pai_chat,
-    "responses": pai_responses,
-    "anthropic": pai_anthropic,
-    "gemini": pai_gemini,
-}
-
-
-@pytest.mark.parametrize("api", PAI)
+@pytest.mark.parametrize("api", MODELS)
 async def test_pydantic_ai_prompted_output(server: BackgroundServer, api: str) -> None:
     # retries=0: output that fails validation ends the run instead of being quietly asked for again.
-    agent = pydantic_ai.Agent(PAI[api](server.url), output_type=pydantic_ai.PromptedOutput(Person), retries=0)
+    agent = pydantic_ai.Agent(MODELS[api](server.url), output_type=pydantic_ai.PromptedOutput(Person), retries=0)
     for _ in range(RUNS):
         result = await agent.run(USER)
         (reply,) = [m for m in result.all_messages() if m.kind == "response"]
