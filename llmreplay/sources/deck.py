@@ -20,7 +20,8 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from llmreplay.cassettes.matching import DEFAULT_IGNORE, Index, MatchConfig
+from llmreplay.cassettes.keys import DEFAULT_IGNORE, MatchConfig
+from llmreplay.cassettes.matching import Index
 from llmreplay.cassettes.model import Interaction
 from llmreplay.cassettes.recorder import Recorder
 from llmreplay.cassettes.scrub import DEFAULT_SECRET_HEADERS, Scrubber, ScrubConfig

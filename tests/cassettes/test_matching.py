@@ -7,14 +7,8 @@ from typing import Any
 
 import pytest
 
-from llmreplay.cassettes.matching import (
-    Index,
-    MatchConfig,
-    differences,
-    key_of,
-    normalise_body,
-    verbatim_key,
-)
+from llmreplay.cassettes.keys import MatchConfig, differences, key_of, normalise_body, verbatim_key
+from llmreplay.cassettes.matching import Index
 from llmreplay.cassettes.model import Interaction, RecordedRequest, RecordedResponse
 from llmreplay.model import Call
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from llmreplay.cassettes import matching, scrub, vcr
+from llmreplay.cassettes import keys, scrub, vcr
 from llmreplay.errors import ErrorKind
 from llmreplay.providers import anthropic_messages, gemini, openai_chat
 from llmreplay.providers.registry import (
@@ -29,7 +29,7 @@ def test_every_credential_header_is_digested_and_scrubbed() -> None:
         assert name in scrub.DEFAULT_SECRET_HEADERS and name in vcr.SECRET_HEADERS
     for name in CREDENTIAL_QUERY:
         assert api_key_of({}, {name: "k2"}) == hashlib.sha256(b"k2").hexdigest()[:16]
-        assert name in scrub.DEFAULT_SECRET_QUERY and name in matching.SECRET_QUERY
+        assert name in scrub.DEFAULT_SECRET_QUERY and name in keys.SECRET_QUERY
     assert api_key_of({}, {}) == "anonymous"
 
 
@@ -58,6 +58,6 @@ def test_path_alias_and_model_from_path() -> None:
 
 
 def test_volatile_fields_are_the_default_ignore_list() -> None:
-    assert {"user", "metadata", "stream_options"} <= set(matching.DEFAULT_IGNORE)
+    assert {"user", "metadata", "stream_options"} <= set(keys.DEFAULT_IGNORE)
     for codec in CODECS:
-        assert set(codec.volatile_fields) <= set(matching.DEFAULT_IGNORE)
+        assert set(codec.volatile_fields) <= set(keys.DEFAULT_IGNORE)

@@ -11,7 +11,8 @@ import openai.types.chat
 import pydantic
 import pytest
 
-from llmreplay.cassettes.matching import Index, MatchConfig
+from llmreplay.cassettes.keys import MatchConfig
+from llmreplay.cassettes.matching import Index
 from llmreplay.cassettes.model import Interaction, LazyEvents, RecordedEvent, RecordedRequest, RecordedResponse
 from llmreplay.errors import ApiError, ErrorKind
 from llmreplay.model import Answer, Call, Cut, Frame
