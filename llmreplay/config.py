@@ -20,6 +20,7 @@ from typing import Any, Literal
 import pydantic
 from pydantic import BaseModel, ConfigDict, model_validator
 
+from llmreplay.catalogue.spec import FamilySpec
 from llmreplay.configmodels import GlobalConfig, LatencyConfig, RateLimitConfig
 from llmreplay.errors import ConfigError
 from llmreplay.options import describe, explain, option_of
@@ -30,6 +31,7 @@ __all__ = [
     "ConfigError",
     "JournalSettings",
     "LatencySettings",
+    "ModelSettings",
     "RateLimitSettings",
     "RulesSettings",
     "ServerSettings",
@@ -147,6 +149,12 @@ class CassetteSettings(_Section):
         None, "Where to forward: openai, anthropic, gemini or a base URL.", "LLMREPLAY_UPSTREAM"
     )
     cassette: str = _opt("recorded", "Cassette that new recordings go into.", "LLMREPLAY_CASSETTE")
+    watch: bool = _opt(
+        False,
+        "Read cassette files again when they change on disk, and load new ones in the folder (polled twice a "
+        "second, off the data path).",
+        "LLMREPLAY_WATCH",
+    )
     speed: float = _opt(1.0, "Replay pace: 2 is twice as fast, 0 as fast as possible.", "LLMREPLAY_SPEED", ge=0)
     timing: Literal["recorded", "synthetic"] = _opt(
         "recorded", "Replay at the recorded pace, or with the latency settings.", "LLMREPLAY_TIMING"
@@ -183,6 +191,18 @@ class JournalSettings(_Section):
     )
 
 
+class ModelSettings(_Section):
+    enforce_limits: bool = _opt(
+        True,
+        "Refuse a prompt over its model's context window, and an output limit over its maximum, with the "
+        "provider's own 400 (models in the catalogue only).",
+        "LLMREPLAY_ENFORCE_MODEL_LIMITS",
+    )
+    families: dict[str, FamilySpec] = _opt(
+        {}, "Model families by glob pattern: a shipped pattern's fields overridden, or new families (docs/models.md)."
+    )
+
+
 class Settings(_Section):
     """All of llmreplay's settings."""
 
@@ -193,6 +213,7 @@ class Settings(_Section):
     cassettes: CassetteSettings = CassetteSettings()
     rules: RulesSettings = RulesSettings()
     journal: JournalSettings = JournalSettings()
+    models: ModelSettings = ModelSettings()
 
     @model_validator(mode="before")
     @classmethod
@@ -306,5 +327,9 @@ def _validate(data: Mapping[str, Any], where: Callable[[str, str], str], sep: st
         model = dict(_sections()).get(section)
         info = model.model_fields.get(name) if model is not None else None
         key = (option_of(info).key if info is not None else None) or name
+        if len(err["loc"]) > 2:
+            # Inside a table of tables ([models.families."gpt-4o*"]): name the entry and field, in pydantic's words.
+            inner = ".".join(str(x) for x in err["loc"][2:])
+            raise ConfigError(f"{where(section, key)} {inner}{sep}{err['input']!r}: {err['msg']}") from None
         shown = f"{sep}{err['input']!r}" if info is not None and "input" in err else ""
         raise ConfigError(f"{where(section, key)}{shown}: {explain(Settings, err)}") from None

@@ -1,0 +1,97 @@
+"""A request over its model's limits, refused as the provider refuses it.
+
+Two limits, each the catalogue family's: the context window (the prompt's token estimate, the one
+``count_tokens`` and usage report) and the maximum output (``max_tokens``, ``max_completion_tokens``,
+``max_output_tokens``, ``maxOutputTokens``). The wording of each provider's 400 has its home here, taken
+from real answers:
+
+- OpenAI Chat / Completions: ``This model's maximum context length is W tokens. However, your messages
+  resulted in N tokens. Please reduce the length of the messages.`` (``code: context_length_exceeded``,
+  ``param: messages``); ``max_tokens is too large: M. This model supports at most X completion tokens, whereas
+  you provided M.`` (``param`` the field sent, ``code: null``).
+- OpenAI Responses: ``Your input exceeds the context window of this model. Please adjust your input and try
+  again.`` (``code: context_length_exceeded``, ``param: input``).
+- Anthropic: ``prompt is too long: N tokens > W maximum``; ``max_tokens: M > X, which is the maximum allowed
+  number of output tokens for MODEL``.
+- Gemini: ``The input token count (N) exceeds the maximum number of tokens allowed (W).``; ``Unable to submit
+  request because it has a maxOutputTokens value of M but the supported range is from 1 (inclusive) to X+1
+  (exclusive). Update the value and try again.`` (status ``INVALID_ARGUMENT``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from llmreplay.catalogue.catalogue import Family
+from llmreplay.errors import ApiError, ErrorKind
+from llmreplay.model import Request
+
+CONTEXT_LENGTH_EXCEEDED = "context_length_exceeded"
+
+
+def check(family: Family, req: Request, prompt_tokens: Callable[[], int]) -> None:
+    """Raise the provider's 400 when ``req`` asks more than ``family`` allows; ``prompt_tokens`` is called
+    only when the family has a window (it is a pass over the whole prompt)."""
+    top = family.max_output_tokens
+    if top is not None and req.max_tokens is not None and req.max_tokens > top:
+        raise _too_many_out(req, req.max_tokens, top)
+    window = family.context_window
+    if window is not None and not family.embedding:
+        n = prompt_tokens()
+        if n > window:
+            raise _too_long(req, n, window)
+
+
+def _too_long(req: Request, n: int, window: int) -> ApiError:
+    api = req.api
+    if api == "anthropic-messages":
+        return ApiError(ErrorKind.INVALID_REQUEST, f"prompt is too long: {n} tokens > {window} maximum")
+    if api == "gemini":
+        return ApiError(
+            ErrorKind.INVALID_REQUEST,
+            f"The input token count ({n}) exceeds the maximum number of tokens allowed ({window}).",
+        )
+    if api == "openai-responses":
+        return ApiError(
+            ErrorKind.INVALID_REQUEST,
+            "Your input exceeds the context window of this model. Please adjust your input and try again.",
+            param="input",
+            code=CONTEXT_LENGTH_EXCEEDED,
+        )
+    what = "prompt" if api == "openai-completions" else "messages"
+    return ApiError(
+        ErrorKind.INVALID_REQUEST,
+        f"This model's maximum context length is {window} tokens. However, your {what} resulted in {n} tokens. "
+        f"Please reduce the length of the {what}.",
+        param=what,
+        code=CONTEXT_LENGTH_EXCEEDED,
+    )
+
+
+def _too_many_out(req: Request, asked: int, top: int) -> ApiError:
+    api = req.api
+    if api == "anthropic-messages":
+        return ApiError(
+            ErrorKind.INVALID_REQUEST,
+            f"max_tokens: {asked} > {top}, which is the maximum allowed number of output tokens for {req.model}",
+        )
+    if api == "gemini":
+        return ApiError(
+            ErrorKind.INVALID_REQUEST,
+            f"Unable to submit request because it has a maxOutputTokens value of {asked} but the supported range "
+            f"is from 1 (inclusive) to {top + 1} (exclusive). Update the value and try again.",
+        )
+    field = _openai_field(req)
+    return ApiError(
+        ErrorKind.INVALID_REQUEST,
+        f"{field} is too large: {asked}. This model supports at most {top} completion tokens, whereas you "
+        f"provided {asked}.",
+        param=field,
+    )
+
+
+def _openai_field(req: Request) -> str:
+    """The spelling of the output limit the request used (OpenAI names it in the error's ``param``)."""
+    if req.api == "openai-responses":
+        return "max_output_tokens"
+    return "max_completion_tokens" if req.body.get("max_completion_tokens") is not None else "max_tokens"
