@@ -168,6 +168,24 @@ class CassetteSettings(_Section):
     scrub_headers: tuple[str, ...] = _opt((), "More header names whose values never reach a cassette.")
     scrub_body_paths: tuple[str, ...] = _opt((), "JSON body fields (dotted paths) replaced before saving.")
     scrub_patterns: tuple[str, ...] = _opt((), "Regular expressions replaced wherever they appear before saving.")
+    scrub_personal: bool = _opt(
+        True, "Replace e-mail addresses, phone numbers and card-like numbers before saving (and before matching)."
+    )
+    normalise: bool = _opt(
+        True,
+        "Match generated ids (call_, toolu_, msg_, resp_, UUIDs) and timestamps (ISO, epoch seconds) as placeholders.",
+    )
+    normalisers: tuple[str, ...] = _opt(
+        (), "More normalisers for matching, each 'PATH REGEX -> PLACEHOLDER' (PATH: dotted, * any key, $ all)."
+    )
+    significant: tuple[str, ...] = _opt(
+        (), "More body fields that must match even when the recording lacks them (unknown ones are ignored)."
+    )
+    fallback: bool = _opt(
+        False,
+        "When nothing matches exactly, answer from a recording with the same model, last user message and tool "
+        "results (said in the llmreplay-match header and the journal).",
+    )
 
 
 class RulesSettings(_Section):
