@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -180,6 +181,10 @@ def _run(common: dict[str, Any], extra: dict[str, dict[str, Any]], cassettes: di
     }
     settings = _settings(common.get("config"), overrides)
     logs.configure(settings.server.log_format)
+    cs = settings.cassettes
+    if cs.dir and cs.record_mode == "none" and not Path(cs.dir).is_dir():
+        # Replaying from a folder that is not there would start with nothing loaded and miss every call.
+        raise ConfigError(f"--cassettes {cs.dir}: no such folder")
     if settings.rules.file:
         from llmreplay.rules import RuleBook
 

@@ -5,6 +5,7 @@ Errors are one line on stderr and exit code 2 (``verify`` exits 1 when it finds 
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -148,6 +149,32 @@ def verify(file: str) -> None:
     click.echo(f"ok: {len(c.interactions)} interactions")
 
 
+_FORCE = click.option("--force", is_flag=True, help="Replace a cassette that exists already.")
+_MERGE = click.option(
+    "--merge", is_flag=True, help="Add to a cassette that exists already (its header and recordings are kept)."
+)
+
+
+def _check_target(target: Path, force: bool, merge: bool) -> None:
+    """An import never replaces a cassette silently: one that exists needs --force or --merge."""
+    if force and merge:
+        _fail("--force and --merge exclude each other")
+    if target.exists() and not (force or merge):
+        _fail(f"{target}: cassette exists; use --force to replace it or --merge to add to it")
+
+
+def _write(target: Path, header: Any, items: list[Interaction], merge: bool) -> int:
+    """Save ``items`` as the cassette ``target`` (after its recordings, with its header, under --merge); the
+    number of recordings it holds."""
+    from llmreplay.cassettes import store
+
+    if merge and target.exists():
+        old = store.load(target)
+        header, items = old.header, [*old.interactions, *items]
+    store.save(target, header, items)
+    return len(items)
+
+
 def _unique(name: str, used: set[str]) -> str:
     out, n = name, 2
     while out in used:
@@ -165,13 +192,16 @@ def _unique(name: str, used: set[str]) -> str:
 @click.option(
     "--gap-ms", type=click.FloatRange(min=0), default=20.0, show_default=True, help="Synthetic time between events."
 )
-def import_vcr(files: tuple[str, ...], folder: str, ttft_ms: float, gap_ms: float) -> None:
+@_FORCE
+@_MERGE
+def import_vcr(files: tuple[str, ...], folder: str, ttft_ms: float, gap_ms: float, force: bool, merge: bool) -> None:
     """Turn vcrpy / pytest-recording YAML cassettes into llmreplay cassettes in FOLDER, one per file.
 
     Recordings have no timing, so streams get a synthetic one: the first event at
-    --ttft-ms, then one every --gap-ms. Credentials are scrubbed.
+    --ttft-ms, then one every --gap-ms. Credentials are scrubbed. A cassette that
+    exists already is left alone unless --force (replace it) or --merge (add to it).
     """
-    from llmreplay.cassettes import store
+    from llmreplay.cassettes import provenance, store
     from llmreplay.cassettes.vcr import Timing, cassette_name, iter_import
 
     for f in files:
@@ -181,6 +211,10 @@ def import_vcr(files: tuple[str, ...], folder: str, ttft_ms: float, gap_ms: floa
     used: set[str] = set()
     written: list[tuple[Path, int]] = []
     with _errors():
+        # Every target is checked before any is written, so a refusal leaves the folder as it was.
+        for f in files:
+            _check_target(store.cassette_path(folder, _unique(cassette_name(f), used)), force, merge)
+        used.clear()
         Path(folder).mkdir(parents=True, exist_ok=True)
         with _progress(list(files), "importing", len(files) > 1) as todo:
             for f in todo:
@@ -190,8 +224,9 @@ def import_vcr(files: tuple[str, ...], folder: str, ttft_ms: float, gap_ms: floa
                     for _, it in zip(bar, its, strict=True):
                         items.append(it)
                 target = store.cassette_path(folder, _unique(cassette_name(f), used))
-                store.save(target, store.new_header(upstream), items)
-                written.append((target, len(items)))
+                made = {"how": provenance.IMPORTED, "from": "vcr", "file": Path(f).name}
+                header = dataclasses.replace(store.new_header(upstream), provenance=made)
+                written.append((target, _write(target, header, items, merge)))
     for target, n in written:
         click.echo(f"{target}: {n} interactions")
 
@@ -218,19 +253,25 @@ def export(file: str, fmt: str, output: str | None) -> None:
 @click.argument("file")
 @click.option("--cassettes", "folder", default="cassettes", show_default=True, help="Folder to write the cassette to.")
 @click.option("--name", default=None, help="Cassette name (default: FILE's name without .json).")
-def import_json(file: str, folder: str, name: str | None) -> None:
-    """Turn a JSON document written by ``export`` back into a cassette in FOLDER."""
+@_FORCE
+@_MERGE
+def import_json(file: str, folder: str, name: str | None, force: bool, merge: bool) -> None:
+    """Turn a JSON document written by ``export`` back into a cassette in FOLDER.
+
+    A cassette that exists already is left alone unless --force (replace it) or --merge (add to it).
+    """
     from llmreplay.cassettes import jsonio, store
     from llmreplay.cassettes.vcr import cassette_name
 
     if not Path(file).is_file():
         _fail(f"{file}: no such file")
     with _errors():
+        target = store.cassette_path(folder, name or cassette_name(file))
+        _check_target(target, force, merge)
         header, items = jsonio.load(file)
         Path(folder).mkdir(parents=True, exist_ok=True)
-        target = store.cassette_path(folder, name or cassette_name(file))
-        store.save(target, header, items)
-    click.echo(f"{target}: {len(items)} interactions")
+        total = _write(target, header, items, merge)
+    click.echo(f"{target}: {total} interactions")
 
 
 def _created(value: str) -> str:

@@ -41,6 +41,15 @@ def optional_text(value: Any, what: str) -> str | None:
     return None if value is None else text(value, what)
 
 
+def labels(value: Any, what: str) -> dict[str, str]:
+    """A map of short strings (a recording's provenance); missing is empty."""
+    if value is None:
+        return {}
+    if type(value) is not dict or (set(map(type, value)) | set(map(type, value.values()))) - {str}:
+        raise BadRecording(f"{what} is not a map of strings")
+    return value
+
+
 def data(value: Any, what: str) -> bytes:
     if type(value) is not bytes:
         raise BadRecording(f"{what} is {_kind(value)}, not bytes")

@@ -5,7 +5,7 @@ Bytes that are valid UTF-8 are written as plain strings, anything else as
 Layout::
 
     {"format": "llmreplay-cassette+json", "header": {…},
-     "interactions": [{"api", "endpoint", "recorded_at", "extra",
+     "interactions": [{"api", "endpoint", "recorded_at", "extra", "model", "provenance", "digest",
                        "request": {"method", "path", "query", "headers", "body"},
                        "response": {"status", "headers", "body" | "events": [{"at_us", "data"}],
                                     "headers_us", "end_us", "error"}}]}
@@ -19,6 +19,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from llmreplay.cassettes import provenance
 from llmreplay.cassettes.model import Header, Interaction, RecordedEvent, RecordedRequest, RecordedResponse
 
 FORMAT = "llmreplay-cassette+json"
@@ -96,6 +97,11 @@ def interaction_to_json(it: Interaction) -> dict[str, Any]:
     }
     if it.extra:
         out["extra"] = _encode_any(it.extra)
+    if it.model is not None:
+        out["model"] = it.model
+    if it.provenance:
+        out["provenance"] = dict(it.provenance)
+    out["digest"] = provenance.digest(out)
     return out
 
 
@@ -176,7 +182,9 @@ def interaction_from_json(obj: Any, where: str) -> Interaction:
     extra = obj.get("extra") or {}
     if not isinstance(extra, dict):
         raise JsonCassetteError(f"{where}.extra: expected an object")
-    api = obj.get("api")
+    api, model, how = obj.get("api"), obj.get("model"), obj.get("provenance") or {}
+    if not isinstance(how, dict):
+        raise JsonCassetteError(f"{where}.provenance: expected an object")
     return Interaction(
         request,
         response,
@@ -184,10 +192,12 @@ def interaction_from_json(obj: Any, where: str) -> Interaction:
         str(obj.get("endpoint") or "other"),
         str(obj.get("recorded_at") or ""),
         _decode_any(extra),
+        None if model is None else str(model),
+        {str(k): str(v) for k, v in how.items()},
     )
 
 
-def from_json(doc: Any) -> tuple[Header, list[Interaction]]:
+def from_json(doc: Any, file: str = "") -> tuple[Header, list[Interaction]]:
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise JsonCassetteError(f'not an exported llmreplay cassette (no "format": "{FORMAT}")')
     try:
@@ -197,7 +207,9 @@ def from_json(doc: Any) -> tuple[Header, list[Interaction]]:
     items = doc.get("interactions")
     if not isinstance(items, list):
         raise JsonCassetteError("'interactions' must be a list")
-    return header, [interaction_from_json(o, f"interactions[{i}]") for i, o in enumerate(items)]
+    read = [interaction_from_json(o, f"interactions[{i}]") for i, o in enumerate(items)]
+    # Each recording says how it came back: unchanged (its digest matches), edited by hand, or imported.
+    return header, [provenance.from_json(it, o, file) for it, o in zip(read, items, strict=True)]
 
 
 def load(path: str | Path) -> tuple[Header, list[Interaction]]:
@@ -210,7 +222,7 @@ def load(path: str | Path) -> tuple[Header, list[Interaction]]:
     except ValueError as exc:
         raise JsonCassetteError(f"{p}: not valid JSON: {exc}") from None
     try:
-        return from_json(doc)
+        return from_json(doc, p.name)
     except JsonCassetteError as exc:
         raise JsonCassetteError(f"{p}: {exc}") from None
 

@@ -33,9 +33,12 @@ class Header:
     version: int = VERSION
     extra: dict[str, Any] = field(default_factory=dict)
     """Keys written by newer versions or other tools, kept on rewrite."""
+    provenance: dict[str, str] = field(default_factory=dict)
+    """How the file was made (each recording's own is its interaction's ``provenance``, as recordings are
+    appended without rewriting the header): ``{"how": "recorded"}`` or ``{"how": "imported", "from", "file"}``."""
 
     def to_obj(self) -> dict[str, Any]:
-        return {
+        obj = {
             **self.extra,
             "format": FORMAT,
             "version": self.version,
@@ -43,6 +46,9 @@ class Header:
             "created": self.created,
             "upstream": self.upstream,
         }
+        if self.provenance:
+            obj["provenance"] = self.provenance
+        return obj
 
     @classmethod
     def from_obj(cls, obj: Any) -> Header:
@@ -51,10 +57,15 @@ class Header:
         version = obj.get("version")
         if not isinstance(version, int) or version > VERSION:
             raise ValueError(f"cassette format version {version!r} is not supported (this llmreplay reads ≤ {VERSION})")
-        known = {"format", "version", "llmreplay", "created", "upstream"}
+        known = {"format", "version", "llmreplay", "created", "upstream", "provenance"}
         extra = {k: v for k, v in obj.items() if k not in known}
         return cls(
-            str(obj.get("upstream", "")), str(obj.get("created", "")), str(obj.get("llmreplay", "")), version, extra
+            str(obj.get("upstream", "")),
+            str(obj.get("created", "")),
+            str(obj.get("llmreplay", "")),
+            version,
+            extra,
+            fields.labels(obj.get("provenance"), "header provenance"),
         )
 
 
@@ -240,9 +251,15 @@ class Interaction:
     """RFC 3339 UTC time of the recording."""
     extra: dict[str, Any] = field(default_factory=dict)
     """Fields written by newer versions or other tools, kept on rewrite."""
+    model: str | None = None
+    """The model asked for (the body's ``model``, or the path's for Gemini); None in cassettes written before
+    it was kept (:func:`~llmreplay.cassettes.provenance.model_of` reads it from the request then)."""
+    provenance: dict[str, str] = field(default_factory=dict)
+    """How the recording was made: ``{"how": "recorded", "upstream", "user_agent", "client"}``, ``{"how":
+    "imported", "from": "vcr" | "json", "file"}`` or ``{"how": "edited"}``; empty in older cassettes."""
 
     def to_obj(self) -> dict[str, Any]:
-        return {
+        obj = {
             **self.extra,
             "api": self.api,
             "endpoint": self.endpoint,
@@ -250,12 +267,18 @@ class Interaction:
             "request": self.request.to_obj(),
             "response": self.response.to_obj(),
         }
+        # Written only when known, so a cassette without them reads back equal and older readers see no change.
+        if self.model is not None:
+            obj["model"] = self.model
+        if self.provenance:
+            obj["provenance"] = self.provenance
+        return obj
 
     @classmethod
     def from_obj(cls, o: Any) -> Interaction:
         if not isinstance(o, dict) or "request" not in o or "response" not in o:
             raise ValueError("not an interaction")
-        known = {"api", "endpoint", "recorded_at", "request", "response"}
+        known = {"api", "endpoint", "recorded_at", "request", "response", "model", "provenance"}
         return cls(
             RecordedRequest.from_obj(o["request"]),
             RecordedResponse.from_obj(o["response"]),
@@ -263,4 +286,6 @@ class Interaction:
             fields.text(o.get("endpoint") or "other", "endpoint"),
             fields.text(o.get("recorded_at") or "", "recorded_at"),
             {k: v for k, v in o.items() if k not in known},
+            fields.optional_text(o.get("model"), "model"),
+            fields.labels(o.get("provenance"), "provenance"),
         )

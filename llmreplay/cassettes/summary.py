@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 
 from llmreplay.cassettes.model import Interaction
+from llmreplay.cassettes.provenance import describe, model_of
 from llmreplay.cassettes.vcr import match_route
 from llmreplay.codec import Codec
 from llmreplay.model import Reply
@@ -28,18 +28,6 @@ def generation_codec(it: Interaction) -> Codec | None:
     if found is None or found[0].op is not None:
         return None
     return codecs().get(it.api or "") or found[0].codec
-
-
-def model_of(it: Interaction) -> str:
-    """The model asked for: the request body's ``model``, or the path's (Gemini)."""
-    try:
-        obj = json.loads(it.request.body) if it.request.body[:1] == b"{" else None
-    except ValueError:
-        obj = None
-    if isinstance(obj, dict) and isinstance(obj.get("model"), str):
-        return obj["model"]
-    found = match_route(it.request.method, it.request.path)
-    return found[1].get("model", "") if found else ""
 
 
 def reply_of(it: Interaction) -> Reply | None:
@@ -66,6 +54,8 @@ class Row:
     ttft_ms: float
     duration_ms: float
     output_tps: float | None
+    made: str = "-"
+    """How the recording was made (:func:`~llmreplay.cassettes.provenance.describe`)."""
 
 
 def row(index: int, it: Interaction) -> Row:
@@ -89,6 +79,7 @@ def row(index: int, it: Interaction) -> Row:
         first_us / 1000,
         resp.end_us / 1000,
         tps,
+        describe(it),
     )
 
 
@@ -96,7 +87,7 @@ def rows(interactions: Iterable[Interaction]) -> list[Row]:
     return [row(i, it) for i, it in enumerate(interactions)]
 
 
-HEADINGS = ("#", "endpoint", "model", "status", "stream", "events", "TTFT ms", "duration ms", "output tok/s")
+HEADINGS = ("#", "endpoint", "model", "status", "stream", "events", "TTFT ms", "duration ms", "output tok/s", "made")
 
 
 def cells(r: Row) -> tuple[str, ...]:
@@ -110,10 +101,11 @@ def cells(r: Row) -> tuple[str, ...]:
         f"{r.ttft_ms:.0f}",
         f"{r.duration_ms:.0f}",
         "-" if r.output_tps is None else f"{r.output_tps:.1f}",
+        r.made,
     )
 
 
-def table(header: tuple[str, ...], body: list[tuple[str, ...]], left: frozenset[int] = frozenset({1, 2, 4})) -> str:
+def table(header: tuple[str, ...], body: list[tuple[str, ...]], left: frozenset[int] = frozenset({1, 2, 4, 9})) -> str:
     """Columns padded to their widest cell; the ``left`` columns (text) flush left, the others (numbers) right."""
     widths = [max(len(c) for c in col) for col in zip(header, *body, strict=True)]
 

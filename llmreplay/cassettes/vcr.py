@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from llmreplay.cassettes import provenance
 from llmreplay.cassettes.model import Interaction, RecordedEvent, RecordedRequest, RecordedResponse
 from llmreplay.codec import Route
 from llmreplay.providers.registry import (
@@ -323,7 +324,7 @@ def iter_import(path: str | Path, timing: Timing = Timing()) -> tuple[str, int, 
                 it = convert(obj, timing, f"{p.name} #{i}")
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
                 raise VcrError(f"{p}: interaction {i} cannot be read: {exc}") from None
-            yield scrub(it)
+            yield provenance.imported(scrub(it), "vcr", p.name)
 
     return upstream_of(objs, f"vcr:{p.name}"), len(objs), gen()
 

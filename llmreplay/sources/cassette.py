@@ -10,7 +10,7 @@ from llmreplay.errors import ApiError, ErrorKind
 from llmreplay.exchange import Exchange
 from llmreplay.model import Answer, Call
 from llmreplay.sources.base import Play
-from llmreplay.sources.replay import ReplaySource, Timing, render
+from llmreplay.sources.replay import ReplaySource, Timing, count_tokens, render
 
 Notify = Callable[..., Any]
 """Where hits and misses are told (the event hub's ``publish``: ``notify(kind, **fields)``)."""
@@ -45,6 +45,7 @@ class CassetteSource:
             if self.notify is not None:
                 self.notify("cassette.hit", endpoint=route.endpoint)
             ex.answered_by = {"cassette": found[0], "index": self.index.position(found[1])}
+            count_tokens(ex, found[1])
             shaped_by = None if ex.verbatim else route
             return render(found[1], shaped_by, ex.request, ex.opts, self.speed, self.timing)
 

@@ -21,11 +21,14 @@ from typing import Literal
 
 from llmreplay.cassettes.matching import Index
 from llmreplay.cassettes.model import Interaction, RecordedResponse
+from llmreplay.cassettes.summary import reply_of
 from llmreplay.codec import Codec, RenderOptions, Route
 from llmreplay.errors import ApiError, ErrorKind
-from llmreplay.model import Answer, Call, Cut, Frame, Request, frame_of
+from llmreplay.exchange import Exchange
+from llmreplay.model import Answer, Call, Cut, Frame, Request, Usage, frame_of
 from llmreplay.providers import registry
 from llmreplay.providers.base import content_steps
+from llmreplay.synth import tokens
 
 Timing = Literal["recorded", "synthetic"]
 
@@ -211,6 +214,43 @@ def _to_stream(
     if timing == "synthetic":
         return dataclasses.replace(ans, headers=headers)
     return dataclasses.replace(ans, headers=headers, frames=spread(ans.frames, _scale(resp.end_us, speed)))
+
+
+_TOKENS_KEPT = 4096
+"""Recordings whose token counts are kept (each replay of one would otherwise parse its whole stream again)."""
+_tokens_seen: dict[int, tuple[Interaction, Usage | None]] = {}
+
+
+def replayed_tokens(it: Interaction) -> Usage | None:
+    """What a replayed answer counts in the metrics: the recorded usage, and where the recording has none (a
+    stream asked without ``include_usage``) the estimate synthetic replies use for the same content; None for a
+    recording with no reply to count (an error, a path no codec knows)."""
+    kept = _tokens_seen.get(id(it))
+    if kept is not None and kept[0] is it:
+        return kept[1]
+    reply = reply_of(it)
+    usage = None
+    if reply is not None:
+        usage = reply.usage
+        if not usage.output_tokens:
+            out = sum(tokens.candidate_tokens(c)[0] for c in reply.candidates)
+            usage = dataclasses.replace(usage, output_tokens=out)
+    if len(_tokens_seen) >= _TOKENS_KEPT:
+        _tokens_seen.clear()
+    # The recording is kept with its count, so its id cannot be reused by another while the count is here.
+    _tokens_seen[id(it)] = (it, usage)
+    return usage
+
+
+def count_tokens(ex: Exchange, it: Interaction) -> None:
+    """Give the exchange a replayed recording's tokens (:func:`replayed_tokens`), which the metrics, the dashboard
+    and token quotas count as they count a synthetic reply's; the prompt's stays the estimate where none was
+    recorded."""
+    usage = replayed_tokens(it)
+    if usage is not None:
+        ex.output_tokens = usage.output_tokens
+        if usage.input_tokens:
+            ex.input_tokens = usage.input_tokens
 
 
 def spread(frames: tuple[Frame, ...], end: float) -> tuple[Frame, ...]:
