@@ -16,6 +16,7 @@ from llmreplay.shaping.outcomes import Outcome
 from llmreplay.shaping.ratelimit.quotas import Admission
 
 if TYPE_CHECKING:
+    from llmreplay.catalogue import Family
     from llmreplay.journal.entry import Entry
 
 
@@ -70,6 +71,9 @@ class Exchange:
     settled: asyncio.Future[None] | None = None
     """Done once what the source keeps of the exchange is kept (a recording written): the handler waits for it
     after the last byte, so that a call that follows this one's answer finds it recorded."""
+    family: Family | None = None
+    """Its model's catalogue family (:data:`llmreplay.catalogue.UNKNOWN` for a model the catalogue does not
+    know); None where no request was read."""
     load: float = 1.0
     """What its latencies (time to first token, gaps, jitter) are multiplied by: the endpoint's load factor
     when the exchange was admitted, under load degradation; else 1."""

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from aiohttp import web
 
 from llmreplay import arrival
+from llmreplay.catalogue import limits
 from llmreplay.codec import RenderOptions, Route
 from llmreplay.configmodels import LatencyConfig
 from llmreplay.errors import ApiError, ErrorKind
@@ -104,6 +105,8 @@ async def _prepare(
         if ex.source is None:
             ex.source = "error"
     ex.entry = rt.observers.opened(call, route.endpoint, t0, ex.test_id, ex)
+    if ex.entry is not None:
+        ex.entry.family = ex.family
     return answer, ex if ex.read_later else _done(ex), ex.settled
 
 
@@ -120,6 +123,11 @@ async def _answer(rt: Runtime, ex: Exchange) -> Answer:
         return rt.shaper.refuse(ex, ex.route.codec.render_error(_disabled(ex.route.config_key), ex.opts))
     ex.directives = d = parse_headers(call.headers)
     _read(rt, ex)
+    if ex.request is not None:
+        # The model's limits, as its provider checks them before anything else (docs/models.md).
+        ex.family = rt.catalogue.lookup(ex.request.model)
+        if rt.settings.models.enforce_limits:
+            limits.check(ex.family, ex.request, lambda: input_tokens(ex))
     # A scripted reply is looked for first: its outcome is admission's, and its latency the exchange's.
     hit = rt.rules.match(ex)
     ex.latency = lat = _latency(ex.latency, d, hit.latency if hit is not None else None)

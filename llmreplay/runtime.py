@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from llmreplay.catalogue import Catalogue, shipped
 from llmreplay.config import JournalSettings, Settings
 from llmreplay.control.events import EventHub
 from llmreplay.control.live import LiveConfig, initial
@@ -58,6 +59,8 @@ class Runtime:
     """Scripted replies (``--rules`` and ``/api/rules``), asked before any source."""
     journal: Journal = dataclasses.field(default_factory=lambda: Journal.of(JournalSettings()))
     """Recent exchanges, what was sent and what answered (``/api/requests``, the dashboard's journal)."""
+    catalogue: Catalogue = dataclasses.field(default_factory=shipped)
+    """The model catalogue: the shipped families with the settings file's over them."""
 
     @property
     def forwards_first(self) -> bool:
@@ -87,7 +90,8 @@ def build_runtime(settings: Settings) -> Runtime:
     seed = settings.synthetic.seed
     state = make_state(settings)
     stages = [FaultStage(), RateLimitStage(), TimingStage(), StreamFaultStage()]
-    source = SyntheticSource(settings.synthetic)
+    catalogue = Catalogue.of(settings.models.families)
+    source = SyntheticSource(settings.synthetic, catalogue=catalogue)
     events, metrics = EventHub(), Metrics()
     cs = settings.cassettes
     deck = Deck(cs, notify=events.publish) if cs.dir or cs.upstream else None
@@ -96,7 +100,7 @@ def build_runtime(settings: Settings) -> Runtime:
     observers = Observers(metrics, events, journal)
     shaper, draw = Shaper(stages), OutcomeDraw(random.Random(seed))
     parts = (settings, live, source, shaper, draw, Writer(), state, metrics, events, observers, sources, deck)
-    rt = Runtime(*parts, journal=journal)
+    rt = Runtime(*parts, journal=journal, catalogue=catalogue)
     rt.rules = RuleBook.from_settings(settings)
     if hasattr(state, "attach_metrics"):
         state.attach_metrics(rt.metrics)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from llmreplay.catalogue import Family
 from llmreplay.codec import Codec
 from llmreplay.model import Call, Reply, Request
 
@@ -61,3 +62,5 @@ class Entry:
     cyclic collector's full passes cost every exchange tens of microseconds."""
     body_cut: bool = False
     """Whether the journal kept only the first ``max_body_kb`` of the body (set by the journal)."""
+    family: Family | None = None
+    """Its model's catalogue family (limits, prices); ``UNKNOWN`` for a model the catalogue does not know."""

@@ -70,7 +70,34 @@ def as_json(e: Entry) -> dict[str, Any]:
     req = e.request if e.request is not None else _read(e)
     out["neutral"] = None if req is None else neutral(req)
     out["reply"] = None if e.reply is None else reply(e.reply)
+    out["catalogue"] = catalogue(e)
     return out
+
+
+UNKNOWN_MODEL = (
+    "not in the model catalogue: no context window or output maximum enforced, no reasoning tokens of its own, "
+    "no price (docs/models.md)"
+)
+
+
+def catalogue(e: Entry) -> dict[str, Any] | None:
+    """What the model catalogue says of the entry's model; for a model it does not know, that it does not (so
+    a test that expected limits or a cost learns why there were none). None where no request was read."""
+    fam = e.family
+    if fam is None:
+        return None
+    if not fam.known:
+        return {"known": False, "note": UNKNOWN_MODEL}
+    return {
+        "known": True,
+        "family": fam.pattern,
+        "name": fam.name,
+        "context_window": fam.context_window,
+        "max_output_tokens": fam.max_output_tokens,
+        "reasoning": fam.reasoning,
+        "prices_taken": fam.prices_taken,
+        "source": fam.source,
+    }
 
 
 def _read(e: Entry) -> Request | None:

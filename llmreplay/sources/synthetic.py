@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from llmreplay.catalogue import Catalogue, shipped
 from llmreplay.config import SyntheticSettings
 from llmreplay.errors import ApiError, ErrorKind
 from llmreplay.exchange import Exchange
@@ -36,7 +37,7 @@ from llmreplay.model import (
     Usage,
 )
 from llmreplay.sources.base import Play
-from llmreplay.synth import prompt_schema, tokens
+from llmreplay.synth import prompt_schema, reasoning, tokens
 from llmreplay.synth import text as texts
 from llmreplay.synth.requested import value_for
 
@@ -49,9 +50,12 @@ class SyntheticSource:
 
     name = "synthetic"
 
-    def __init__(self, settings: SyntheticSettings, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, settings: SyntheticSettings, clock: Callable[[], float] = time.time, catalogue: Catalogue | None = None
+    ) -> None:
         self.settings = settings
         self._clock = clock
+        self.catalogue = catalogue if catalogue is not None else shipped()
 
     def find(self, ex: Exchange) -> Play | None:
         """Every call the codec could read has a synthetic answer; a path no codec knows has none."""
@@ -82,10 +86,18 @@ class SyntheticSource:
         # Read once per request, not per candidate: a scan of every message per choice was quadratic in
         # /v1/completions' prompt lists (issue 19, case 6).
         asked = _asked_schema(req)
-        candidates = tuple(self._candidate(req, rng, force_tool, asked) for _ in range(max(1, req.n)))
-        out = sum(c.output_tokens for c in candidates)
-        reasoning = sum(tokens.count(p.text) for c in candidates for p in c.parts if isinstance(p, Thinking))
-        usage = Usage(tokens.prompt_tokens(req) if prompt_tokens is None else prompt_tokens, out, reasoning)
+        prompt = tokens.prompt_tokens(req) if prompt_tokens is None else prompt_tokens
+        # A reasoning model's unseen reasoning comes out of the same output limit as its answer.
+        hidden = reasoning.hidden_tokens(req, self.catalogue.lookup(req.model).reasoning, prompt)
+        shown = req
+        if hidden and req.max_tokens is not None:
+            hidden = min(hidden, req.max_tokens // 2)
+            shown = dataclasses.replace(req, max_tokens=req.max_tokens - hidden)
+        n = max(1, req.n)
+        candidates = tuple(self._candidate(shown, rng, force_tool, asked) for _ in range(n))
+        out = sum(c.output_tokens for c in candidates) + hidden * n
+        thought = sum(tokens.count(p.text) for c in candidates for p in c.parts if isinstance(p, Thinking))
+        usage = Usage(prompt, out, thought + hidden * n)
         return Reply(
             id=hex_id(rng, 24),
             model=req.model,

@@ -17,7 +17,7 @@ SUMMARY = {
 
 def test_the_fields_of_an_entry() -> None:
     d = as_json(entry(1, test_id="t1"))
-    assert set(d) == SUMMARY | {"request", "neutral", "reply"}
+    assert set(d) == SUMMARY | {"request", "neutral", "reply", "catalogue"}
     assert d["time"] == "2025-01-01T00:00:01.000Z" and iso(T0) == "2025-01-01T00:00:00.000Z"
     assert d["test_id"] == "t1" and d["answered_by"] == {"synthetic": True}
     assert d["request"]["body"]["messages"][1]["content"] == "What is the weather in Paris?"

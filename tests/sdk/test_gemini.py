@@ -34,7 +34,9 @@ def test_generate(client):
     r = client.models.generate_content(model="gemini-2.5-flash", contents="Hello")
     assert r.text and r.candidates[0].finish_reason == types.FinishReason.STOP
     u = r.usage_metadata
-    assert u.prompt_token_count > 0 and u.total_token_count == u.prompt_token_count + u.candidates_token_count
+    # gemini-2.5-flash thinks by default: its thoughts are counted apart, and in the total.
+    assert u.thoughts_token_count > 0
+    assert u.total_token_count == u.prompt_token_count + u.candidates_token_count + u.thoughts_token_count
     assert r.model_version == "gemini-2.5-flash" and r.response_id
 
 
