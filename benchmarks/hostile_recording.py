@@ -234,7 +234,7 @@ def _race(b: Bench, upstream: str, trial: int, calls: int) -> tuple[list[int | N
 
 
 def case23(b: Bench) -> Outcome:
-    trials, calls = b.size(3, 20), 5
+    trials, calls = b.size(3, 10), 5
     up = b.serve(target=False)
     results = [_race(b, up.url, t, calls) for t in range(trials)]
     refused = sum(sorted(c for c in codes if c is not None) == [2] for codes, _ in results)

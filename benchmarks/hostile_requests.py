@@ -17,8 +17,8 @@ ANTHROPIC = [("anthropic-version", "2023-06-01")]
 
 
 def timed(answers: list[Answer]) -> str:
-    """The answers and the slowest one's time."""
-    return f"{tally(answers)}; slowest {max(a.seconds for a in answers) * 1000:,.0f} ms"
+    """The answers and each one's time."""
+    return f"{tally(answers)} in {' / '.join(f'{a.seconds * 1000:,.0f}' for a in answers)} ms"
 
 
 def tools(b: Bench, *schemas: dict[str, Any], **extra: Any) -> list[Answer]:
