@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from llmreplay.catalogue import shipped
 from llmreplay.errors import ApiError, ErrorKind
 from llmreplay.model import Answer, Call
 from llmreplay.providers.anthropic_messages import base_headers
@@ -28,31 +29,35 @@ class ModelInfo:
     display_name: str
     created_at: str
     """RFC 3339, as the API sends it (not epoch seconds)."""
-    max_tokens: int = 64000
-    max_input_tokens: int = 200000
 
     def as_json(self) -> dict[str, Any]:
+        # The limits are the model catalogue's (the ones enforced); an id it does not know shows a recent model's.
+        family = shipped().lookup(self.id)
         return {
             "type": "model",
             "id": self.id,
             "display_name": self.display_name,
             "created_at": self.created_at,
             "lifecycle": "active",
-            "max_input_tokens": self.max_input_tokens,
-            "max_tokens": self.max_tokens,
+            "max_input_tokens": family.context_window or UNKNOWN_MAX_INPUT,
+            "max_tokens": family.max_output_tokens or UNKNOWN_MAX_TOKENS,
         }
+
+
+UNKNOWN_MAX_INPUT = 200000
+UNKNOWN_MAX_TOKENS = 64000
 
 
 CATALOGUE: tuple[ModelInfo, ...] = (
     ModelInfo("claude-opus-4-5-20251101", "Claude Opus 4.5", "2025-11-24T00:00:00Z"),
     ModelInfo("claude-haiku-4-5-20251001", "Claude Haiku 4.5", "2025-10-15T00:00:00Z"),
     ModelInfo("claude-sonnet-4-5-20250929", "Claude Sonnet 4.5", "2025-09-29T00:00:00Z"),
-    ModelInfo("claude-opus-4-1-20250805", "Claude Opus 4.1", "2025-08-05T00:00:00Z", max_tokens=32000),
-    ModelInfo("claude-opus-4-20250514", "Claude Opus 4", "2025-05-22T00:00:00Z", max_tokens=32000),
+    ModelInfo("claude-opus-4-1-20250805", "Claude Opus 4.1", "2025-08-05T00:00:00Z"),
+    ModelInfo("claude-opus-4-20250514", "Claude Opus 4", "2025-05-22T00:00:00Z"),
     ModelInfo("claude-sonnet-4-20250514", "Claude Sonnet 4", "2025-05-22T00:00:00Z"),
     ModelInfo("claude-3-7-sonnet-20250219", "Claude Sonnet 3.7", "2025-02-24T00:00:00Z"),
-    ModelInfo("claude-3-5-haiku-20241022", "Claude Haiku 3.5", "2024-10-22T00:00:00Z", max_tokens=8192),
-    ModelInfo("claude-3-haiku-20240307", "Claude Haiku 3", "2024-03-07T00:00:00Z", max_tokens=4096),
+    ModelInfo("claude-3-5-haiku-20241022", "Claude Haiku 3.5", "2024-10-22T00:00:00Z"),
+    ModelInfo("claude-3-haiku-20240307", "Claude Haiku 3", "2024-03-07T00:00:00Z"),
 )
 """Newest first, as the real list is ordered."""
 

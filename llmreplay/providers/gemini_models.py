@@ -11,6 +11,7 @@ import base64
 from dataclasses import dataclass
 from typing import Any
 
+from llmreplay.catalogue import shipped
 from llmreplay.errors import ApiError, ErrorKind
 from llmreplay.model import Answer, Call
 from llmreplay.providers.base import RenderOptions
@@ -24,28 +25,29 @@ _EMBED = ("embedContent", "countTextTokens", "countTokens", "asyncBatchEmbedCont
 
 @dataclass(frozen=True, slots=True)
 class ModelInfo:
+    """One listed model; its limits and whether it thinks are the model catalogue's (the ones enforced)."""
+
     id: str
     display_name: str
     description: str
-    input_limit: int = 1048576
-    output_limit: int = 65536
     version: str = "001"
-    thinking: bool = True
-    embedding: bool = False
 
     def as_json(self) -> dict[str, Any]:
+        family = shipped().lookup(self.id)
+        embedding = family.embedding if family.known else "embedding" in self.id
+        default_window, default_out = (2048, 1) if embedding else (1048576, 65536)
         out: dict[str, Any] = {
             "name": f"models/{self.id}",
             "version": self.version,
             "displayName": self.display_name,
             "description": self.description,
-            "inputTokenLimit": self.input_limit,
-            "outputTokenLimit": self.output_limit,
-            "supportedGenerationMethods": list(_EMBED if self.embedding else _GENERATE),
+            "inputTokenLimit": family.context_window or default_window,
+            "outputTokenLimit": family.max_output_tokens or default_out,
+            "supportedGenerationMethods": list(_EMBED if embedding else _GENERATE),
         }
-        if not self.embedding:
+        if not embedding:
             out.update({"temperature": 1, "topP": 0.95, "topK": 64, "maxTemperature": 2})
-            if self.thinking:
+            if family.reasons or not family.known:
                 out["thinking"] = True
         return out
 
@@ -60,55 +62,26 @@ CATALOGUE: tuple[ModelInfo, ...] = (
         "Gemini 2.5 Flash-Lite",
         "Stable version of Gemini 2.5 Flash-Lite, released in July of 2025",
     ),
-    ModelInfo("gemini-2.0-flash", "Gemini 2.0 Flash", "Gemini 2.0 Flash", output_limit=8192, thinking=False),
-    ModelInfo(
-        "gemini-2.0-flash-lite", "Gemini 2.0 Flash-Lite", "Gemini 2.0 Flash-Lite", output_limit=8192, thinking=False
-    ),
+    ModelInfo("gemini-2.0-flash", "Gemini 2.0 Flash", "Gemini 2.0 Flash"),
+    ModelInfo("gemini-2.0-flash-lite", "Gemini 2.0 Flash-Lite", "Gemini 2.0 Flash-Lite"),
     ModelInfo("gemini-3-pro-preview", "Gemini 3 Pro Preview", "Gemini 3 Pro Preview", version="3-pro-preview-11-2025"),
     ModelInfo(
         "gemini-3-flash-preview", "Gemini 3 Flash Preview", "Gemini 3 Flash Preview", version="3-flash-preview-12-2025"
     ),
-    ModelInfo(
-        "text-embedding-004",
-        "Text Embedding 004",
-        "Obtain a distributed representation of a text.",
-        2048,
-        1,
-        "004",
-        False,
-        True,
-    ),
-    ModelInfo(
-        "gemini-embedding-001",
-        "Gemini Embedding 001",
-        "Obtain a distributed representation of a text.",
-        2048,
-        1,
-        "001",
-        False,
-        True,
-    ),
+    ModelInfo("text-embedding-004", "Text Embedding 004", "Obtain a distributed representation of a text.", "004"),
+    ModelInfo("gemini-embedding-001", "Gemini Embedding 001", "Obtain a distributed representation of a text."),
 )
 _BY_ID = {m.id: m for m in CATALOGUE}
 
 
 def lookup(model: str) -> ModelInfo:
-    """The catalogue entry, or a plausible one made up from the name."""
+    """The listed entry, or a plausible one made up from the name (its limits the catalogue's, where it knows the
+    family)."""
     model = model.removeprefix("models/")
     if model in _BY_ID:
         return _BY_ID[model]
     title = " ".join(w.capitalize() if not w[:1].isdigit() else w for w in model.split("-"))
-    embedding = "embedding" in model
-    return ModelInfo(
-        model,
-        title,
-        f"{title}",
-        2048 if embedding else 1048576,
-        1 if embedding else 65536,
-        "001",
-        not embedding,
-        embedding,
-    )
+    return ModelInfo(model, title, title)
 
 
 def _page_token(offset: int) -> str:
