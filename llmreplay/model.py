@@ -228,6 +228,13 @@ class Usage:
     output_tokens: int = 0
     reasoning_tokens: int = 0
     """Part of ``output_tokens`` spent on thinking."""
+    cached_input_tokens: int = 0
+    """Part of ``input_tokens`` read from the provider's prompt cache (OpenAI ``cached_tokens``, Anthropic
+    ``cache_read_input_tokens``, Gemini ``cachedContentTokenCount``)."""
+    cache_write_tokens: int = 0
+    """Part of ``input_tokens`` written to the prompt cache (Anthropic ``cache_creation_input_tokens``)."""
+    cache_write_1h_tokens: int = 0
+    """Part of ``cache_write_tokens`` kept for an hour rather than five minutes (Anthropic ``ttl: "1h"``)."""
 
     @property
     def total_tokens(self) -> int:

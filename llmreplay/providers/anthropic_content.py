@@ -64,13 +64,19 @@ def tool_arguments(call: ToolCall) -> str:
     return call.arguments if isinstance(value, dict) and call.arguments.strip() else "{}"
 
 
+def _uncached(u: Usage) -> int:
+    """Anthropic's ``input_tokens``: the prompt's tokens neither read from nor written to the cache."""
+    return max(0, u.input_tokens - u.cached_input_tokens - u.cache_write_tokens)
+
+
 def usage(u: Usage, output_tokens: int | None = None) -> dict[str, Any]:
     """The ``usage`` object of a message (``output_tokens`` overridden for ``message_start``)."""
+    hour = u.cache_write_1h_tokens
     return {
-        "input_tokens": u.input_tokens,
-        "cache_creation_input_tokens": 0,
-        "cache_read_input_tokens": 0,
-        "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},
+        "input_tokens": _uncached(u),
+        "cache_creation_input_tokens": u.cache_write_tokens,
+        "cache_read_input_tokens": u.cached_input_tokens,
+        "cache_creation": {"ephemeral_5m_input_tokens": u.cache_write_tokens - hour, "ephemeral_1h_input_tokens": hour},
         "output_tokens": u.output_tokens if output_tokens is None else output_tokens,
         "service_tier": "standard",
     }
@@ -79,9 +85,9 @@ def usage(u: Usage, output_tokens: int | None = None) -> dict[str, Any]:
 def delta_usage(u: Usage) -> dict[str, Any]:
     """``message_delta.usage``: cumulative totals, which the SDK copies over its snapshot."""
     return {
-        "input_tokens": u.input_tokens,
-        "cache_creation_input_tokens": 0,
-        "cache_read_input_tokens": 0,
+        "input_tokens": _uncached(u),
+        "cache_creation_input_tokens": u.cache_write_tokens,
+        "cache_read_input_tokens": u.cached_input_tokens,
         "output_tokens": u.output_tokens,
     }
 
@@ -133,10 +139,16 @@ def to_part(b: Mapping[str, Any]) -> Part:
 def to_usage(u: Mapping[str, Any] | None) -> Usage:
     u = u or {}
     details = u.get("output_tokens_details") or {}
+    read, written = int(u.get("cache_read_input_tokens") or 0), int(u.get("cache_creation_input_tokens") or 0)
+    split = u.get("cache_creation") or {}
+    # The neutral input counts the whole prompt; Anthropic's input_tokens leaves out what the cache read or wrote.
     return Usage(
-        input_tokens=int(u.get("input_tokens") or 0),
+        input_tokens=int(u.get("input_tokens") or 0) + read + written,
         output_tokens=int(u.get("output_tokens") or 0),
         reasoning_tokens=int(details.get("thinking_tokens") or 0),
+        cached_input_tokens=read,
+        cache_write_tokens=written,
+        cache_write_1h_tokens=int(split.get("ephemeral_1h_input_tokens") or 0) if isinstance(split, dict) else 0,
     )
 
 

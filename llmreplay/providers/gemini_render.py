@@ -191,6 +191,8 @@ def usage_metadata(usage: Usage, candidates: int | None = None, thoughts: int | 
     out["promptTokensDetails"] = [{"modality": "TEXT", "tokenCount": usage.input_tokens}]
     if thought > 0:
         out["thoughtsTokenCount"] = thought
+    if usage.cached_input_tokens:
+        out["cachedContentTokenCount"] = usage.cached_input_tokens
     return out
 
 
@@ -283,7 +285,8 @@ def to_usage(meta: dict[str, Any] | None) -> Usage:
     meta = meta or {}
     thoughts = int(meta.get("thoughtsTokenCount") or 0)
     output = int(meta.get("candidatesTokenCount") or 0) + thoughts
-    return Usage(int(meta.get("promptTokenCount") or 0), output, thoughts)
+    cached = int(meta.get("cachedContentTokenCount") or 0)
+    return Usage(int(meta.get("promptTokenCount") or 0), output, thoughts, cached_input_tokens=cached)
 
 
 def _created(resp: dict[str, Any]) -> int:

@@ -75,7 +75,7 @@ def usage(u: Usage) -> dict[str, Any]:
         "prompt_tokens": u.input_tokens,
         "completion_tokens": u.output_tokens,
         "total_tokens": u.total_tokens,
-        "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+        "prompt_tokens_details": {"cached_tokens": u.cached_input_tokens, "audio_tokens": 0},
         "completion_tokens_details": {
             "reasoning_tokens": u.reasoning_tokens,
             "audio_tokens": 0,
@@ -178,10 +178,12 @@ def to_usage(u: Any) -> Usage:
     if not isinstance(u, dict):
         return Usage()
     details = u.get("completion_tokens_details") or {}
+    prompt = u.get("prompt_tokens_details") or {}
     return Usage(
         input_tokens=int(u.get("prompt_tokens") or 0),
         output_tokens=int(u.get("completion_tokens") or 0),
         reasoning_tokens=int(details.get("reasoning_tokens") or 0) if isinstance(details, dict) else 0,
+        cached_input_tokens=int(prompt.get("cached_tokens") or 0) if isinstance(prompt, dict) else 0,
     )
 
 

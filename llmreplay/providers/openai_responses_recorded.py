@@ -42,10 +42,13 @@ def _args(item: Mapping[str, Any]) -> str:
 def to_usage(u: Mapping[str, Any] | None) -> Usage:
     u = u or {}
     details = u.get("output_tokens_details") or {}
+    given = u.get("input_tokens_details") or {}
     return Usage(
         input_tokens=int(u.get("input_tokens") or 0),
         output_tokens=int(u.get("output_tokens") or 0),
         reasoning_tokens=int(details.get("reasoning_tokens") or 0),
+        cached_input_tokens=int(given.get("cached_tokens") or 0),
+        cache_write_tokens=int(given.get("cache_write_tokens") or 0),
     )
 
 

@@ -39,6 +39,7 @@ from llmreplay.model import (
 from llmreplay.sources.base import Play
 from llmreplay.synth import prompt_schema, reasoning, tokens
 from llmreplay.synth import text as texts
+from llmreplay.synth.prompt_cache import PromptCache
 from llmreplay.synth.requested import value_for
 
 _PARALLEL_PROBABILITY = 0.25
@@ -56,6 +57,8 @@ class SyntheticSource:
         self.settings = settings
         self._clock = clock
         self.catalogue = catalogue if catalogue is not None else shipped()
+        self.cache = PromptCache()
+        """The prompt prefixes this server has seen lately, for the cache reads and writes usage reports."""
 
     def find(self, ex: Exchange) -> Play | None:
         """Every call the codec could read has a synthetic answer; a path no codec knows has none."""
@@ -97,7 +100,7 @@ class SyntheticSource:
         candidates = tuple(self._candidate(shown, rng, force_tool, asked) for _ in range(n))
         out = sum(c.output_tokens for c in candidates) + hidden * n
         thought = sum(tokens.count(p.text) for c in candidates for p in c.parts if isinstance(p, Thinking))
-        usage = Usage(prompt, out, thought + hidden * n)
+        usage = Usage(prompt, out, thought + hidden * n, *self.cache.use(req, prompt))
         return Reply(
             id=hex_id(rng, 24),
             model=req.model,
