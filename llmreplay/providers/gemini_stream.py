@@ -62,6 +62,8 @@ def chunks(reply: Reply, request: Request, opts: RenderOptions) -> list[dict[str
     rid = render.response_id(reply)
     final_thoughts = reply.usage.reasoning_tokens
     final_cands = max(0, reply.usage.output_tokens - final_thoughts)
+    # Thoughts not shown (no includeThoughts) were all thought before the first chunk: every chunk counts them.
+    unseen = max(0, final_thoughts - sum(plan[-1][2] for plan in plans))
     out: list[dict[str, Any]] = []
     for k in range(steps):
         cands = []
@@ -79,7 +81,7 @@ def chunks(reply: Reply, request: Request, opts: RenderOptions) -> list[dict[str
         if k == steps - 1:
             usage = render.usage_metadata(reply.usage)
         else:
-            usage = render.usage_metadata(reply.usage, min(said, final_cands), min(thought, final_thoughts))
+            usage = render.usage_metadata(reply.usage, min(said, final_cands), min(unseen + thought, final_thoughts))
         out.append({"candidates": cands, "usageMetadata": usage, "modelVersion": reply.model, "responseId": rid})
     return out
 

@@ -81,6 +81,8 @@ def test_gemini_thoughts_streamed_and_not(srv) -> None:
     chunks = list(g.models.generate_content_stream(model="gemini-2.5-pro", contents="Why is the sky blue?"))
     u, su = whole.usage_metadata, chunks[-1].usage_metadata
     assert u.thoughts_token_count > 0 and su.thoughts_token_count == u.thoughts_token_count
+    # The model thinks before it writes: every chunk, the first included, counts the thoughts.
+    assert all(ch.usage_metadata.thoughts_token_count == u.thoughts_token_count for ch in chunks)
     assert su.total_token_count == u.total_token_count
     off = types.GenerateContentConfig(thinking_config=types.ThinkingConfig(thinking_budget=0))
     assert not g.models.generate_content(
