@@ -98,6 +98,11 @@ class SyntheticSource:
             shown = dataclasses.replace(req, max_tokens=req.max_tokens - hidden)
         n = max(1, req.n)
         candidates = tuple(self._candidate(shown, rng, force_tool, asked) for _ in range(n))
+        if reasoning.shows_item(req, hidden):
+            # Its reasoning is listed, not shown: an empty part, so what it counts is the unseen figure alone.
+            candidates = tuple(
+                dataclasses.replace(c, parts=(Thinking("", signature=b64url_id(rng, 64)), *c.parts)) for c in candidates
+            )
         out = sum(c.output_tokens for c in candidates) + hidden * n
         thought = sum(tokens.count(p.text) for c in candidates for p in c.parts if isinstance(p, Thinking))
         usage = Usage(prompt, out, thought + hidden * n, *self.cache.use(req, prompt))

@@ -50,6 +50,13 @@ def hidden_tokens(req: Request, reasoning: Reasoning, prompt_tokens: int) -> int
     return base + min(_PROMPT_MAX, prompt_tokens // _PROMPT_SHARE)
 
 
+def shows_item(req: Request, hidden: int) -> bool:
+    """Whether a reply to ``req`` that reasons (``hidden`` > 0) carries its reasoning as a part although the
+    request did not ask to see it: the Responses API lists a reasoning model's ``reasoning`` item in every
+    output, its summary empty unless ``reasoning.summary`` asks for one."""
+    return hidden > 0 and req.api == "openai-responses" and not req.thinking
+
+
 def _asked(req: Request) -> str | int | None:
     """What the request says of reasoning: an effort name, a Gemini thinking budget (-1: dynamic), ``off``, or
     None when it says nothing."""

@@ -92,3 +92,11 @@ def test_gemini_thoughts_streamed_and_not(srv) -> None:
     r = g.models.generate_content(model="gemini-2.5-flash", contents="Hi", config=shown)
     assert any(p.thought for p in r.candidates[0].content.parts) and r.usage_metadata.thoughts_token_count > 0
     assert not g.models.generate_content(model="gemini-2.0-flash", contents="Hi").usage_metadata.thoughts_token_count
+
+
+def test_responses_list_a_reasoning_item_for_reasoning_models(srv) -> None:
+    c = _openai(srv)
+    r = c.responses.create(model="o4-mini", input="Why is the sky blue?")
+    assert [o.type for o in r.output] == ["reasoning", "message"] and r.output[0].summary == []
+    assert r.output_text == TEXT
+    assert [o.type for o in c.responses.create(model="gpt-4o", input="Hi").output] == ["message"]
