@@ -46,11 +46,19 @@ class Budget:
         self.steps -= steps
         self.chars -= chars
         if self.steps < 0:
-            raise OverBudget(f"it needs more than {MAX_STEPS} steps of work")
+            raise OverBudget(_TOO_MANY_STEPS)
         if self.chars < 0:
             raise OverBudget(f"it needs more than {MAX_CHARS} generated characters")
         if self._clock() > self._deadline:
             raise OverBudget(f"generating a value took longer than {MAX_SECONDS} s")
+
+    def reserve(self, steps: int) -> None:
+        """Raise :class:`OverBudget` now when fewer than ``steps`` remain: work sure to run out is not begun."""
+        if steps > self.steps:
+            raise OverBudget(_TOO_MANY_STEPS)
+
+
+_TOO_MANY_STEPS = f"it needs more than {MAX_STEPS} steps of work"
 
 
 def check_size(what: str, wanted: float, cap: int) -> int:
