@@ -42,6 +42,8 @@ def create_app(settings: Settings | None = None) -> web.Application:
         # Paths no codec knows (/v1/files, /v1/responses/{id} …) are replayed or forwarded byte for byte.
         app.router.add_route("*", "/{tail:.*}", handler(None))
         app.on_cleanup.append(_close_deck)
+        if settings.cassettes.usage_report:
+            app.on_cleanup.append(_write_usage)
     return app
 
 
@@ -74,6 +76,12 @@ async def _close_deck(app: web.Application) -> None:
     deck = app[RUNTIME].deck
     if deck is not None:
         await deck.close()
+
+
+async def _write_usage(app: web.Application) -> None:
+    rt = app[RUNTIME]
+    if rt.observers.usage is not None and rt.settings.cassettes.usage_report:
+        rt.observers.usage.write(rt.settings.cassettes.usage_report)
 
 
 async def _health(request: web.Request) -> web.Response:

@@ -118,6 +118,13 @@ def _common(fn: Any) -> Any:
 )
 @click.option("--speed", type=float, default=None, help="Replay pace: 2 twice as fast, 0 as fast as possible.")
 @click.option(
+    "--usage-report",
+    default=None,
+    metavar="FILE",
+    help="Write which recordings were used and which requests missed to FILE when stopping (for 'cassettes "
+    "stale'). [env LLMREPLAY_USAGE_REPORT]",
+)
+@click.option(
     "--timing", type=click.Choice(["recorded", "synthetic"]), default=None, help="Recorded pace or latency settings."
 )
 def serve(
@@ -127,6 +134,7 @@ def serve(
     on_miss: str | None,
     speed: float | None,
     timing: str | None,
+    usage_report: str | None,
     **common: Any,
 ) -> None:
     """Run the server: synthetic replies, or replay of the cassettes in --cassettes.
@@ -136,6 +144,7 @@ def serve(
     TOOL_CALL_PROBABILITY, DEFAULT_RESPONSE), then these flags.
     """
     cassettes = {"record_mode": record_mode, "on_miss": on_miss, "speed": speed, "timing": timing}
+    cassettes["usage_report"] = usage_report
     if synthetic and common.get("cassette_dir"):
         raise click.UsageError("--synthetic and --cassettes exclude each other (use --on-miss synthetic)")
     _run(common, {"synthetic": {"seed": seed} if seed is not None else {}}, cassettes)

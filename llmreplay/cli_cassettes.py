@@ -274,6 +274,65 @@ def import_json(file: str, folder: str, name: str | None, force: bool, merge: bo
     click.echo(f"{target}: {total} interactions")
 
 
+@cassettes.command("diff")
+@click.argument("a")
+@click.argument("b")
+def diff_cmd(a: str, b: str) -> None:
+    """What changed from cassette A to cassette B: requests added or removed, answers, usage and timing.
+
+    Recordings are paired by their request as replay matches it. Exits 0 when nothing changed, 1 otherwise.
+    """
+    from llmreplay.cassettes.diff import diff
+
+    with _errors():
+        old, new = _load(a), _load(b)
+    found = diff(old.interactions, new.interactions)
+    for line in found.lines(old.path.name, new.path.name):
+        click.echo(line)
+    if not found.empty:
+        sys.exit(1)
+
+
+@cassettes.command()
+@click.argument("paths", nargs=-1)
+@click.option(
+    "--usage",
+    "reports",
+    multiple=True,
+    required=True,
+    help="A usage report of the run: the server's --usage-report file, GET /api/cassette-usage saved, or the "
+    "pytest plugin's --llmreplay-usage-report (repeat to add runs up).",
+)
+def stale(paths: tuple[str, ...], reports: tuple[str, ...]) -> None:
+    """Recordings in PATHS (cassette files or folders; default ./cassettes) the run never used, and the
+    requests it sent that no recording matched.
+
+    Exits 0 when every recording was used and nothing missed, 1 otherwise.
+    """
+    from llmreplay.cassettes import store, usage
+    from llmreplay.cassettes.stale import report_lines
+
+    files: list[Path] = []
+    for p in paths or ("cassettes",):
+        if Path(p).is_dir():
+            files.extend(store.list_cassettes(p))
+        elif Path(p).is_file():
+            files.append(Path(p))
+        else:
+            _fail(f"{p}: no such cassette file or folder")
+    try:
+        report = usage.merge(usage.load(r) for r in reports)
+    except usage.UsageError as exc:
+        _fail(str(exc))
+    with _errors():
+        loaded = [store.load(f) for f in files]
+    lines, found = report_lines(loaded, report)
+    for line in lines:
+        click.echo(line)
+    if found:
+        sys.exit(1)
+
+
 def _created(value: str) -> str:
     try:
         return datetime.fromisoformat(value.replace("Z", "+00:00")).strftime("%Y-%m-%d %H:%M")

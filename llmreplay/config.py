@@ -155,6 +155,12 @@ class CassetteSettings(_Section):
         "second, off the data path).",
         "LLMREPLAY_WATCH",
     )
+    usage_report: str | None = _opt(
+        None,
+        "File the cassette usage report (recordings played, requests missed) is written to when the server stops; "
+        "llmreplay cassettes stale --usage reads it.",
+        "LLMREPLAY_USAGE_REPORT",
+    )
     speed: float = _opt(1.0, "Replay pace: 2 is twice as fast, 0 as fast as possible.", "LLMREPLAY_SPEED", ge=0)
     timing: Literal["recorded", "synthetic"] = _opt(
         "recorded", "Replay at the recorded pace, or with the latency settings.", "LLMREPLAY_TIMING"

@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from llmreplay.cassettes.usage import Usage
 from llmreplay.control.events import EventHub
 from llmreplay.journal.entry import Entry
 from llmreplay.journal.store import Journal
@@ -46,9 +47,12 @@ class Done:
     answered_by: dict[str, Any] | None = None
     reply: Reply | None = None
     entry: Entry | None = None
+    """The exchange's journal entry, completed when the answer is over (None when the journal keeps none)."""
     key: str | None = None
     """The route's finer configuration key, where it has one (Gemini's generate or stream, v1 or v1beta)."""
-    """The exchange's journal entry, completed when the answer is over (None when the journal keeps none)."""
+    method: str = ""
+    path: str = ""
+    """The call's method and path, for the cassette usage report's misses."""
 
 
 NOTHING_DONE = Done()
@@ -67,10 +71,14 @@ def request_id() -> str:
 class Observers:
     """Tells the metrics and the event stream of each exchange's start and end."""
 
-    def __init__(self, metrics: Metrics, events: EventHub, journal: Journal | None = None) -> None:
+    def __init__(
+        self, metrics: Metrics, events: EventHub, journal: Journal | None = None, usage: Usage | None = None
+    ) -> None:
         self.metrics = metrics
         self.events = events
         self.journal = journal
+        self.usage = usage
+        """Recordings played and requests missed, when cassettes are in play (``GET /api/cassette-usage``)."""
         self.failures = 0
         """Observer errors caught (each logged; the answer was not affected)."""
         self._logged: set[str] = set()
@@ -135,6 +143,23 @@ class Observers:
                 self._journal(done, status, stream, ttfb, chunks, tokens_out, end - t0)
             except Exception:
                 self._failed("journal")
+        if self.usage is not None:
+            try:
+                self._used(self.usage, done)
+            except Exception:
+                self._failed("usage")
+
+    @staticmethod
+    def _used(usage: Usage, done: Done) -> None:
+        by = done.answered_by or {}
+        if "cassette" in by:
+            usage.play(str(by["cassette"]), int(by["index"]))
+        elif "missed" in by or done.source == "synthetic":
+            # With cassettes in play a synthetic reply only answers what they missed. What answered instead: that
+            # reply, the upstream (forwarded, not recorded) or the miss's error.
+            path = without_keys(done.path)
+            cassette = str(by.get("missed", "*"))
+            usage.miss(done.method, path, done.endpoint, done.model, cassette, done.source or "error")
 
     def _journal(
         self, done: Done, status: int, stream: bool, ttfb: float | None, chunks: int, tokens_out: int, total: float

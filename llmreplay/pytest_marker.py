@@ -13,7 +13,8 @@ RECORD_MODES = ("none", "once", "new_episodes", "all")
 ON_MISS = ("error", "synthetic", "forward")
 MARKER_DOC = (
     "llmreplay(cassette=None, record_mode=None, scenario=None, latency=None, seed=None, on_miss=None, "
-    "synthetic=False, rules=None, strict=None): configure the test's llmreplay server (see docs/pytest-plugin.md)"
+    "synthetic=False, rules=None, strict=None, require_cassette=None): configure the test's llmreplay server "
+    "(see docs/pytest-plugin.md)"
 )
 
 
@@ -31,6 +32,9 @@ class Mark:
     rules: Any = None
     """A rules file (relative to the test module), a list of rules, or ``{"rules": [...]}``: this test's."""
     strict: bool | None = None
+    require_cassette: bool | None = None
+    """True: the test must replay its cassette: a missing one fails it at setup, and a request it does not hold
+    fails it at teardown (strict mode), instead of a synthetic answer."""
 
 
 def read_mark(node: pytest.Item) -> Mark | None:
@@ -70,8 +74,10 @@ def _check(node: pytest.Item, mark: Mark) -> None:
         fail(f"latency={lat!r}: expected 'instant', 'recorded' or a dict of latency fields (ms)")
     if mark.rules is not None and not isinstance(mark.rules, str | os.PathLike | list | tuple | Mapping):
         fail(f"rules={mark.rules!r}: expected a rules file, a list of rules or {{'rules': [...]}}")
-    if mark.strict is not None and not isinstance(mark.strict, bool):
-        fail(f"strict={mark.strict!r}: expected True or False")
+    for name in ("strict", "require_cassette"):
+        value = getattr(mark, name)
+        if value is not None and not isinstance(value, bool):
+            fail(f"{name}={value!r}: expected True or False")
     if mark.cassette is not None and (
         not isinstance(mark.cassette, str) or not mark.cassette or any(c in mark.cassette for c in ("/", "\\", ".."))
     ):

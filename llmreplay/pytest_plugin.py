@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from llmreplay.pytest_marker import MARKER_DOC, RECORD_MODES, Mark, read_mark
+from llmreplay.pytest_summary import SessionSummary
 
 if TYPE_CHECKING:
     from llmreplay.config import Settings
@@ -30,6 +31,8 @@ SESSION_TOKEN = pytest.StashKey[str]()
 """Each session's own part of its test ids: two runs of the same tests against one shared server (xdist
 workers, two CI jobs) keep apart."""
 INSTANT = {"initial_delay_ms": 0, "delay_ms": 0, "jitter_ms": 0}
+SUMMARY = "llmreplay-summary"
+"""The name the end-of-session summary is registered under (:mod:`llmreplay.pytest_summary`)."""
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -63,6 +66,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="Use this running llmreplay server (shared by tests, xdist workers and runs) instead of starting "
         "one per test; each test sees only its own journal and rules.",
     )
+    group.addoption(
+        "--llmreplay-require-cassette",
+        action="store_true",
+        default=None,
+        help="Every marked test must replay its cassette: a missing cassette or recording fails the test instead "
+        "of a synthetic answer (the marker's require_cassette= overrides).",
+    )
+    group.addoption(
+        "--llmreplay-usage-report",
+        default=None,
+        metavar="FILE",
+        help="Write which recordings the session's tests played and which requests missed to FILE, for "
+        "'llmreplay cassettes stale --usage FILE'.",
+    )
     parser.addini("llmreplay_cassette_dir", "Folder of cassettes, relative to the rootdir.", default=None)
     parser.addini("llmreplay_url", "A running llmreplay server for every test (as --llmreplay-url).", default=None)
     parser.addini("llmreplay_record_mode", "Default record mode: none, once, new_episodes or all.", default=None)
@@ -72,6 +89,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER_DOC)
     config.stash[SESSION_TOKEN] = os.urandom(4).hex()
+    config.pluginmanager.register(SessionSummary(config.getoption("--llmreplay-usage-report")), SUMMARY)
     mode = config.getini("llmreplay_record_mode")
     if mode and mode not in RECORD_MODES:
         raise pytest.UsageError(f"llmreplay_record_mode = {mode!r}: expected one of {', '.join(RECORD_MODES)}")
@@ -160,7 +178,8 @@ def _plan(request: pytest.FixtureRequest) -> tuple[Settings, dict[str, str], Pat
     cassette: Path | None = folder / f"{name}.msgpack"
     # A named cassette is always used; the default-named one when it exists or is to be recorded.
     uses_cassette = not mark.synthetic and (
-        mark.cassette is not None or (marked and (record_mode != "none" or cassette.exists()))
+        mark.cassette is not None
+        or (marked and (record_mode != "none" or cassette.exists() or _required(config, mark)))
     )
 
     sections: dict[str, dict[str, Any]] = _latency_sections(mark.latency, uses_cassette)
@@ -220,8 +239,20 @@ def _rules_data(node: pytest.Item, rules: Any) -> Any:
         raise pytest.UsageError(f"{where}: {exc}") from None
 
 
-def _strict(config: pytest.Config, mark: Mark) -> bool:
-    return mark.strict if mark.strict is not None else bool(config.getoption("--llmreplay-strict"))
+def _strict(config: pytest.Config, mark: Mark, marked: bool = True) -> bool:
+    if mark.strict is not None:
+        return mark.strict
+    # A required recording may not be stood in for: what the cassette does not hold fails the test.
+    return bool(config.getoption("--llmreplay-strict")) or (marked and _required(config, mark))
+
+
+def _required(config: pytest.Config, mark: Mark) -> bool:
+    """Whether a marked test must replay a recording (the marker's ``require_cassette``, else the flag)."""
+    if mark.synthetic:
+        return False
+    if mark.require_cassette is not None:
+        return mark.require_cassette
+    return bool(config.getoption("--llmreplay-require-cassette"))
 
 
 def _remote(request: pytest.FixtureRequest, found: Mark | None) -> LLMReplay | None:
@@ -253,7 +284,7 @@ def llmreplay(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -
 
     found = read_mark(request.node)
     mark = found or Mark()
-    strict = _strict(request.config, mark)
+    strict = _strict(request.config, mark, found is not None)
     private = None
     handle = _remote(request, found)
     if handle is None:
@@ -277,6 +308,7 @@ def llmreplay(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -
                 # After the test's own outcome: the app may have swallowed the error an unmatched call got.
                 handle.requests.assert_all_matched()
         finally:
+            request.config.pluginmanager.get_plugin(SUMMARY).test_done(handle)
             if handle.server is not None:
                 handle.server.stop()
             else:

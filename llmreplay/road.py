@@ -243,6 +243,8 @@ def _done(ex: Exchange) -> Done:
         ex.reply,
         ex.entry,
         ex.route.key,
+        ex.call.method,
+        ex.call.path,
     )
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from llmreplay.cassettes.usage import Usage
 from llmreplay.catalogue import Catalogue, shipped
 from llmreplay.config import JournalSettings, Settings
 from llmreplay.control.events import EventHub
@@ -97,7 +98,7 @@ def build_runtime(settings: Settings) -> Runtime:
     deck = Deck(cs, notify=events.publish) if cs.dir or cs.upstream else None
     sources = deck.sources(source) if deck is not None else (source,)
     journal = Journal.of(settings.journal)
-    observers = Observers(metrics, events, journal)
+    observers = Observers(metrics, events, journal, Usage() if deck is not None else None)
     shaper, draw = Shaper(stages), OutcomeDraw(random.Random(seed))
     parts = (settings, live, source, shaper, draw, Writer(), state, metrics, events, observers, sources, deck)
     rt = Runtime(*parts, journal=journal, catalogue=catalogue)

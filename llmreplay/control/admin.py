@@ -13,7 +13,7 @@ from typing import Any
 import pydantic
 from aiohttp import web
 
-from llmreplay.control import admin_config, admin_journal, admin_rules, adminio, openapi, original
+from llmreplay.control import admin_config, admin_journal, admin_rules, admin_usage, adminio, openapi, original
 from llmreplay.control.live import PARENTS
 from llmreplay.errors import ApiError
 from llmreplay.metrics import original as original_metrics
@@ -275,6 +275,7 @@ ROUTES: adminio.Routes = [
     ("GET", "/api/openapi.json", get_openapi, "This API's OpenAPI 3.1 document."),
     *admin_rules.ROUTES,
     *admin_journal.ROUTES,
+    *admin_usage.ROUTES,
 ]
 
 BODIES: adminio.Bodies = {

@@ -20,6 +20,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
+from llmreplay.cassettes import provenance
 from llmreplay.cassettes.keys import DEFAULT_IGNORE, MatchConfig
 from llmreplay.cassettes.matching import Index
 from llmreplay.cassettes.model import Interaction
@@ -110,6 +111,7 @@ class Deck:
     async def _recorded(self, interaction: Interaction) -> None:
         if not self.records:
             return
+        interaction = provenance.recorded(interaction, self.proxy.shown if self.proxy is not None else "")
         try:
             if self._recorder is None:
                 raise CassetteError(f"{self.target}: recorder is closed")

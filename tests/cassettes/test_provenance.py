@@ -102,3 +102,19 @@ def test_json_round_trip_keeps_provenance_an_edit_is_seen_and_foreign_json_is_im
 def test_show_lists_how_each_recording_was_made(tmp_path: Path) -> None:
     code, out, _ = run("show", str(imported(tmp_path)))
     assert code == 0 and out.count("imported from vcr") == 2
+
+
+def test_a_recording_through_the_server_names_its_upstream_and_the_sdk(make_server, tmp_path: Path) -> None:
+    import openai
+
+    upstream = make_server()
+    recorder = make_server(
+        cassettes={"dir": str(tmp_path), "record_mode": "all", "upstream": upstream.url, "cassette": "rec"}
+    )
+    client = openai.OpenAI(base_url=recorder.url + "/v1", api_key="k", max_retries=0)
+    client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "Hi"}])
+    (it,) = store.load(tmp_path / "rec.msgpack").interactions
+    assert it.model == "gpt-4o-mini" and it.recorded_at
+    assert it.provenance["how"] == "recorded" and it.provenance["upstream"] == upstream.url
+    assert it.provenance["user_agent"] == f"OpenAI/Python {openai.__version__}"
+    assert it.provenance["client"] == f"python openai {openai.__version__}"
