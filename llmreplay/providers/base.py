@@ -21,6 +21,8 @@ from llmreplay.codec import SimpleOp as SimpleOp
 from llmreplay.codec import StreamEvent as StreamEvent
 from llmreplay.errors import ApiError, ErrorKind
 from llmreplay.model import Answer, Call, Frame, Reply, Text, Thinking, ToolCall
+from llmreplay.providers import json_caps
+from llmreplay.providers.json_caps import MAX_DEPTH, too_deep
 
 # ---- JSON --------------------------------------------------------------------
 
@@ -75,35 +77,28 @@ def load_json(call: Call) -> Any:
     if not call.body.strip():
         raise ApiError(ErrorKind.INVALID_REQUEST, "The request body is empty; expected a JSON object.")
     body = call.body
-    plain = _NOT_FOR_ORJSON.search(body) is None
+    json_caps.check(body)
+    plain = json_caps.search(_NOT_FOR_ORJSON, body, longest=20) is None
     may_nest = body.count(b"{") + body.count(b"[") > MAX_DEPTH  # fewer openings cannot nest deeper
     if plain or may_nest:
         try:
             data = _orjson_loads(body)
         except orjson.JSONDecodeError as exc:
             if str(exc).startswith("depth limit"):
-                raise _too_deep() from None
+                raise too_deep() from None
             # Otherwise refused (NaN, a BOM, bad UTF-8, bad JSON): the standard library decides and words the error.
         else:
             if may_nest and _depth(data) > MAX_DEPTH:
-                raise _too_deep()
+                raise too_deep()
             if plain:
                 return data
     data = _stdlib_loads(body)
-    if _SURROGATE_HINT.search(body) and _has_lone_surrogate(data):
+    if json_caps.search(_SURROGATE_HINT, body, longest=6) and _has_lone_surrogate(data):
         raise ApiError(
             ErrorKind.INVALID_REQUEST,
             "The request body is not valid JSON: it holds a lone UTF-16 surrogate, which is no character.",
         )
     return data
-
-
-MAX_DEPTH = 128
-"""The deepest nesting of objects and arrays a request body may have. The code that walks a request (schema
-checks and fakes, content) recurses, a few frames a level; bodies near Python's recursion limit made it, or
-the standard parser, run out of stack with the garbage collector free to run finalizers at that depth,
-which then fail. Measured on orjson's parse, which does not recurse in Python; no real request comes near
-(strict structured outputs allow 10 levels)."""
 
 
 def _depth(data: Any) -> int:
@@ -121,10 +116,6 @@ def _depth(data: Any) -> int:
     return deepest
 
 
-def _too_deep() -> ApiError:
-    return ApiError(ErrorKind.INVALID_REQUEST, f"The request body is nested too deeply: more than {MAX_DEPTH} levels.")
-
-
 _orjson_loads = orjson.loads
 
 
@@ -136,7 +127,7 @@ def _stdlib_loads(body: bytes) -> Any:
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(ErrorKind.INVALID_REQUEST, f"The request body is not valid JSON: {exc}") from None
     except RecursionError:
-        raise _too_deep() from None
+        raise too_deep() from None
 
 
 _SURROGATE_HINT = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}|\xed[\xa0-\xbf]|\x00")

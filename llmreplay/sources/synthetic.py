@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from llmreplay import offload
 from llmreplay.catalogue import Catalogue, shipped
 from llmreplay.config import SyntheticSettings
 from llmreplay.errors import ApiError, ErrorKind
@@ -40,7 +41,7 @@ from llmreplay.sources.base import Play
 from llmreplay.synth import prompt_schema, reasoning, tokens
 from llmreplay.synth import text as texts
 from llmreplay.synth.prompt_cache import PromptCache
-from llmreplay.synth.requested import value_for
+from llmreplay.synth.requested import one_budget, value_for
 
 _PARALLEL_PROBABILITY = 0.25
 """How often, when parallel calls are allowed and several tools offered, a second tool is called too."""
@@ -66,6 +67,10 @@ class SyntheticSource:
             return None
 
         async def play() -> Answer:
+            if offload.is_big(ex.call):
+                # A prompt of thousands of messages is read again here (a token count, the schemas a message asks
+                # for, the cached prefixes): off the loop too, with one budget for the values it fakes.
+                return await offload.run(one_budget, self.answer, ex)
             return self.answer(ex)
 
         return play

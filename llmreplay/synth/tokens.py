@@ -28,9 +28,37 @@ def _word_tokens(word: str) -> int:
     return max(1, (len(word) + _WORD - 1) // _WORD)
 
 
+_SLICE = 1 << 16
+"""Characters counted in one call into the regex engine (a multiple of :data:`_WORD`): a 30 MB prompt in one
+call held the process ~1 s, with no other thread able to run, a worker thread's loop included."""
+_CUT = re.compile(r"\W\w*\Z", re.UNICODE)
+"""The last character of a slice that is not part of a word, where the count may cut it."""
+
+
+def _cut(text: str, start: int, end: int) -> int:
+    """Where to end the slice ``text[start:end]``: after its last character that is no part of a word."""
+    for i in range(end - 1, max(start, end - 256) - 1, -1):
+        c = text[i]
+        if not (c.isalnum() or c == "_"):  # what \w is
+            return i + 1
+    cut = _CUT.search(text, start, end)  # a long word at the end: the last break before it, if any
+    return cut.start() + 1 if cut is not None else end
+
+
 def count(text: str) -> int:
-    """Tokens in ``text`` (one regex pass in C: this runs for every prompt and reply)."""
-    return len(_PIECE.findall(text))
+    """Tokens in ``text`` (one regex pass in C: this runs for every prompt and reply; a long text in slices)."""
+    if len(text) <= _SLICE:
+        return len(_PIECE.findall(text))
+    total = start = 0
+    while start < len(text):
+        end = min(start + _SLICE, len(text))
+        if end < len(text):
+            # Cut after a character that is no part of a word, so no token spans the cut; a slice that is all one
+            # word is cut at a multiple of _WORD from where it started, which is where that word's tokens end.
+            end = _cut(text, start, end)
+        total += len(_PIECE.findall(text, start, end))
+        start = end
+    return total
 
 
 def pieces(text: str) -> Iterable[str]:
