@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
@@ -47,6 +48,8 @@ class PromptCache:
         self._clock = clock
         self._size = size
         self._expiry: OrderedDict[bytes, float] = OrderedDict()
+        # A big request is answered on a worker thread (llmreplay.offload) while the loop answers others.
+        self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._expiry)
@@ -54,17 +57,20 @@ class PromptCache:
     def use(self, req: Request, prompt_tokens: int) -> Cached:
         """What ``req``'s prompt (``prompt_tokens`` in all) reads from and writes to the cache; remembers it."""
         if req.api == "anthropic-messages":
-            return self._marked(req, prompt_tokens)
+            marks = list(_breakpoints(req.body))
+            if not marks:
+                return NONE
+            with self._lock:
+                return self._marked(req, marks, prompt_tokens)
         if req.api in ("openai-chat", "openai-responses", "gemini") and prompt_tokens >= AUTO_MIN:
-            return self._automatic(req, prompt_tokens)
+            prefixes = list(_message_prefixes(req))
+            with self._lock:
+                return self._automatic(prefixes, prompt_tokens)
         return NONE
 
     # ---- Anthropic: prefixes the request marks ------------------------------------------------------
 
-    def _marked(self, req: Request, prompt_tokens: int) -> Cached:
-        marks = list(_breakpoints(req.body))
-        if not marks:
-            return NONE
+    def _marked(self, req: Request, marks: list[tuple[bytes, int, float]], prompt_tokens: int) -> Cached:
         least = ANTHROPIC_HAIKU_MIN if "haiku" in req.model else ANTHROPIC_MIN
         now = self._clock()
         read = 0
@@ -81,10 +87,10 @@ class PromptCache:
 
     # ---- OpenAI and Gemini: prefixes found on their own --------------------------------------------
 
-    def _automatic(self, req: Request, prompt_tokens: int) -> Cached:
+    def _automatic(self, prefixes: list[tuple[bytes, int]], prompt_tokens: int) -> Cached:
         now = self._clock()
         read = 0
-        for digest, n in _message_prefixes(req):
+        for digest, n in prefixes:
             if self._alive(digest, now):
                 read = n
             if n >= AUTO_MIN:
