@@ -5,10 +5,13 @@ Two limits, each the catalogue family's: the context window (the prompt's token 
 ``max_output_tokens``, ``maxOutputTokens``). The wording of each provider's 400 has its home here, taken
 from real answers:
 
-- OpenAI Chat / Completions: ``This model's maximum context length is W tokens. However, your messages
-  resulted in N tokens. Please reduce the length of the messages.`` (``code: context_length_exceeded``,
-  ``param: messages``); ``max_tokens is too large: M. This model supports at most X completion tokens, whereas
-  you provided M.`` (``param`` the field sent, ``code: null``).
+- OpenAI Chat: ``This model's maximum context length is W tokens. However, your messages resulted in N tokens.
+  Please reduce the length of the messages.`` (``code: context_length_exceeded``, ``param: messages``);
+  ``max_tokens is too large: M. This model supports at most X completion tokens, whereas you provided M.``
+  (``param`` the field sent, ``code: null``).
+- OpenAI legacy Completions, whose window holds the completion too: ``This model's maximum context length is W
+  tokens, however you requested N+M tokens (N in your prompt; M for the completion). Please reduce your
+  prompt; or completion length.``
 - OpenAI Responses: ``Your input exceeds the context window of this model. Please adjust your input and try
   again.`` (``code: context_length_exceeded``, ``param: input``).
 - Anthropic: ``prompt is too long: N tokens > W maximum``; ``max_tokens: M > X, which is the maximum allowed
@@ -38,8 +41,23 @@ def check(family: Family, req: Request, prompt_tokens: Callable[[], int]) -> Non
     window = family.context_window
     if window is not None and not family.embedding:
         n = prompt_tokens()
-        if n > window:
+        if req.api == "openai-completions":
+            # The legacy endpoint counts the completion it may write into the window too.
+            asked = req.max_tokens or 0
+            if n + asked > window:
+                raise _completion_too_long(n, asked, window)
+        elif n > window:
             raise _too_long(req, n, window)
+
+
+def _completion_too_long(n: int, asked: int, window: int) -> ApiError:
+    return ApiError(
+        ErrorKind.INVALID_REQUEST,
+        f"This model's maximum context length is {window} tokens, however you requested {n + asked} tokens ({n} in "
+        f"your prompt; {asked} for the completion). Please reduce your prompt; or completion length.",
+        param="prompt",
+        code=CONTEXT_LENGTH_EXCEEDED,
+    )
 
 
 def _too_long(req: Request, n: int, window: int) -> ApiError:
@@ -58,12 +76,11 @@ def _too_long(req: Request, n: int, window: int) -> ApiError:
             param="input",
             code=CONTEXT_LENGTH_EXCEEDED,
         )
-    what = "prompt" if api == "openai-completions" else "messages"
     return ApiError(
         ErrorKind.INVALID_REQUEST,
-        f"This model's maximum context length is {window} tokens. However, your {what} resulted in {n} tokens. "
-        f"Please reduce the length of the {what}.",
-        param=what,
+        f"This model's maximum context length is {window} tokens. However, your messages resulted in {n} tokens. "
+        "Please reduce the length of the messages.",
+        param="messages",
         code=CONTEXT_LENGTH_EXCEEDED,
     )
 

@@ -152,3 +152,14 @@ def test_unknown_models_and_overrides(make_server) -> None:
 def test_the_environment_turns_enforcement_off() -> None:
     assert config.load(environ={"LLMREPLAY_ENFORCE_MODEL_LIMITS": "false"}).models.enforce_limits is False
     assert config.load(environ={}).models.enforce_limits is True
+
+
+def test_legacy_completions_count_the_completion_into_the_window(server) -> None:
+    c = _openai(server)
+    prompt = "word " * 4000
+    with pytest.raises(openai.BadRequestError) as err:
+        c.completions.create(model="gpt-3.5-turbo-instruct", prompt=prompt, max_tokens=200)
+    assert err.value.code == "context_length_exceeded" and err.value.param == "prompt"
+    assert err.value.body["message"].startswith("This model's maximum context length is 4096 tokens, however you")
+    assert "; 200 for the completion)" in err.value.body["message"]
+    assert c.completions.create(model="gpt-3.5-turbo-instruct", prompt="word " * 3000, max_tokens=200).choices
