@@ -10,6 +10,7 @@ anything is read or written keeps a second recorder out.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import threading
 from collections.abc import Sequence
@@ -20,6 +21,7 @@ from types import TracebackType
 import msgpack
 
 from llmreplay.cassettes.model import Header, Interaction
+from llmreplay.cassettes.provenance import RECORDED
 from llmreplay.cassettes.store import CassetteError, check_for_append, create_exclusively, new_header
 
 try:
@@ -58,7 +60,9 @@ class Recorder:
         # Created whole or not at all, never replaced: a recorder that found no file and one that made it in the
         # meantime then open the same file, and the lock below lets only one of them write.
         if not self.path.exists():
-            create_exclusively(self.path, [msgpack.packb(new_header(upstream).to_obj(), use_bin_type=True)])
+            # Each recording says how it was made; the header says the file was started by a recorder.
+            header = dataclasses.replace(new_header(upstream), provenance={"how": RECORDED})
+            create_exclusively(self.path, [msgpack.packb(header.to_obj(), use_bin_type=True)])
         fd = self._open()
         try:
             self.header, self._size = self._recover(fd)

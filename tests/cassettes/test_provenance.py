@@ -113,7 +113,9 @@ def test_a_recording_through_the_server_names_its_upstream_and_the_sdk(make_serv
     )
     client = openai.OpenAI(base_url=recorder.url + "/v1", api_key="k", max_retries=0)
     client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "Hi"}])
-    (it,) = store.load(tmp_path / "rec.msgpack").interactions
+    c = store.load(tmp_path / "rec.msgpack")
+    assert c.header.provenance == {"how": "recorded"}
+    (it,) = c.interactions
     assert it.model == "gpt-4o-mini" and it.recorded_at
     assert it.provenance["how"] == "recorded" and it.provenance["upstream"] == upstream.url
     assert it.provenance["user_agent"] == f"OpenAI/Python {openai.__version__}"
