@@ -57,14 +57,14 @@ class SessionSummary:
         out: list[str] = []
         for name, t in sorted(self.tallies.items(), key=lambda kv: (kv[0] == NO_CASSETTE, kv[0])):
             answered = sum(t.sources.values())
-            tests = f"{t.tests} test{'s' if t.tests != 1 else ''}"
+            tests = _count(t.tests, "test")
             if name == NO_CASSETTE:
-                out.append(f"no cassette: {answered} requests, {t.sources['synthetic']} synthetic ({tests})")
+                out.append(f"no cassette: {_count(answered, 'request')}, {t.sources['synthetic']} synthetic ({tests})")
                 continue
             others = {k: n for k, n in sorted(t.sources.items()) if k not in ("cassette", "synthetic")}
             rest = "".join(f", {n} {k}" for k, n in others.items())
             out.append(
-                f"cassette {name}: {t.sources['cassette']} of {answered} requests answered from it, "
+                f"cassette {name}: {t.sources['cassette']} of {_count(answered, 'request')} answered from it, "
                 f"{t.sources['synthetic']} fell back to synthetic{rest} ({tests})"
             )
         return out
@@ -82,6 +82,10 @@ class SessionSummary:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(merge(self.reports), indent=2) + "\n", encoding="utf-8")
             terminalreporter.write_line(f"llmreplay: usage report {path} (llmreplay cassettes stale --usage {path})")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 __all__ = ["SessionSummary"]

@@ -69,7 +69,7 @@ def report_lines(cassettes: Iterable[Cassette], report: Mapping[str, Any]) -> tu
     if misses or left_out:
         stale = True
         count = sum(int(m.get("count", 1)) for m in misses) + left_out
-        out.append(f"missed: {count} requests no recording matched")
+        out.append(f"missed: {count} request{'' if count == 1 else 's'} no recording matched")
         out.extend(miss_line(m) for m in misses)
         if left_out:
             out.append(f"  … and {left_out} more, past the report's {len(misses)} distinct misses")

@@ -67,7 +67,7 @@ def test_stale_lists_the_example_recordings_a_run_never_played_and_its_misses(tm
         "example: 2 of 4 recordings never used",
         f"  #1 POST /v1/chat/completions gpt-4o-mini (recorded {at[1]})",
         f"  #3 POST /v1/models/gemini-2.5-flash:streamGenerateContent gemini-2.5-flash (recorded {at[3]})",
-        "missed: 1 requests no recording matched",
+        "missed: 1 request no recording matched",
         "  1x POST /v1/chat/completions gpt-4o (any cassette; answered by synthetic)",
     ]
     for i in (1, 3):

@@ -55,7 +55,7 @@ def test_summary_counts_each_cassette_and_the_report_feeds_stale(pytester: pytes
         [
             "*= llmreplay =*",
             "cassette example: 3 of 4 requests answered from it, 1 fell back to synthetic (2 tests)",
-            "no cassette: 1 requests, 1 synthetic (1 test)",
+            "no cassette: 1 request, 1 synthetic (1 test)",
             f"llmreplay: usage report {report} (llmreplay cassettes stale --usage {report})",
         ]
     )
