@@ -105,6 +105,10 @@ class Codec(ABC):
     """Query parameters that only choose how a stream is framed; matching leaves them out."""
     volatile_fields: ClassVar[tuple[str, ...]] = ()
     """Request body fields that tag a request without changing the answer; matching leaves them out."""
+    significant_fields: ClassVar[tuple[str, ...]] = ()
+    """Request body fields that decide the answer (messages, tools, tool choice, model, output format, sampling):
+    compared whenever either side has one. Other fields count only when the recording has them, so a field a
+    newer SDK adds does not turn every recording into a miss. Empty: every field is significant."""
 
     def same_framing(self, recorded_query: Sequence[tuple[str, str]], request: Request) -> bool:
         """Whether a stream recorded with ``recorded_query`` is framed as ``request`` wants its stream."""

@@ -7,21 +7,31 @@ differently or tag requests differently still meet the same recording. ``stream`
 is dropped too unless :attr:`MatchConfig.stream_in_key`: a recorded stream can
 answer a plain request and the reverse, converted through the neutral model.
 
-Paths no codec knows (``api`` None in the cassette) are opaque to us, so their
-key is always the method, path, query and body bytes exactly.
+The canonical text is then scrubbed as recording scrubs (:meth:`Scrubber.view`) and
+normalised (:mod:`.normalise`: generated ids and timestamps), so a request still finds
+its recording after both. Of a codec's body, the fields it declares significant always
+count; the others only when the recording has them (:class:`Keyer`).
+
+Paths no codec knows (``api`` None in the cassette) are keyed on the method, path,
+query and every body field, the body still compared as JSON (bytes when it is not).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from functools import lru_cache
+from typing import Any, Literal, NamedTuple
 
 import orjson
 
 from llmreplay.cassettes.model import RecordedRequest
+from llmreplay.cassettes.normalise import Rule, builtin, parse_rules
+from llmreplay.cassettes.scrub import Scrubber, ScrubConfig
+from llmreplay.cassettes.textmarks import Marks
 from llmreplay.model import Call
 from llmreplay.providers.registry import (
     CREDENTIAL_QUERY,
@@ -41,9 +51,11 @@ SECRET_QUERY = frozenset(CREDENTIAL_QUERY)
 _MATCH_PARTS = frozenset({"method", "path", "query", "body", "model"})
 MAX_DIFFS = 5
 """At most this many differing fields are reported for a miss."""
-_MAX_VALUE = 60
 
 RequestLike = Call | RecordedRequest
+
+
+DEFAULT_SCRUB = ScrubConfig()
 
 
 @dataclass(frozen=True)
@@ -59,8 +71,23 @@ class MatchConfig:
     """When False a recorded stream answers a plain request too, and the reverse."""
     repeat: Literal["last", "cycle", "none"] = "last"
     """After the recordings of a key are used up: repeat the last, start over, or miss."""
+    scrub: ScrubConfig = DEFAULT_SCRUB
+    """What recording scrubs: a key sees the request scrubbed alike."""
+    normalise: bool = True
+    """Generated ids and timestamps match as placeholders (:mod:`.normalise`)."""
+    normalisers: tuple[str, ...] = ()
+    """The user's own: ``PATH REGEX -> PLACEHOLDER`` (:class:`.normalise.Rule`)."""
+    significant: tuple[str, ...] = ()
+    """Body fields that count even when a recording lacks them, beyond the codec's own."""
+    fallback: bool = False
+    """When nothing matches exactly, a recording of the same conversation content answers (:mod:`.fallback`)."""
 
     def __post_init__(self) -> None:
+        rules = parse_rules(self.normalisers)
+        # Built once: the frozen fields above say what these are.
+        object.__setattr__(self, "scrubber", Scrubber(self.scrub))
+        object.__setattr__(self, "text_rules", tuple(r for r in rules if r.path == "$"))
+        object.__setattr__(self, "path_rules", tuple(r for r in rules if r.path != "$"))
         for part in self.match_on:
             if part not in _MATCH_PARTS and not (part.startswith("headers:") and len(part) > len("headers:")):
                 allowed = ", ".join(sorted(_MATCH_PARTS))
@@ -68,16 +95,20 @@ class MatchConfig:
         if self.repeat not in ("last", "cycle", "none"):
             raise ValueError(f"repeat: {self.repeat!r} is not one of last, cycle, none")
 
+    scrubber: Scrubber = dataclasses.field(init=False, repr=False, compare=False)
+    text_rules: tuple[Rule, ...] = dataclasses.field(init=False, repr=False, compare=False)
+    path_rules: tuple[Rule, ...] = dataclasses.field(init=False, repr=False, compare=False)
+
 
 # ---- request views -------------------------------------------------------------
 
 
-def _query_pairs(req: RequestLike) -> list[tuple[str, str]]:
+def query_pairs(req: RequestLike) -> list[tuple[str, str]]:
     items = req.query.items() if isinstance(req.query, Mapping) else req.query
     return sorted((str(k), str(v)) for k, v in items if k not in SECRET_QUERY)
 
 
-def _header(req: RequestLike, name: str) -> str:
+def header(req: RequestLike, name: str) -> str:
     name = name.lower()
     if isinstance(req.headers, Mapping):
         return str(req.headers.get(name, ""))
@@ -118,12 +149,19 @@ def body_json(body: bytes, ignore: Iterable[str] = (), drop_stream: bool = False
     if not body.strip():
         raise ValueError("empty body")
     try:
-        obj = json.loads(body)
-    except RecursionError:
-        raise ValueError("nested too deeply") from None
+        obj = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        # What orjson refuses and the standard library takes (integers past 64 bits, NaN) is JSON to a client.
+        try:
+            obj = json.loads(body)
+        except RecursionError:
+            raise ValueError("nested too deeply") from None
     if isinstance(obj, dict | list):
         for path in ignore:
-            _drop(obj, path.split("."))
+            if "." not in path and isinstance(obj, dict):
+                obj.pop(path, None)
+            else:
+                _drop(obj, path.split("."))
         if drop_stream and isinstance(obj, dict):
             obj.pop("stream", None)
             obj.pop("stream_options", None)
@@ -150,16 +188,40 @@ def normalise_body(body: bytes, ignore: Iterable[str] = DEFAULT_IGNORE, stream_i
         return "sha256:" + hashlib.sha256(body).hexdigest()
 
 
-def verbatim_key(req: RequestLike) -> str:
-    """Key of an exchange on a path no codec knows: method, path, query and body exactly."""
-    body = "sha256:" + hashlib.sha256(req.body).hexdigest()
-    return canonical(["verbatim", req.method.upper(), req.path, _query_pairs(req), body])
+class View(NamedTuple):
+    """A request as matching sees it: scrubbed, normalised, its body split by significance."""
+
+    base: str
+    """Canonical text of the key's parts and of the body's significant fields (all of them on a path no codec
+    knows), scrubbed and normalised; the body (or the digest of one that is not JSON) is its last part."""
+    rest: dict[str, Any]
+    """The body's other top-level fields as parsed, which count only when the recording has them."""
+    seen: dict[str, str]
+    """The numbered placeholders handed out in ``base``, which the other fields' carry on."""
 
 
-def key_of(req: RequestLike, cfg: MatchConfig, verbatim: bool = False) -> str:
-    """The match key of a call or recorded request."""
-    if verbatim:
-        return verbatim_key(req)
+def clean(text: str, cfg: MatchConfig, seen: dict[str, str]) -> str:
+    """``text`` scrubbed and normalised, as a key sees it."""
+    marks = Marks(text)
+    scrubbed = cfg.scrubber.view(text, marks)
+    # Most texts hold nothing to scrub: their marks serve again.
+    text = builtin(scrubbed, seen, marks if scrubbed is text else None) if cfg.normalise else scrubbed
+    for rule in cfg.text_rules:
+        text = rule.text(text)
+    return text
+
+
+@lru_cache(maxsize=512)
+def _significant(method: str, path: str, extra: tuple[str, ...]) -> frozenset[str] | None:
+    """The body fields that decide the answer on this route; None: all of them (no codec, or one that lists
+    none)."""
+    found = match_route(method, path)
+    # Only generation routes: an operation (embeddings, token counts …) is compared on every field.
+    fields = found[0].codec.significant_fields if found is not None and found[0].op is None else ()
+    return frozenset((*fields, *extra)) if fields else None
+
+
+def _head(req: RequestLike, cfg: MatchConfig) -> list[Any]:
     parts: list[Any] = ["codec"]
     for part in cfg.match_on:
         if part == "method":
@@ -167,15 +229,98 @@ def key_of(req: RequestLike, cfg: MatchConfig, verbatim: bool = False) -> str:
         elif part == "path":
             parts.append(req.path if cfg.stream_in_key else stream_neutral_path(req.path))
         elif part == "query":
-            pairs = _query_pairs(req)
+            pairs = query_pairs(req)
             parts.append(pairs if cfg.stream_in_key else _stream_neutral_query(pairs))
-        elif part == "body":
-            parts.append(normalise_body(req.body, cfg.ignore, cfg.stream_in_key))
         elif part == "model":
             parts.append(_model(req))
-        else:
-            parts.append(_header(req, part.split(":", 1)[1]))
-    return canonical(parts)
+        elif part != "body":
+            parts.append(header(req, part.split(":", 1)[1]))
+    return parts
+
+
+def view_of(req: RequestLike, cfg: MatchConfig, verbatim: bool = False) -> View:
+    """What of ``req`` its key is built from. On a path no codec knows (``verbatim``) the method, path, query
+    and every body field count, still compared as JSON."""
+    if verbatim:
+        head: list[Any] = ["verbatim", req.method.upper(), req.path, query_pairs(req)]
+    else:
+        head = _head(req, cfg)
+    if not verbatim and "body" not in cfg.match_on:
+        return View(canonical(head), {}, {})
+    try:
+        body = body_json(req.body, () if verbatim else cfg.ignore, drop_stream=not (verbatim or cfg.stream_in_key))
+    except (ValueError, UnicodeDecodeError):
+        return View(canonical([*head, "sha256:" + hashlib.sha256(req.body).hexdigest()]), {}, {})
+    if isinstance(body, dict | list):
+        cfg.scrubber.blank_paths(body)
+        for rule in cfg.path_rules:
+            body = rule.apply(body)
+    rest: dict[str, Any] = {}
+    sig = None if verbatim else _significant(req.method, req.path, cfg.significant)
+    if sig is not None and isinstance(body, dict):
+        rest = {k: body.pop(k) for k in [k for k in body if k not in sig]}
+    seen: dict[str, str] = {}
+    return View(clean(canonical([*head, body]), cfg, seen), rest, seen)
+
+
+def with_fields(view: View, names: Iterable[str], cfg: MatchConfig) -> str:
+    """The key of ``view`` once the recording's own other fields ``names`` are added (absent ones as such)."""
+    names = tuple(names)
+    if not names:
+        return view.base
+    seen = dict(view.seen)
+    rest = view.rest
+    parts = [[n, clean(canonical(rest[n]), cfg, seen) if n in rest else None] for n in names]
+    return view.base + "\x1f" + canonical(parts)
+
+
+def verbatim_key(req: RequestLike, cfg: MatchConfig | None = None) -> str:
+    """Key of an exchange on a path no codec knows: method, path, query and body (as JSON when it is)."""
+    return view_of(req, cfg or MatchConfig(), verbatim=True).base
+
+
+def key_of(req: RequestLike, cfg: MatchConfig, verbatim: bool = False) -> str:
+    """The match key of a recorded request (or of a call, taken as if it were one)."""
+    view = view_of(req, cfg, verbatim)
+    return with_fields(view, sorted(view.rest), cfg)
+
+
+class Keyer:
+    """Keys for the replay index. A recording's key holds the body fields it has; a call is looked up under
+    each set of other fields its significant part's recordings have, the largest first, so a field the
+    recording lacks does not make a miss. Under the index's lock for :meth:`recording`; :meth:`candidates`
+    only reads."""
+
+    def __init__(self, cfg: MatchConfig) -> None:
+        self.cfg = cfg
+        self._shapes: dict[str, tuple[tuple[str, ...], ...]] = {}
+
+    def recording(self, req: RequestLike, verbatim: bool = False) -> str:
+        view = view_of(req, self.cfg, verbatim)
+        names = tuple(sorted(view.rest))
+        shapes = self._shapes.get(view.base, ())
+        if names not in shapes:
+            self._shapes[view.base] = tuple(sorted((*shapes, names), key=len, reverse=True))
+        return with_fields(view, names, self.cfg)
+
+    def absorb(self, other: Keyer) -> None:
+        """Know the field sets of ``other``'s recordings too (an index taking in another's keys)."""
+        for base, shapes in list(other._shapes.items()):
+            for names in shapes:
+                mine = self._shapes.get(base, ())
+                if names not in mine:
+                    self._shapes[base] = tuple(sorted((*mine, names), key=len, reverse=True))
+
+    def candidates(self, call: RequestLike, verbatim: bool | None = None) -> list[str]:
+        """Keys ``call`` may be filed under, best first: the codec's view (unless ``verbatim``), then the
+        verbatim one (unless ``verbatim`` is False)."""
+        out: list[str] = []
+        if verbatim is not True:
+            view = view_of(call, self.cfg)
+            out += [with_fields(view, names, self.cfg) for names in self._shapes.get(view.base, ())]
+        if verbatim is not False:
+            out.append(verbatim_key(call, self.cfg))
+        return out
 
 
 def _model(req: RequestLike) -> str:
@@ -190,71 +335,3 @@ def _model(req: RequestLike) -> str:
     # The model named in the path (``/v1beta/models/<model>:generateContent``): the route's capture.
     found = match_route(req.method, req.path)
     return found[1].get("model", "") if found is not None else ""
-
-
-# ---- differences -----------------------------------------------------------------
-
-
-def _show(value: Any) -> str:
-    if value is _ABSENT:
-        return "(absent)"
-    text = f"'{value}'" if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return text if len(text) <= _MAX_VALUE else text[: _MAX_VALUE - 1] + "…"
-
-
-class _Absent:
-    pass
-
-
-_ABSENT = _Absent()
-
-
-def _walk(rec: Any, got: Any, path: str) -> Iterator[tuple[str, Any, Any]]:
-    """Dotted paths at which two JSON trees differ, with the two values there."""
-    if isinstance(rec, dict) and isinstance(got, dict):
-        for k in sorted(set(rec) | set(got)):
-            yield from _walk(rec.get(k, _ABSENT), got.get(k, _ABSENT), f"{path}.{k}" if path else str(k))
-    elif isinstance(rec, list) and isinstance(got, list):
-        for i in range(max(len(rec), len(got))):
-            a = rec[i] if i < len(rec) else _ABSENT
-            b = got[i] if i < len(got) else _ABSENT
-            yield from _walk(a, b, f"{path}.{i}" if path else str(i))
-    elif type(rec) is not type(got) or rec != got:
-        yield (path or "body", rec, got)
-
-
-def differences(recorded: RequestLike, got: RequestLike, cfg: MatchConfig, verbatim: bool = False) -> list[str]:
-    """Every difference between two requests that matters to the key, one readable line each.
-
-    ``verbatim``: the recording is on a path no codec knows, keyed on the exact query and bytes.
-    """
-    if verbatim:
-        exact = MatchConfig(match_on=("method", "path", "query", "body"), ignore=(), stream_in_key=True)
-        out = differences(recorded, got, exact)
-        if not out and recorded.body != got.body:
-            out.append("body: same JSON, different bytes (paths without a codec match the body exactly)")
-        return out
-    out: list[str] = []
-    if recorded.method.upper() != got.method.upper():
-        out.append(f"method: recorded {recorded.method.upper()}, got {got.method.upper()}")
-    rpath, gpath = recorded.path, got.path
-    if not cfg.stream_in_key:
-        rpath, gpath = stream_neutral_path(rpath), stream_neutral_path(gpath)
-    if rpath != gpath:
-        out.append(f"path: recorded {_show(recorded.path)}, got {_show(got.path)}")
-    if "query" in cfg.match_on and _query_pairs(recorded) != _query_pairs(got):
-        out.append(f"query: recorded {_show(_query_pairs(recorded))}, got {_show(_query_pairs(got))}")
-    for part in cfg.match_on:
-        if part.startswith("headers:"):
-            name = part.split(":", 1)[1]
-            if _header(recorded, name) != _header(got, name):
-                out.append(f"{part}: recorded {_show(_header(recorded, name))}, got {_show(_header(got, name))}")
-    try:
-        rec = body_json(recorded.body, cfg.ignore, drop_stream=not cfg.stream_in_key)
-        new = body_json(got.body, cfg.ignore, drop_stream=not cfg.stream_in_key)
-    except (ValueError, UnicodeDecodeError):
-        if recorded.body != got.body:
-            out.append(f"body: recorded {len(recorded.body)} bytes, got {len(got.body)} bytes (not JSON)")
-        return out
-    out.extend(f"{p}: recorded {_show(a)}, got {_show(b)}" for p, a, b in _walk(rec, new, ""))
-    return out

@@ -10,14 +10,9 @@ import threading
 from collections.abc import Iterable
 from typing import NamedTuple
 
-from llmreplay.cassettes.keys import (
-    MAX_DIFFS,
-    MatchConfig,
-    RequestLike,
-    differences,
-    key_of,
-    verbatim_key,
-)
+from llmreplay.cassettes.differences import differences
+from llmreplay.cassettes.fallback import Fallback
+from llmreplay.cassettes.keys import MAX_DIFFS, Keyer, MatchConfig, RequestLike
 from llmreplay.cassettes.model import Interaction
 from llmreplay.providers.registry import stream_neutral_path
 
@@ -43,6 +38,9 @@ class Index:
 
     def __init__(self, items: Iterable[tuple[str, Interaction]] = (), cfg: MatchConfig | None = None) -> None:
         self.cfg = cfg or MatchConfig()
+        self.keys = Keyer(self.cfg)
+        self.loose = Fallback(self.cfg) if self.cfg.fallback else None
+        """Recordings by conversation content, when the looser match is on."""
         self._by_key: dict[str, list[tuple[str, Interaction]]] = {}
         self._used: dict[str, int] = {}
         self._all: list[tuple[str, Interaction]] = []
@@ -56,7 +54,7 @@ class Index:
         return len(self._all)
 
     def _key(self, it: Interaction) -> str:
-        return key_of(it.request, self.cfg, verbatim=it.api is None)
+        return self.keys.recording(it.request, verbatim=it.api is None)
 
     def add(self, cassette: str, interaction: Interaction) -> None:
         """Add an interaction (one loaded, or one recorded during this run)."""
@@ -65,6 +63,13 @@ class Index:
             self._all.append((cassette, interaction))
             self._positions[id(interaction)] = n = self._counts.get(cassette, 0)
             self._counts[cassette] = n + 1
+        if self.loose is not None:
+            self.loose.add(cassette, interaction)
+
+    def fallback(self, call: RequestLike) -> tuple[str, Interaction] | None:
+        """The latest recording of ``call``'s conversation content, when the looser match is on (nothing is
+        used up: it is asked only after :meth:`find` found nothing)."""
+        return None if self.loose is None else self.loose.find(call)
 
     def position(self, interaction: Interaction) -> int:
         """Where ``interaction`` is in its cassette (0 for the first recording), for the journal."""
@@ -99,13 +104,9 @@ class Index:
     def find(self, call: RequestLike, verbatim: bool | None = None) -> str | None:
         """The key of the recording ``call`` would get, without using it up (vcrpy's ``can_play_response_for``):
         a request that is then refused (a rate limit, an injected fault) leaves every cursor where it was."""
-        keys = [key_of(call, self.cfg)] if verbatim is not True else []
+        keys = self.keys.candidates(call, verbatim)
         with self._lock:
-            if keys and (verbatim is False or keys[0] in self._by_key):
-                return keys[0] if self._next(keys[0]) is not None else None
-        key = verbatim_key(call)
-        with self._lock:
-            return key if self._next(key) is not None else None
+            return next((key for key in keys if self._next(key) is not None), None)
 
     def play(self, key: str) -> tuple[str, Interaction] | None:
         """Use up the recording :meth:`find` named (vcrpy's ``play_response``); None if another call took the

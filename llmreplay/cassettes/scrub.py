@@ -4,7 +4,12 @@ Only the recorded copy is scrubbed; the live exchange passes through untouched.
 Listed headers and query parameters keep their name with a placeholder value, so
 a replay can still see that the client sent them. Whatever the configuration, a
 safety net replaces anything shaped like a provider key (``sk-…``, ``AIza…``,
-``ya29.…``, a bearer token) wherever it appears in the exchange.
+``ya29.…``, a bearer token) wherever it appears in the exchange, and unless
+turned off, personal data too (e-mail addresses, phone and card numbers:
+:mod:`.redact`).
+
+Match keys see the same scrub (:meth:`Scrubber.view`), so a request scrubbed when it
+was recorded still finds its recording when it comes again as it was sent.
 """
 
 from __future__ import annotations
@@ -15,8 +20,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from llmreplay.cassettes.model import Interaction, RecordedEvent, RecordedRequest, RecordedResponse
+from llmreplay.cassettes.redact import EMAIL, PERSONAL, personal_spans
 from llmreplay.cassettes.scrub_stream import scrub_joined
 from llmreplay.cassettes.scrub_views import in_base64, matches, replaced, unescaped, utf16
+from llmreplay.cassettes.textmarks import Marks, substitute
 from llmreplay.providers.registry import ACCOUNT_HEADERS, CREDENTIAL_HEADERS, CREDENTIAL_QUERY
 
 DEFAULT_SECRET_HEADERS: tuple[str, ...] = (
@@ -58,6 +65,8 @@ class ScrubConfig:
     """Dotted paths into JSON bodies (``user``, ``metadata.email``, ``messages.*.name``) whose value is replaced."""
     patterns: tuple[str, ...] = ()
     """Regexes replaced wherever they match: bodies, stream events, header and query values."""
+    personal: bool = True
+    """Replace e-mail addresses, phone numbers and card-like numbers too."""
     placeholder: str = "REDACTED"
 
 
@@ -81,6 +90,18 @@ class Scrubber:
         joined = "|".join(f"(?:{p})" for p in [*shapes, *self.cfg.patterns])
         self._str_re = re.compile(joined)
         self._bytes_re = re.compile(joined.encode())
+        # Personal data has no fixed start to look for: its own pass, tried only where an "@" or enough digits
+        # are (most events and bodies have neither).
+        personal = PERSONAL if self.cfg.personal else ()
+        self._email = re.compile(EMAIL) if personal else None
+        self._email_b = re.compile(EMAIL.encode()) if personal else None
+        numbers = "|".join(f"(?:{p})" for p in personal if p != EMAIL)
+        self._numbers = re.compile(numbers) if personal else None
+        self._numbers_b = re.compile(numbers.encode()) if personal else None
+        # Escaped and re-encoded text is rare: one alternation of everything for those views.
+        every = "|".join(f"(?:{p})" for p in [*shapes, *personal, *self.cfg.patterns])
+        self._every_re = re.compile(every)
+        self._every_b = re.compile(every.encode())
         # Without patterns of the user's, a value can only need scrubbing if it holds one of the key shapes'
         # fixed starts: a substring test in C rules out nearly every event, where the regex (whose
         # lookbehinds defeat the engine's literal search) cost ~8 us per event of every recording.
@@ -100,7 +121,8 @@ class Scrubber:
 
     def response(self, resp: RecordedResponse) -> RecordedResponse:
         events = resp.events
-        if events is not None and _may_hold(b"".join(e.data for e in events), self._starts_b):
+        joined = b"" if events is None else b"".join(e.data for e in events)
+        if events is not None and (_may_hold(joined, self._starts_b) or self._personal_b(joined) != joined):
             # Per event, so the boundaries (and times) recorded stay exactly as they were.
             events = tuple(RecordedEvent(e.at_us, self._bytes(e.data)) for e in events)
         if events is not None:
@@ -126,28 +148,53 @@ class Scrubber:
     def _header_value(self, value: str) -> str:
         return self._text(_BEARER.sub(lambda m: m.group(1) + self._placeholder, value))
 
+    def view(self, text: str, marks: Marks | None = None) -> str:
+        """``text`` (a match key's canonical JSON) as it reads once scrubbed: a recorded request was scrubbed
+        before it was saved, so the request that comes again is scrubbed alike before its key is taken.
+        ``marks``: the text's, when the caller has them already."""
+        if _may_hold(text, self._starts):
+            text, marks = replaced(text, self._str_re, self._placeholder, self._starts), None
+        return self._personal(text, marks)
+
+    def blank_paths(self, doc: Any) -> None:
+        """Replace the configured body paths' values in the parsed body ``doc``, as recording does."""
+        for path in self._paths:
+            _blank(doc, path, self._placeholder)
+
+    def _personal(self, text: str, marks: Marks | None = None) -> str:
+        ph = self._placeholder
+        spans = personal_spans(text, self._email, self._numbers, marks)
+        return substitute(text, [(a, b, lambda _: ph) for a, b in spans])
+
+    def _personal_b(self, data: bytes) -> bytes:
+        ph = self._placeholder_b
+        spans = personal_spans(data, self._email_b, self._numbers_b)
+        return substitute(data, [(a, b, lambda _: ph) for a, b in spans])
+
     def _find(self, text: str) -> list[tuple[int, int]]:
-        return matches(text, self._str_re, self._starts)
+        found = matches(text, self._str_re, self._starts)
+        return sorted(found + personal_spans(text, self._email, self._numbers))
 
     def _text(self, value: str) -> str:
         value = _utf8(value)
         if _may_hold(value, self._starts):
             value = replaced(value, self._str_re, self._placeholder, self._starts)
+        value = self._personal(value)
         if "%" in value or "\\u" in value:
             # A pattern of the user's may end inside a character: what is left of it becomes U+FFFD.
-            value = unescaped(value.encode(), self._bytes_re, self._placeholder_b).decode("utf-8", "replace")
+            value = unescaped(value.encode(), self._every_b, self._placeholder_b).decode("utf-8", "replace")
         return value
 
     def _bytes(self, data: bytes) -> bytes:
         if _may_hold(data, self._starts_b):
             data = replaced(data, self._bytes_re, self._placeholder_b, self._starts_b)
-        return unescaped(data, self._bytes_re, self._placeholder_b)
+        return unescaped(self._personal_b(data), self._every_b, self._placeholder_b)
 
     def _json_body(self, body: bytes) -> bytes:
         if self._paths and body:
             body = self._body_paths(body)
         # A whole body may also be another encoding of text, or carry some as base64 (an inline file).
-        body = utf16(self._bytes(body), self._str_re, self._placeholder)
+        body = utf16(self._bytes(body), self._every_re, self._placeholder)
         return in_base64(body, self._bytes_re, self._placeholder_b, self._starts_b)
 
     def _body_paths(self, body: bytes) -> bytes:

@@ -153,6 +153,22 @@ class AnthropicMessagesCodec(Codec):
     credential_headers = ("x-api-key", "authorization")
     account_headers = ("anthropic-organization-id",)
     volatile_fields = ("metadata", "service_tier")
+    significant_fields = (
+        "model",
+        "messages",
+        "system",
+        "tools",
+        "tool_choice",
+        "max_tokens",
+        "thinking",
+        "output_format",
+        "stop_sequences",
+        "temperature",
+        "top_p",
+        "top_k",
+        "mcp_servers",
+        "container",
+    )
 
     def parse_request(self, call: Call) -> Request:
         return anthropic_request.parse_messages(call)

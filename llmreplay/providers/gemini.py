@@ -36,6 +36,21 @@ class GeminiCodec(Codec):
     # The path, not the body, asks for a stream; ``alt=sse`` only picks SSE over a JSON array.
     stream_paths: ClassVar[Mapping[str, str]] = {":streamGenerateContent": ":generateContent"}
     framing_query = frozenset({"alt"})
+    # The model is in the path. REST takes both spellings of a field; the SDK sends camelCase.
+    significant_fields = (
+        "contents",
+        "systemInstruction",
+        "system_instruction",
+        "tools",
+        "toolConfig",
+        "tool_config",
+        "generationConfig",
+        "generation_config",
+        "safetySettings",
+        "safety_settings",
+        "cachedContent",
+        "cached_content",
+    )
 
     def same_framing(self, recorded_query: Sequence[tuple[str, str]], request: Request) -> bool:
         recorded_sse = ("alt", "sse") in recorded_query

@@ -28,6 +28,25 @@ class OpenAIChatCodec(Codec):
     credential_headers = openai_common.CREDENTIAL_HEADERS
     account_headers = openai_common.ACCOUNT_HEADERS
     volatile_fields = openai_common.VOLATILE_FIELDS
+    significant_fields = (
+        "model",
+        "messages",
+        "tools",
+        "functions",
+        "tool_choice",
+        "function_call",
+        "parallel_tool_calls",
+        "response_format",
+        "max_tokens",
+        "max_completion_tokens",
+        "reasoning_effort",
+        "verbosity",
+        "modalities",
+        "audio",
+        "prediction",
+        "web_search_options",
+        *openai_common.SAMPLING_FIELDS,
+    )
 
     def parse_request(self, call: Call) -> Request:
         return openai_chat_request.parse_chat(call)

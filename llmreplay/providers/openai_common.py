@@ -22,6 +22,19 @@ VOLATILE_FIELDS = (
 )
 """Body fields that tag a request (end user, metadata, caching, storage, tier) without changing what the model says.
 ``seed`` and ``previous_response_id`` are not here: they do change it."""
+SAMPLING_FIELDS = (
+    "temperature",
+    "top_p",
+    "n",
+    "stop",
+    "seed",
+    "presence_penalty",
+    "frequency_penalty",
+    "logit_bias",
+    "logprobs",
+    "top_logprobs",
+)
+"""OpenAI's sampling settings, shared by Chat and Completions: each changes what the model says."""
 
 # kind -> (status, type, default code)
 _ERRORS: dict[ErrorKind, tuple[int, str, str | None]] = {

@@ -290,6 +290,7 @@ class OpenAICompletionsCodec(Codec):
     credential_headers = openai_common.CREDENTIAL_HEADERS
     account_headers = openai_common.ACCOUNT_HEADERS
     volatile_fields = openai_common.VOLATILE_FIELDS
+    significant_fields = ("model", "prompt", "suffix", "max_tokens", "echo", "best_of", *openai_common.SAMPLING_FIELDS)
 
     def parse_request(self, call: Call) -> Request:
         return parse_request(call)

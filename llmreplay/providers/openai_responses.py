@@ -27,6 +27,26 @@ class OpenAIResponsesCodec(Codec):
     credential_headers = openai_common.CREDENTIAL_HEADERS
     account_headers = openai_common.ACCOUNT_HEADERS
     volatile_fields = openai_common.VOLATILE_FIELDS
+    significant_fields = (
+        "model",
+        "input",
+        "instructions",
+        "previous_response_id",
+        "conversation",
+        "prompt",
+        "tools",
+        "tool_choice",
+        "parallel_tool_calls",
+        "max_tool_calls",
+        "text",
+        "reasoning",
+        "include",
+        "max_output_tokens",
+        "truncation",
+        "temperature",
+        "top_p",
+        "top_logprobs",
+    )
 
     def parse_request(self, call: Call) -> Request:
         return openai_responses_request.parse_request(call)

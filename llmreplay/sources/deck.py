@@ -21,15 +21,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 from llmreplay.cassettes import provenance
-from llmreplay.cassettes.keys import DEFAULT_IGNORE, MatchConfig
 from llmreplay.cassettes.matching import Index
 from llmreplay.cassettes.model import Interaction
 from llmreplay.cassettes.recorder import Recorder
-from llmreplay.cassettes.scrub import DEFAULT_SECRET_HEADERS, Scrubber, ScrubConfig
+from llmreplay.cassettes.scrub import Scrubber
 from llmreplay.cassettes.store import CassetteError, cassette_path, list_cassettes, load
 from llmreplay.config import CassetteSettings, ConfigError
 from llmreplay.sources.base import Source
 from llmreplay.sources.cassette import CassetteSource, Notify
+from llmreplay.sources.cassette_config import match_config, scrub_config
 from llmreplay.sources.upstream import Upstream
 from llmreplay.sources.upstreams import resolve_upstream
 
@@ -46,12 +46,7 @@ class Deck:
             self.target = cassette_path(self.folder, cfg.cassette)
             paths = list_cassettes(self.folder) if self.folder.is_dir() else []
             loaded = [load(p) for p in paths]
-            match = MatchConfig(
-                match_on=tuple(cfg.match_on),
-                ignore=(*DEFAULT_IGNORE, *cfg.ignore),
-                stream_in_key=cfg.stream_in_key,
-                repeat=cfg.repeat,
-            )
+            match = match_config(cfg)
         except (CassetteError, ValueError) as exc:
             raise ConfigError(str(exc)) from None
         self.names = [c.path.stem for c in loaded]
@@ -76,13 +71,7 @@ class Deck:
         if cfg.upstream:
             try:
                 upstream = resolve_upstream(cfg.upstream)
-                scrub = Scrubber(
-                    ScrubConfig(
-                        headers=(*DEFAULT_SECRET_HEADERS, *cfg.scrub_headers),
-                        body_paths=tuple(cfg.scrub_body_paths),
-                        patterns=tuple(cfg.scrub_patterns),
-                    )
-                )
+                scrub = Scrubber(scrub_config(cfg))
             except ValueError as exc:
                 raise ConfigError(str(exc)) from None
             self.proxy = Upstream(upstream, self._recorded, scrub)

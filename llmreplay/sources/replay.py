@@ -16,6 +16,7 @@ recorded body arrived; the recording holds no finer timing to follow.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Iterable
 from typing import Literal
 
@@ -31,6 +32,8 @@ from llmreplay.providers.base import content_steps
 from llmreplay.synth import tokens
 
 Timing = Literal["recorded", "synthetic"]
+
+log = logging.getLogger("llmreplay.cassettes")
 
 DROPPED_HEADERS = frozenset({"content-length", "transfer-encoding", "connection", "content-encoding", "keep-alive"})
 """Recorded headers the server sets itself: the body is stored decoded and is re-framed on the way out."""
@@ -108,14 +111,27 @@ class ReplaySource:
         near = self.index.closest(call)
         if near is None:
             msg += " The cassette(s) hold no interactions."
+            why = "they hold no interactions"
         else:
             req = near.interaction.request
             where = f"{req.method} {req.path} in cassette {near.cassette}"
             if near.differences:
                 msg += f" Closest recorded request ({where}) differs in: " + "; ".join(near.differences) + "."
+                # Field names only: the values are in the client's error, and may be long or personal.
+                fields = ", ".join(dict.fromkeys(d.split(":", 1)[0] for d in near.differences))
+                why = f"closest {near.cassette}#{self.index.position(near.interaction)} differs in {fields}"
             else:
                 # Same key fields but every recording of it used up with repeat="none".
                 msg += f" Closest recorded request ({where}) matches, but its recordings are used up."
+                why = f"closest {near.cassette}#{self.index.position(near.interaction)} is used up"
+        log.warning(
+            "llmreplay: cassette miss: %s %s in cassette(s) %s: %s",
+            call.method.upper(),
+            call.path,
+            names,
+            why,
+            extra={"match": "miss", "cassette": names},
+        )
         return ApiError(ErrorKind.INVALID_REQUEST, msg, code="cassette_miss")
 
 
@@ -228,8 +244,8 @@ def replayed_tokens(it: Interaction) -> Usage | None:
     kept = _tokens_seen.get(id(it))
     if kept is not None and kept[0] is it:
         return kept[1]
-    reply = reply_of(it)
-    usage = None
+    usage = _final_usage(it)
+    reply = reply_of(it) if usage is None else None
     if reply is not None:
         usage = reply.usage
         if not usage.output_tokens:
@@ -240,6 +256,25 @@ def replayed_tokens(it: Interaction) -> Usage | None:
     # The recording is kept with its count, so its id cannot be reused by another while the count is here.
     _tokens_seen[id(it)] = (it, usage)
     return usage
+
+
+TAIL_EVENTS = 3
+"""A stream's usage is in its last events (OpenAI's usage chunk, Anthropic's message_delta, Gemini's last
+usageMetadata, Responses' response.completed), each a running total: read first, it spares parsing the whole
+stream (a 500-event stream: ~9 ms parsed whole, ~0.1 ms its tail)."""
+
+
+def _final_usage(it: Interaction) -> Usage | None:
+    """The usage a long recorded stream reports at its end, read from its last events alone; None when they
+    hold none (a stream asked without usage, a codec that needs the whole stream to say)."""
+    events, codec = it.response.events, codec_for(it.api)
+    if codec is None or events is None or len(events) <= 2 * TAIL_EVENTS or not 200 <= it.response.status < 300:
+        return None
+    try:
+        usage = codec.events_to_reply(codec.parse_events(b"".join(e.data for e in events[-TAIL_EVENTS:]))).usage
+    except Exception:  # a tail the codec cannot read alone: the whole stream is read instead
+        return None
+    return usage if usage.output_tokens else None
 
 
 def count_tokens(ex: Exchange, it: Interaction) -> None:

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from llmreplay.cassettes.keys import MatchConfig, differences, key_of, normalise_body, verbatim_key
+from llmreplay.cassettes.differences import differences
+from llmreplay.cassettes.keys import MatchConfig, key_of, normalise_body, verbatim_key
 from llmreplay.cassettes.matching import Index
 from llmreplay.cassettes.model import Interaction, RecordedRequest, RecordedResponse
 from llmreplay.model import Call
@@ -135,10 +136,11 @@ def test_unknown_match_part_is_rejected() -> None:
         MatchConfig(repeat="sometimes")  # type: ignore[arg-type]
 
 
-def test_verbatim_key_is_exact() -> None:
+def test_verbatim_key_compares_json_and_keeps_the_query() -> None:
     a = call(b'{"a":1,"b":2}', "/v1/conversations")
-    b = call(b'{"b":2,"a":1}', "/v1/conversations")
-    assert verbatim_key(a) != verbatim_key(b)
+    b = call(b'{ "b": 2,\n "a": 1 }', "/v1/conversations")
+    assert verbatim_key(a) == verbatim_key(b) != verbatim_key(call(b'{"a":1,"b":3}', "/v1/conversations"))
+    assert verbatim_key(call(b"\x00ab", "/v1/files")) != verbatim_key(call(b"\x00abc", "/v1/files"))
     assert verbatim_key(call(b"", "/v1/responses/resp_1", "GET", query={"x": "1"})) != verbatim_key(
         call(b"", "/v1/responses/resp_1", "GET")
     )
@@ -193,13 +195,15 @@ def test_add_makes_new_recordings_findable() -> None:
     assert _n(idx.lookup(call(chat()))) == 5 and len(idx) == 1
 
 
-def test_verbatim_interactions_match_exactly() -> None:
+def test_verbatim_interactions_match_on_query_and_json() -> None:
     raw = b'{"items":[],"b":1}'
     it = interaction(raw, "/v1/conversations", api=None, reply=b'{"n":9}', query=(("limit", "2"),))
     idx = Index([("c", it)])
     assert _n(idx.lookup(call(raw, "/v1/conversations", query={"limit": "2"}))) == 9
     assert idx.lookup(call(raw, "/v1/conversations")) is None
-    assert idx.lookup(call(b'{"b":1,"items":[]}', "/v1/conversations", query={"limit": "2"})) is None
+    # Same JSON in another key order is the same request; another value is not.
+    assert _n(idx.lookup(call(b'{"b":1,"items":[]}', "/v1/conversations", query={"limit": "2"}))) == 9
+    assert idx.lookup(call(b'{"b":2,"items":[]}', "/v1/conversations", query={"limit": "2"})) is None
     assert _n(idx.lookup(call(raw, "/v1/conversations", query={"limit": "2"}), verbatim=True)) == 9
     assert idx.lookup(call(raw, "/v1/conversations", query={"limit": "2"}), verbatim=False) is None
 
@@ -264,8 +268,8 @@ def test_differences_non_json_and_method() -> None:
 def test_verbatim_closest_reports_exact_differences() -> None:
     it = interaction(b'{"a":1,"b":2}', "/v1/conversations", api=None, query=(("limit", "2"),))
     idx = Index([("c", it)])
-    near = idx.closest(call(b'{"b":2,"a":1}', "/v1/conversations", query={"limit": "2"}))
-    assert near is not None
-    assert near.differences == ["body: same JSON, different bytes (paths without a codec match the body exactly)"]
+    assert idx.lookup(call(b'{"b":2, "a":1}', "/v1/conversations", query={"limit": "2"})) is it
+    near = idx.closest(call(b'{"b":2,"a":1,"c":0}', "/v1/conversations", query={"limit": "2"}))
+    assert near is not None and near.differences == ["c: recorded (absent), got 0"]
     near = idx.closest(call(b'{"a":1,"b":2}', "/v1/conversations", query={"limit": "3"}))
     assert near is not None and near.differences[0].startswith('query: recorded [["limit", "2"]]')

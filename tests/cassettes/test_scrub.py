@@ -37,7 +37,7 @@ def _request(**kw: object) -> RecordedRequest:
 
 
 def test_default_headers_and_query_replaced_names_kept() -> None:
-    req = Scrubber().request(_request())
+    req = Scrubber(ScrubConfig(personal=False)).request(_request())
     headers = dict(req.headers)
     for name in ("authorization", "x-api-key", "x-goog-api-key", "api-key", "cookie", "openai-organization"):
         assert headers[name] == "REDACTED"

@@ -1,0 +1,106 @@
+"""Same JSON, other bytes: real recordings and cassettes vcrpy writes replay when the client sends the same body
+with another key order and spacing, on paths with a codec and without one, through a real server and the SDKs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx2
+import openai
+import pytest
+from google import genai
+from google.genai import types
+
+from llmreplay.cassettes.store import new_header, save
+from llmreplay.cassettes.vcr import import_file
+from llmreplay.server import BackgroundServer
+from tests.cassettes.test_vcr import FIXTURES, to_vcr, write_yaml
+from tests.e2e.common import GOOGLE_KEY, openai_client
+
+pytestmark = pytest.mark.sdk
+
+
+def reordered(obj: Any) -> Any:
+    """The same JSON with every object's keys in reverse order."""
+    if isinstance(obj, dict):
+        return {k: reordered(obj[k]) for k in reversed(list(obj))}
+    if isinstance(obj, list):
+        return [reordered(v) for v in obj]
+    return obj
+
+
+def serve(folder: Path, make_server: Any) -> BackgroundServer:
+    server: BackgroundServer = make_server(
+        cassettes={"dir": str(folder), "record_mode": "none", "on_miss": "error", "speed": 0}
+    )
+    return server
+
+
+def test_every_real_recording_replays_from_other_bytes(tmp_path: Path, make_server: Any) -> None:
+    if not FIXTURES:
+        pytest.skip("no real fixtures")
+    fixtures = [json.loads(p.read_text()) for p in FIXTURES]
+    for parsed in (False, True):  # vcrpy's body string and pydantic-ai's parsed_body
+        _, items = import_file(write_yaml(tmp_path / f"real{parsed}.yaml", [to_vcr(fx, parsed) for fx in fixtures]))
+        save(tmp_path / "cassettes" / f"real_{parsed}.msgpack", new_header("https://example.com"), items)
+    server = serve(tmp_path / "cassettes", make_server)
+    missed: list[str] = []
+    with httpx2.Client(base_url=server.url, timeout=20) as client:
+        for fx in fixtures:
+            rq = fx["request"]
+            body = json.dumps(reordered(rq["body"]), indent=1, ensure_ascii=True).encode()
+            query = ("?" + urlencode(rq["query"])) if rq["query"] else ""
+            r = client.post(rq["path"] + query, content=body, headers={"content-type": "application/json"})
+            if b"cassette_miss" in r.content:
+                missed.append(f"{fx['source']}: {r.json()}")
+            elif r.status_code != fx["response"]["status"]:
+                missed.append(f"{fx['source']}: status {r.status_code}, recorded {fx['response']['status']}")
+    assert missed == [], f"{len(missed)} of {len(fixtures)}: " + "\n".join(missed[:5])
+
+
+def _vcr_interaction(uri: str, request: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "request": {"method": "POST", "uri": uri, "headers": {"content-type": ["application/json"]}, **request},
+        "response": {
+            "status": {"code": 200, "message": "OK"},
+            "headers": {"content-type": ["application/json"]},
+            "body": {"string": json.dumps(answer)},
+        },
+    }
+
+
+def test_paths_without_a_codec_replay_through_the_sdks(tmp_path: Path, make_server: Any) -> None:
+    """``POST /v1/responses/input_tokens`` and ``POST /v1beta/fileSearchStores``, as pydantic-ai's and vcrpy's
+    cassettes hold them (a parsed body in its own key order; a pretty-printed body string), missed before."""
+    counted = {"object": "response.input_tokens", "input_tokens": 7}
+    store = {"name": "fileSearchStores/docs-1a2b", "displayName": "docs", "createTime": "2026-12-06T10:00:00Z"}
+    interactions = [
+        _vcr_interaction(
+            "https://api.openai.com/v1/responses/input_tokens",
+            {"parsed_body": {"input": "How many tokens is this?", "instructions": "be brief", "model": "gpt-4o"}},
+            counted,
+        ),
+        _vcr_interaction(
+            "https://generativelanguage.googleapis.com/v1beta/fileSearchStores",
+            {"body": json.dumps({"displayName": "docs"}, indent=2)},
+            store,
+        ),
+    ]
+    _, items = import_file(write_yaml(tmp_path / "pydantic_ai.yaml", interactions))
+    assert [it.api for it in items] == [None, None]  # no codec owns these paths: keyed on every field
+    save(tmp_path / "cassettes" / "pydantic_ai.msgpack", new_header("https://example.com"), items)
+    server = serve(tmp_path / "cassettes", make_server)
+
+    oai = openai_client(server.url)
+    got = oai.responses.input_tokens.count(model="gpt-4o", instructions="be brief", input="How many tokens is this?")
+    assert got.input_tokens == 7
+    # pydantic-ai's recording was made on v1beta; this SDK's default is v1.
+    gem = genai.Client(api_key=GOOGLE_KEY, http_options=types.HttpOptions(base_url=server.url, api_version="v1beta"))
+    made = gem.file_search_stores.create(config={"display_name": "docs"})
+    assert made.name == "fileSearchStores/docs-1a2b"
+    # Another value is still another request.
+    with pytest.raises(openai.NotFoundError, match="no recorded interaction"):
+        oai.responses.input_tokens.count(model="gpt-4o", input="Something else")
