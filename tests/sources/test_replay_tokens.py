@@ -4,6 +4,7 @@ recorded) in /api/metrics, /metrics and the dashboard's feed, as synthetic repli
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import anthropic
@@ -12,6 +13,7 @@ import openai
 from prometheus_client.parser import text_string_to_metric_families
 
 from llmreplay.cassettes import store
+from llmreplay.cassettes.model import Interaction, RecordedEvent, RecordedRequest, RecordedResponse
 from llmreplay.runtime import RUNTIME
 from llmreplay.sources.replay import replayed_tokens
 from tests.dashboard.test_ws import _collect
@@ -89,3 +91,33 @@ def _calls(url: str) -> None:
     an = anthropic.Anthropic(base_url=url, api_key="k", max_retries=0)
     with an.messages.stream(model="claude-sonnet-4-6", max_tokens=256, messages=QUESTION) as s:
         assert s.get_final_message().usage.output_tokens == RECORDED_OUT
+
+
+def _long_stream(with_usage: bool) -> Interaction:
+    events = []
+    for i in range(500):
+        chunk = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "gpt-4o",
+                 "choices": [{"index": 0, "delta": {"content": f"word{i} "}, "finish_reason": None}]}  # fmt: skip
+        events.append(RecordedEvent(i * 1000, f"data: {json.dumps(chunk)}\n\n".encode()))
+    if with_usage:
+        usage = {"prompt_tokens": 3, "completion_tokens": 512, "total_tokens": 515}
+        last = {
+            "id": "c",
+            "object": "chat.completion.chunk",
+            "created": 1,
+            "model": "gpt-4o",
+            "choices": [],
+            "usage": usage,
+        }
+        events.append(RecordedEvent(599_000, f"data: {json.dumps(last)}\n\n".encode()))
+    events.append(RecordedEvent(600_000, b"data: [DONE]\n\n"))
+    request = RecordedRequest("POST", "/v1/chat/completions", body=b'{"model":"gpt-4o","stream":true,"messages":[]}')
+    response = RecordedResponse(200, (("content-type", "text/event-stream"),), None, tuple(events), 0, 600_000)
+    return Interaction(request, response, "openai-chat", "chat-completions")
+
+
+def test_a_long_stream_counts_its_recorded_usage_else_the_estimate_of_its_text() -> None:
+    counted = replayed_tokens(_long_stream(with_usage=True))
+    assert counted is not None and (counted.input_tokens, counted.output_tokens) == (3, 512)  # as recorded
+    counted = replayed_tokens(_long_stream(with_usage=False))
+    assert counted is not None and counted.output_tokens == 500  # "word{i} " is one token each
