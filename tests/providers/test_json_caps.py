@@ -63,3 +63,15 @@ def test_nesting_past_the_depth_cap_is_found_on_the_way() -> None:
     # Side by side, the same number of arrays is many, not deep.
     with pytest.raises(ApiError, match="objects and arrays"):
         json_caps.check(b"[" + b"[]," * (MAX_CONTAINERS + 1) + b"[]]")
+
+
+def test_strings_read_a_window_at_a_time_end_where_they_end(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A string is skipped in C a window at a time (a string of escaped quotes is not a Python loop per quote);
+    # with tiny windows, every escape and quote lands on an edge somewhere.
+    monkeypatch.setattr(json_caps, "_WINDOW", 7)
+    text = 'a \\ backslash, "quotes", {braces}, [brackets] and \\" escaped ones \\\\' * 10_000
+    body = orjson.dumps({"messages": [{"role": "user", "content": text}] * 4, "n": [1] * (MAX_VALUES // 2)})
+    assert body.count(b",") > MAX_VALUES
+    json_caps.check(body)
+    with pytest.raises(ApiError, match="JSON values"):
+        json_caps.check(body[:-1] + b"," + b",".join([b"1"] * MAX_VALUES) + b"]}")
