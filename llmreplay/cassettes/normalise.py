@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmreplay.cassettes.scrub_views import matches
-from llmreplay.cassettes.textmarks import Marks, near, substitute
+from llmreplay.cassettes.textmarks import Marks, anchored, substitute
 
 ID_PREFIXES: tuple[str, ...] = ("call_", "toolu_", "srvtoolu_", "msg_", "resp_", "fc_", "rs_", "chatcmpl-")
 """Starts of the ids OpenAI and Anthropic generate (tool calls, messages, responses, reasoning items)."""
@@ -54,16 +54,27 @@ def builtin(text: str, seen: dict[str, str], marks: Marks | None = None) -> str:
         return how
 
     spans: list[tuple[int, int, Callable[[str], str]]] = []
-    if any(p in text for p in ID_PREFIXES):
-        spans += [(a, b, numbered(None)) for a, b in matches(text, _ID, ID_PREFIXES)]
-    spans += [(a, b, numbered("uuid:")) for a, b in near(text, _UUID, marks.hex(_UUID_SKELETON), 0, 36)]
-    spans += [(a, b, _time) for a, b in near(text, _ISO, marks.digits(b"0000-00-00"), 0, 40)]
-    spans += [(a, b, _epoch) for a, b in near(text, _EPOCH, marks.digits(b"0" * 10), 0, 30)]
+    # Every prefix but one ends in "_", which most plain chat bodies do not hold at all.
+    if ("_" in text or "chatcmpl-" in text) and any(p in text for p in ID_PREFIXES):
+        by_prefix = numbered(None)
+        spans += [(a, b, by_prefix) for a, b in matches(text, _ID, ID_PREFIXES)]
+    if "-" in text:
+        if marks.has_hex(_UUID_SKELETON):
+            uuid = numbered("uuid:")
+            spans += [(a, b, uuid) for a, b in anchored(text, _UUID, marks.hex(_UUID_SKELETON))]
+        if marks.has_digits(_DATE):
+            spans += [(a, b, _time) for a, b in anchored(text, _ISO, marks.digits(_DATE))]
+    if marks.has_digits(_TEN):
+        spans += [(a, b, _epoch) for a, b in anchored(text, _EPOCH, marks.digits(_TEN))]
+    if not spans:
+        return text
     # Numbered in order of appearance: the same text numbers the same way wherever it is keyed.
     return substitute(text, spans)
 
 
 _UUID_SKELETON = b"hhhhhhhh-hhhh-hhhh-hhhh-hhhhhhhhhhhh"
+_DATE = b"0000-00-00"
+_TEN = b"0" * 10
 
 
 def _time(_: str) -> str:

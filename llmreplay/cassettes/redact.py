@@ -42,9 +42,15 @@ def personal_spans(
     only around an ``@`` and around a skeleton every such number has (``000-0000`` or 13 digits in a row)."""
     marks = marks or Marks(value)
     spans: list[Span] = []
-    if email is not None:
+    if email is not None and marks.has_literal(b"@"):
         spans += near(value, email, marks.literal(b"@"), 64, 256)
-    if numbers is not None:
-        at = sorted({*marks.digits(b"000-0000"), *marks.digits(b"0" * 13)})
+    if numbers is not None and (marks.has_digits(_GROUPS) or marks.has_digits(_RUN)):
+        at = sorted({*marks.digits(_GROUPS), *marks.digits(_RUN)})
         spans += near(value, numbers, at, 24, 24)
     return spans
+
+
+_GROUPS = b"000-0000"
+"""What every phone number and grouped card number has (digits as ``0``, separators as ``-``)."""
+_RUN = b"0" * 13
+"""What an ungrouped card number has."""

@@ -164,7 +164,7 @@ class Scrubber:
     def _personal(self, text: str, marks: Marks | None = None) -> str:
         ph = self._placeholder
         spans = personal_spans(text, self._email, self._numbers, marks)
-        return substitute(text, [(a, b, lambda _: ph) for a, b in spans])
+        return substitute(text, [(a, b, lambda _: ph) for a, b in spans]) if spans else text
 
     def _personal_b(self, data: bytes) -> bytes:
         ph = self._placeholder_b

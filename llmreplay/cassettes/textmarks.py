@@ -36,17 +36,34 @@ class Marks:
     def _encode(self, skeleton: bytes) -> bytes:
         return skeleton if self._width == 1 else skeleton.decode("ascii").encode("utf-32-le")
 
-    def digits(self, skeleton: bytes) -> Iterator[int]:
-        """Where ``skeleton`` (digits written ``0``, any of space, ``.`` and ``-`` written ``-``) occurs."""
+    def _digit_view(self) -> bytes:
         if self._digits is None:
             self._digits = self._raw.translate(_DIGITS)
-        return self._find(self._digits, self._encode(skeleton))
+        return self._digits
+
+    def _hex_view(self) -> bytes:
+        if self._hex is None:
+            self._hex = self._raw.translate(_HEX)
+        return self._hex
+
+    def has_digits(self, skeleton: bytes) -> bool:
+        """Whether ``skeleton`` (digits written ``0``, any of space, ``.`` and ``-`` written ``-``) occurs: one
+        C search, so callers ask before they build anything."""
+        return self._encode(skeleton) in self._digit_view()
+
+    def digits(self, skeleton: bytes) -> Iterator[int]:
+        """Where ``skeleton`` occurs (written as for :meth:`has_digits`)."""
+        return self._find(self._digit_view(), self._encode(skeleton))
+
+    def has_hex(self, skeleton: bytes) -> bool:
+        return self._encode(skeleton) in self._hex_view()
 
     def hex(self, skeleton: bytes) -> Iterator[int]:
         """Where ``skeleton`` (hex digits written ``h``) occurs."""
-        if self._hex is None:
-            self._hex = self._raw.translate(_HEX)
-        return self._find(self._hex, self._encode(skeleton))
+        return self._find(self._hex_view(), self._encode(skeleton))
+
+    def has_literal(self, text: bytes) -> bool:
+        return self._encode(text) in self._raw
 
     def literal(self, text: bytes) -> Iterator[int]:
         return self._find(self._raw, self._encode(text))
@@ -77,6 +94,19 @@ def near(value: AnyStr, regex: re.Pattern[AnyStr], marks: Iterable[int], before:
                 hit = regex.search(value, hit.start()) or hit
             spans.append(hit.span())
             done = hit.end()
+    return spans
+
+
+def anchored(value: AnyStr, regex: re.Pattern[AnyStr], marks: Iterable[int]) -> list[Span]:
+    """Spans of ``regex`` matched where a mark is (for patterns that start where their skeleton does)."""
+    spans: list[Span] = []
+    done = 0
+    for m in marks:
+        if m >= done:
+            hit = regex.match(value, m)
+            if hit is not None:
+                spans.append(hit.span())
+                done = hit.end()
     return spans
 
 
