@@ -18,6 +18,7 @@ from llmreplay.cassettes.store import new_header, save
 from llmreplay.cassettes.vcr import import_file
 from llmreplay.server import BackgroundServer
 from tests.cassettes.test_vcr import FIXTURES, to_vcr, write_yaml
+from tests.conftest import settings
 from tests.e2e.common import GOOGLE_KEY, openai_client
 
 pytestmark = pytest.mark.sdk
@@ -104,3 +105,32 @@ def test_paths_without_a_codec_replay_through_the_sdks(tmp_path: Path, make_serv
     # Another value is still another request.
     with pytest.raises(openai.NotFoundError, match="no recorded interaction"):
         oai.responses.input_tokens.count(model="gpt-4o", input="Something else")
+
+
+def test_a_cassette_vcrpy_wrote_replays_other_bytes_with_and_without_a_codec(tmp_path: Path) -> None:
+    """vcrpy records pretty-printed bodies (one on a path no codec knows); the client then sends them compact,
+    in another key order: both are answered from the recording."""
+    vcr = pytest.importorskip("vcr")
+    requests = pytest.importorskip("requests")
+    chat = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "vcr canonical"}], "temperature": 0}
+    count = {"model": "gpt-4o", "input": "How many tokens?", "instructions": "be brief"}
+    cassette = tmp_path / "vcr.yaml"
+    headers = {"content-type": "application/json"}
+    up = BackgroundServer(settings(synthetic={"tool_call_probability": 0}))
+    with up, vcr.VCR(record_mode="all").use_cassette(str(cassette)):
+        recorded = [
+            requests.post(up.url + path, data=json.dumps(body, indent=2), headers=headers, timeout=10)
+            for path, body in (("/v1/chat/completions", chat), ("/v1/responses/input_tokens", count))
+        ]
+    _, items = import_file(cassette)
+    assert [it.api for it in items] == ["openai-chat", None]
+    save(tmp_path / "cassettes" / "vcr.msgpack", new_header(up.url), items)
+    with BackgroundServer(
+        settings(cassettes={"dir": str(tmp_path / "cassettes"), "record_mode": "none", "speed": 0})
+    ) as rp:
+        for (path, body), before in zip(
+            (("/v1/chat/completions", chat), ("/v1/responses/input_tokens", count)), recorded, strict=True
+        ):
+            compact = json.dumps(reordered(body), separators=(",", ":")).encode()
+            again = httpx2.post(rp.url + path, content=compact, headers=headers, timeout=10)
+            assert (again.status_code, again.content) == (before.status_code, before.content), again.text
