@@ -85,7 +85,9 @@ class MatchConfig:
     def __post_init__(self) -> None:
         rules = parse_rules(self.normalisers)
         # Built once: the frozen fields above say what these are.
-        object.__setattr__(self, "scrubber", Scrubber(self.scrub))
+        # Personal data always reads as REDACTED to a key, whatever is kept: a cassette scrubbed with it on (an
+        # import scrubs with the defaults) still matches a server that keeps it.
+        object.__setattr__(self, "scrubber", Scrubber(dataclasses.replace(self.scrub, personal=True)))
         object.__setattr__(self, "text_rules", tuple(r for r in rules if r.path == "$"))
         object.__setattr__(self, "path_rules", tuple(r for r in rules if r.path != "$"))
         for part in self.match_on:

@@ -79,3 +79,12 @@ def test_body_paths_scrubbed_at_record_time_match_too() -> None:
     stored = Scrubber(cfg.scrub).request(RecordedRequest("POST", "/v1/chat/completions", (), (), sent))
     it = Interaction(stored, RecordedResponse(200, (), b"{}", None, 0, 0), "openai-chat", "chat-completions")
     assert Index([("c", it)], cfg).lookup(Call("POST", "/v1/chat/completions", {}, {}, {}, sent)) is it
+
+
+def test_matching_reads_personal_data_as_redacted_even_when_it_is_kept() -> None:
+    """An import scrubs with the defaults: its cassette still matches on a server set to keep personal data."""
+    sent = json.dumps({"model": "m", "messages": [{"role": "user", "content": "mail bob@example.com"}]}).encode()
+    stored = Scrubber().request(RecordedRequest("POST", "/v1/chat/completions", (), (), sent))
+    it = Interaction(stored, RecordedResponse(200, (), b"{}", None, 0, 0), "openai-chat", "chat-completions")
+    idx = Index([("c", it)], MatchConfig(scrub=ScrubConfig(personal=False)))
+    assert idx.lookup(Call("POST", "/v1/chat/completions", {}, {}, {}, sent)) is it
