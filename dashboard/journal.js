@@ -22,7 +22,9 @@ function answeredBy(a) {
   if (!a || typeof a !== "object") return "";
   if ("rule" in a) return `rule ${a.rule}, step ${a.step}`;
   if ("cassette" in a) return `cassette ${a.cassette} #${a.index}`;
-  if ("upstream" in a) return `upstream ${a.upstream}`;
+  const kept = "recorded_into" in a ? `, recorded into ${a.recorded_into}` : "";
+  if ("upstream" in a) return `upstream ${a.upstream}${kept}`;
+  if ("missed" in a) return `no recording in cassette ${a.missed}`;
   return Object.keys(a).join(", ");
 }
 

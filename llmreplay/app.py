@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from llmreplay import limits
+from llmreplay.cassettes.watch import Watcher
 from llmreplay.config import Settings
 from llmreplay.control import admin, dashboard
 from llmreplay.metrics import prometheus
@@ -42,6 +43,8 @@ def create_app(settings: Settings | None = None) -> web.Application:
         # Paths no codec knows (/v1/files, /v1/responses/{id} …) are replayed or forwarded byte for byte.
         app.router.add_route("*", "/{tail:.*}", handler(None))
         app.on_cleanup.append(_close_deck)
+        if settings.cassettes.watch:
+            app.cleanup_ctx.append(_watch_cassettes)
         if settings.cassettes.usage_report:
             app.on_cleanup.append(_write_usage)
     return app
@@ -63,6 +66,16 @@ async def _lateness_to_metrics(app: web.Application) -> AsyncIterator[None]:
             rt.metrics.frame_lateness(*rt.writer.take_lateness())
 
     task = asyncio.ensure_future(every_second())
+    yield
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
+async def _watch_cassettes(app: web.Application) -> AsyncIterator[None]:
+    """``--watch``: the cassette files are polled off the data path while the app runs."""
+    deck = app[RUNTIME].deck
+    assert deck is not None
+    task = asyncio.ensure_future(Watcher(deck.catalog, deck.folder, deck.recording_into).run())
     yield
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)

@@ -127,6 +127,12 @@ def _common(fn: Any) -> Any:
 @click.option(
     "--timing", type=click.Choice(["recorded", "synthetic"]), default=None, help="Recorded pace or latency settings."
 )
+@click.option(
+    "--watch",
+    is_flag=True,
+    default=None,
+    help="Read cassette files again when they change, and load new ones in --cassettes. [env LLMREPLAY_WATCH]",
+)
 def serve(
     synthetic: bool,
     seed: int | None,
@@ -135,6 +141,7 @@ def serve(
     speed: float | None,
     timing: str | None,
     usage_report: str | None,
+    watch: bool | None,
     **common: Any,
 ) -> None:
     """Run the server: synthetic replies, or replay of the cassettes in --cassettes.
@@ -143,7 +150,7 @@ def serve(
     environment (the original server's names: PORT, STREAM_*, RATE_LIMIT_*,
     TOOL_CALL_PROBABILITY, DEFAULT_RESPONSE), then these flags.
     """
-    cassettes = {"record_mode": record_mode, "on_miss": on_miss, "speed": speed, "timing": timing}
+    cassettes = {"record_mode": record_mode, "on_miss": on_miss, "speed": speed, "timing": timing, "watch": watch}
     cassettes["usage_report"] = usage_report
     if synthetic and common.get("cassette_dir"):
         raise click.UsageError("--synthetic and --cassettes exclude each other (use --on-miss synthetic)")

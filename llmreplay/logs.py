@@ -9,7 +9,7 @@ import sys
 from typing import Any
 
 # Fields the access log passes as ``extra`` and a JSON line carries as its own keys.
-_FIELDS = ("method", "path", "status", "duration_ms", "source", "endpoint", "worker")
+_FIELDS = ("method", "path", "status", "duration_ms", "source", "match", "cassette", "endpoint", "worker")
 
 
 class JsonFormatter(logging.Formatter):

@@ -16,7 +16,7 @@ from llmreplay.control import admin
 from llmreplay.errors import ApiError, ErrorKind
 from llmreplay.journal.view import without_keys
 from llmreplay.providers import registry
-from llmreplay.road import SOURCE, Handler, call_of
+from llmreplay.road import CASSETTE, MATCH, SOURCE, Handler, call_of
 from llmreplay.runtime import RUNTIME
 
 access_log = logging.getLogger("llmreplay.access")
@@ -103,23 +103,36 @@ def _codecs_by_route() -> dict[tuple[str, str], Codec]:
 
 def _log_access(request: web.Request, status: int, start: float, resp: web.StreamResponse | None = None) -> None:
     """One line per request: method, path (never the query: it may hold a key, and a key-shaped part of the
-    path is redacted), status, duration, and what answered (a rule, a recording, the upstream, the synthetic
-    source)."""
+    path is redacted), status, duration, what answered (a rule, a recording, the upstream, the synthetic
+    source) and, where a cassette took part, ``hit``, ``recorded`` or ``miss`` and which cassette
+    (``NAME#INDEX`` for a hit, ``*`` for a miss in every cassette loaded)."""
     ms = (time.perf_counter() - start) * 1000
     path = without_keys(request.path)
-    source = resp.headers.get(SOURCE) if resp is not None else None
+    source = cassette = None
+    if resp is not None:
+        # Ours are the last: an answer recorded from (or forwarded by) another llmreplay carries its labels too.
+        source, cassette = _last(resp, SOURCE), _last(resp, CASSETTE)
+    match = request.get(MATCH) if cassette is not None else None
     access_log.info(
-        "%s %s %d %.1fms%s",
+        "%s %s %d %.1fms%s%s",
         request.method,
         path,
         status,
         ms,
         f" {source}" if source else "",
+        f" {match} {cassette}" if match else "",
         extra={
             "method": request.method,
             "path": path,
             "status": status,
             "duration_ms": round(ms, 1),
             "source": source,
+            "match": match,
+            "cassette": cassette,
         },
     )
+
+
+def _last(resp: web.StreamResponse, name: str) -> str | None:
+    found = resp.headers.getall(name, None)
+    return found[-1] if found else None

@@ -17,6 +17,7 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import pytest
 
@@ -263,13 +264,30 @@ def _remote(request: pytest.FixtureRequest, found: Mark | None) -> LLMReplay | N
     if not url:
         return None
     mark = found or Mark()
-    own = [k for k in ("cassette", "record_mode", "scenario", "latency", "seed", "on_miss") if getattr(mark, k)]
+    own = [k for k in ("record_mode", "scenario", "latency", "seed", "on_miss") if getattr(mark, k)]
     if own:
         raise pytest.UsageError(
             f"{request.node.nodeid}: llmreplay marker: {', '.join(own)} need the test's own server, "
             "and --llmreplay-url shares one; script the test with rules= instead"
         )
-    return LLMReplay(None, test_id=test_id(request.node), remote=url)
+    handle = LLMReplay(None, test_id=test_id(request.node), remote=url)
+    if mark.cassette is not None:
+        _load_cassette(handle, _cassette_dir(request.config, request.node) / f"{mark.cassette}.msgpack", request.node)
+    return handle
+
+
+def _load_cassette(handle: LLMReplay, path: Path, node: pytest.Item) -> None:
+    """The shared server replays the marker's cassette to this test alone: loaded under the test's id (which
+    its base URL carries), unloaded at teardown. The server reads the file, so it must see the same disk."""
+    from llmreplay.testing import AdminError
+
+    if not path.is_file():
+        pytest.fail(f"llmreplay: cassette {path} does not exist", pytrace=False)
+    try:
+        handle.admin.request("POST", "/api/cassettes", {"path": str(path.resolve()), "name": handle.test_id})
+    except AdminError as exc:
+        where = f"{node.nodeid}: llmreplay marker: cassette: the shared server could not load {path}"
+        pytest.fail(f"{where}: {_problems(exc.body)}", pytrace=False)
 
 
 @pytest.fixture
@@ -312,7 +330,7 @@ def llmreplay(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -
             if handle.server is not None:
                 handle.server.stop()
             else:
-                _forget(handle)
+                _forget(handle, unload=mark.cassette is not None)
     finally:
         if private is not None:
             shutil.rmtree(private, ignore_errors=True)
@@ -336,13 +354,17 @@ def _problems(body: str) -> str:
         return body
 
 
-def _forget(handle: LLMReplay) -> None:
-    """A shared server lets go of the test's rules; its journal entries age out with the others."""
+def _forget(handle: LLMReplay, unload: bool = False) -> None:
+    """A shared server lets go of the test's rules (and, ``unload``, its cassette); its journal entries age out
+    with the others."""
     from llmreplay.testing import AdminError
 
     # The server is gone or refuses: nothing of this test's is left to hold anyone up.
     with contextlib.suppress(AdminError, OSError):
         handle.clear_rules()
+    if unload:
+        with contextlib.suppress(AdminError, OSError):
+            handle.admin.request("DELETE", f"/api/cassettes/{quote(str(handle.test_id), safe='')}")
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from aiohttp import web
 
 from llmreplay import arrival, offload
+from llmreplay.cassettes.catalog import CASSETTE_HEADER
 from llmreplay.catalogue import limits
 from llmreplay.codec import RenderOptions, Route
 from llmreplay.configmodels import LatencyConfig
@@ -34,12 +35,18 @@ from llmreplay.shaping.outcomes import Outcome
 from llmreplay.shaping.scenarios import UnknownScenario
 from llmreplay.shaping.timing import load_factor
 from llmreplay.shaping.writer import clock
+from llmreplay.sources.cassette import cassette_label, match_of
 from llmreplay.synth.tokens import prompt_tokens
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 SOURCE = "x-llmreplay-source"
 """The answer's header that says what answered it (:func:`_source_label`); the access log reads it too."""
+CASSETTE = CASSETTE_HEADER
+"""The answer's header naming the cassette it came from or went into (:func:`cassette_label`); the access log
+reads it too."""
+MATCH = web.RequestKey("llmreplay.match", str)
+"""What the access log says of the call's cassette: ``hit``, ``recorded`` or ``miss`` (:func:`match_of`)."""
 STRICT_MISS = (
     "llmreplay strict mode: no rule and no recording answers this request (x-llmreplay-strict is set; "
     "add a rule with PUT /api/rules or record a cassette)."
@@ -60,6 +67,9 @@ def handler(route: Route | None) -> Handler:
         rt.observers.started(endpoint, request.method, request.path, stream, route.key if route is not None else None)
         status = 0 if answer.cut is not None and answer.cut.before_headers else answer.status
         marks: dict[str, float] = {}
+        match = match_of(later.answered_by)
+        if match is not None:
+            request[MATCH] = match
         sending = rt.writer.send(request, answer, t0, marks, _labels(later))
         del answer  # a held stream's frames are the writer's alone, let go of as they are sent
         try:
@@ -204,13 +214,19 @@ async def _source(rt: Runtime, ex: Exchange) -> Answer:
     """The first source, in the runtime's order, that has an answer gives it. In strict mode only a recording
     may: a request no rule or recording answers is the client's 400, which the test's teardown reports."""
     strict = ex.directives.strict
+    if rt.deck is not None:
+        rt.deck.check_name(ex.call.headers)
     for source in rt.sources:
         if strict and source.name != "cassette":
             continue
         play = source.find(ex)
         if play is not None:
             ex.source = source.name
-            return await play()
+            missed = ex.answered_by
+            answer = await play()
+            if source.name == "upstream" and rt.deck is not None:
+                rt.deck.forwarded(ex, missed)
+            return answer
     if ex.unreadable is not None:
         raise ex.unreadable
     if rt.deck is not None:
@@ -329,11 +345,17 @@ def _source_label(later: Done | Exchange) -> str:
 
 
 def _labels(later: Done | Exchange) -> tuple[tuple[str, str], ...]:
-    """The headers that tell the client which journal entry holds its exchange and what answered it (the
-    writer adds them: copying the answer to add two headers would cost more than the rest of the journal)."""
+    """The headers that tell the client which journal entry holds its exchange, what answered it and from or
+    into which cassette (the writer adds them: copying the answer to add them would cost more than the rest of
+    the journal)."""
     entry = later.entry
-    source = (SOURCE, _source_label(later))
-    return (("x-llmreplay-request-id", entry.id), source) if entry is not None else (source,)
+    labels = [(SOURCE, _source_label(later))]
+    if entry is not None:
+        labels.insert(0, ("x-llmreplay-request-id", entry.id))
+    cassette = cassette_label(later.answered_by)
+    if cassette is not None:
+        labels.append((CASSETTE, cassette))
+    return tuple(labels)
 
 
 async def _call(request: web.Request, wire: bool) -> Call:

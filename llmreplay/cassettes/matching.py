@@ -71,6 +71,42 @@ class Index:
         used up: it is asked only after :meth:`find` found nothing)."""
         return None if self.loose is None else self.loose.find(call)
 
+    def extend(self, other: Index) -> None:
+        """Take in every recording of ``other`` under the keys it already computed, with its positions: a
+        cassette loaded at run time joins the index of all without its keys being computed twice."""
+        with other._lock:
+            keyed = [(key, entry) for key, entries in other._by_key.items() for entry in entries]
+            ordered = list(other._all)
+            positions, counts = dict(other._positions), dict(other._counts)
+        with self._lock:
+            self.keys.absorb(other.keys)
+            if self.loose is not None and other.loose is not None:
+                self.loose.absorb(other.loose)
+            for key, entry in keyed:
+                self._by_key.setdefault(key, []).append(entry)
+            self._all.extend(ordered)
+            self._positions.update(positions)
+            self._counts.update(counts)
+
+    def discard(self, cassette: str) -> None:
+        """Let go of every recording of ``cassette`` (unloaded, or about to be reloaded); the keys it shared with
+        other cassettes start again from their first recording."""
+        with self._lock:
+            for key in [k for k, entries in self._by_key.items() if any(n == cassette for n, _ in entries)]:
+                kept = [e for e in self._by_key[key] if e[0] != cassette]
+                if kept:
+                    self._by_key[key] = kept
+                else:
+                    del self._by_key[key]
+                self._used.pop(key, None)
+            for name, it in self._all:
+                if name == cassette:
+                    self._positions.pop(id(it), None)
+            self._all = [e for e in self._all if e[0] != cassette]
+            self._counts.pop(cassette, None)
+            if self.loose is not None:
+                self.loose.forget(cassette)
+
     def position(self, interaction: Interaction) -> int:
         """Where ``interaction`` is in its cassette (0 for the first recording), for the journal."""
         return self._positions.get(id(interaction), -1)

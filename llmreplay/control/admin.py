@@ -13,7 +13,16 @@ from typing import Any
 import pydantic
 from aiohttp import web
 
-from llmreplay.control import admin_config, admin_journal, admin_rules, admin_usage, adminio, openapi, original
+from llmreplay.control import (
+    admin_cassettes,
+    admin_config,
+    admin_journal,
+    admin_rules,
+    admin_usage,
+    adminio,
+    openapi,
+    original,
+)
 from llmreplay.control.live import PARENTS
 from llmreplay.errors import ApiError
 from llmreplay.metrics import original as original_metrics
@@ -275,6 +284,7 @@ ROUTES: adminio.Routes = [
     ("GET", "/api/openapi.json", get_openapi, "This API's OpenAPI 3.1 document."),
     *admin_rules.ROUTES,
     *admin_journal.ROUTES,
+    *admin_cassettes.ROUTES,
     *admin_usage.ROUTES,
 ]
 
@@ -283,6 +293,7 @@ BODIES: adminio.Bodies = {
     ("PUT", "/api/scenarios/{name}"): ScenarioBody,
     **admin_rules.BODIES,
     **admin_journal.BODIES,
+    **admin_cassettes.BODIES,
 }
 
 

@@ -16,17 +16,22 @@ the cassette (and, under ``new_episodes``, makes it replayable at once).
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 from llmreplay.cassettes import provenance
-from llmreplay.cassettes.matching import Index
+from llmreplay.cassettes.catalog import CASSETTE_HEADER, Catalog, read_many
 from llmreplay.cassettes.model import Interaction
 from llmreplay.cassettes.recorder import Recorder
 from llmreplay.cassettes.scrub import Scrubber
-from llmreplay.cassettes.store import CassetteError, cassette_path, list_cassettes, load
+from llmreplay.cassettes.store import CassetteError, cassette_path
 from llmreplay.config import CassetteSettings, ConfigError
+from llmreplay.errors import ApiError, ErrorKind
+from llmreplay.exchange import Exchange
+from llmreplay.shaping.directives import TEST_ID
 from llmreplay.sources.base import Source
 from llmreplay.sources.cassette import CassetteSource, Notify
 from llmreplay.sources.cassette_config import match_config, scrub_config
@@ -44,15 +49,13 @@ class Deck:
         self.folder = Path(cfg.dir or "cassettes")
         try:
             self.target = cassette_path(self.folder, cfg.cassette)
-            paths = list_cassettes(self.folder) if self.folder.is_dir() else []
-            loaded = [load(p) for p in paths]
             match = match_config(cfg)
+            loaded = read_many(self.folder, None, match) if self.folder.is_dir() else []
         except (CassetteError, ValueError) as exc:
             raise ConfigError(str(exc)) from None
-        self.names = [c.path.stem for c in loaded]
-        self.interactions = sum(len(c.interactions) for c in loaded)
-        self.index = Index(((c.path.stem, it) for c in loaded for it in c.interactions), match)
-        self.cassette = CassetteSource(self.index, self.names, cfg.speed, cfg.timing, notify)
+        self.catalog = Catalog(match, loaded)
+        """The cassettes in play, by name (the admin API and ``--watch`` change them at run time)."""
+        self.cassette = CassetteSource(self.catalog, cfg.speed, cfg.timing, notify)
         mode = cfg.record_mode
         if mode == "once":
             mode = "none" if self.target.exists() else "all"
@@ -60,7 +63,10 @@ class Deck:
         self.records = mode in ("all", "new_episodes")
         self.proxy: Upstream | None = None
         """The upstream, when there is one (``--upstream``)."""
-        self._recorder: Recorder | None = None
+        self._recorders: dict[str, Recorder] = {}
+        """One per cassette recorded into (``--cassette``, and those requests name), opened at first use."""
+        self._opening = asyncio.Lock()
+        self.closed = False
         self.listeners: list[Callable[[str, Interaction], None]] = []
         """Told of every interaction recorded (cassette name, interaction)."""
         if (self.records or cfg.on_miss == "forward") and not cfg.upstream:
@@ -79,7 +85,7 @@ class Deck:
             # Taken now, so a second recorder of this cassette refuses to start instead of losing its recordings.
             try:
                 self.folder.mkdir(parents=True, exist_ok=True)
-                self._recorder = Recorder(self.target, self.proxy.shown if self.proxy else "")
+                self._recorders[self.target.stem] = Recorder(self.target, self.proxy.shown if self.proxy else "")
             except (OSError, CassetteError) as exc:
                 raise ConfigError(str(exc)) from None
 
@@ -101,10 +107,11 @@ class Deck:
         if not self.records:
             return
         interaction = provenance.recorded(interaction, self.proxy.shown if self.proxy is not None else "")
+        name = self.recording_name(dict(interaction.request.headers))
+        path = self.target
         try:
-            if self._recorder is None:
-                raise CassetteError(f"{self.target}: recorder is closed")
-            await self._recorder.append_async(interaction)
+            path = cassette_path(self.folder, name)
+            await (await self._recorder(name, path)).append_async(interaction)
         except (OSError, CassetteError) as exc:
             # The client already has its answer; what is lost is this recording, and the cassette stays whole
             # (a failed append is cut back off the file).
@@ -112,21 +119,71 @@ class Deck:
                 "llmreplay: could not record %s %s into %s: %s",
                 interaction.request.method,
                 interaction.request.path,
-                self.target,
+                path,
                 exc,
             )
             return
-        name = self.target.stem
         if self.mode == "new_episodes":
             # Recorded now, replayable now: a repeat of this call no longer goes upstream.
-            self.index.add(name, interaction)
+            self.catalog.add(name, interaction, path.absolute())
         for listener in self.listeners:
             listener(name, interaction)
+
+    @property
+    def names(self) -> list[str]:
+        """The cassettes loaded."""
+        return self.catalog.names()
+
+    @property
+    def interactions(self) -> int:
+        return self.catalog.interactions
+
+    def forwarded(self, ex: Exchange, missed: dict[str, Any] | None) -> None:
+        """Say on ``ex``, which the upstream answered, what became of its cassette: recorded into, or (forwarded
+        without recording) missed, as the cassette source said on ``missed``."""
+        if self.records:
+            kept = {"recorded_into": self.recording_name(ex.call.headers)}
+        else:
+            kept = {"missed": missed["missed"]} if missed and "missed" in missed else {}
+        ex.answered_by = {**(ex.answered_by or {}), **kept}
+
+    def recording_name(self, headers: Mapping[str, str]) -> str:
+        """The cassette a recording of a request with these (lower-case) headers goes into: the one it names
+        (``x-llmreplay-cassette``, or its test id when a cassette of that name is loaded), else ``--cassette``.
+        The recorder reads it back from the recorded request, which keeps the headers the client sent."""
+        return self.catalog.record_target(headers.get(CASSETTE_HEADER), headers.get(TEST_ID)) or self.target.stem
+
+    def check_name(self, headers: Mapping[str, str]) -> None:
+        """Refuse a request whose ``x-llmreplay-cassette`` could not be a cassette's name (a path, say)."""
+        named = headers.get(CASSETTE_HEADER)
+        if named is not None:
+            try:
+                cassette_path(self.folder, named)
+            except CassetteError as exc:
+                msg = f"Invalid header {CASSETTE_HEADER}: {exc}"
+                raise ApiError(ErrorKind.INVALID_REQUEST, msg, param=CASSETTE_HEADER) from None
+
+    def recording_into(self) -> set[Path]:
+        """The files this server records into (``--watch`` never reads them back)."""
+        return {r.path.absolute() for r in self._recorders.values()}
+
+    async def _recorder(self, name: str, path: Path) -> Recorder:
+        """The recorder of cassette ``name``, opened (off the event loop) at its first recording."""
+        async with self._opening:
+            if self.closed:
+                raise CassetteError(f"{path}: recorder is closed")
+            found = self._recorders.get(name)
+            if found is None:
+                shown = self.proxy.shown if self.proxy is not None else ""
+                found = self._recorders[name] = await asyncio.to_thread(Recorder, path, shown)
+            return found
 
     async def close(self) -> None:
         if self.proxy is not None:
             await self.proxy.close()
-        if self._recorder is not None:
-            await self._recorder.drain()
-            self._recorder.close()
-            self._recorder = None
+        async with self._opening:
+            self.closed = True
+        for recorder in self._recorders.values():
+            await recorder.drain()
+            recorder.close()
+        self._recorders.clear()

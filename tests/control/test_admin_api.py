@@ -499,7 +499,7 @@ def test_openapi_document(shared: httpx2.Client) -> None:
                 ref = op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
                 assert ref.startswith("#/components/schemas/")
                 assert _resolve(doc, ref)["type"] == "object"
-    assert bodies == 5  # config global and endpoint, scenario, rules (PUT and POST)
+    assert bodies == 6  # config global and endpoint, scenario, rules (PUT and POST), cassettes (POST)
     refs = list(_refs(doc))
     assert refs
     for ref in refs:
