@@ -130,3 +130,16 @@ def test_usage_report_is_written_when_the_server_stops(tmp_path: Path) -> None:
     finally:
         serverproc.stop(srv)
     assert usage.load(report)["played"] == {"example": {"0": 1}}
+
+
+def test_a_miss_answered_by_the_error_is_counted_with_the_cassette_searched(make_server) -> None:
+    srv = make_server(cassettes={"dir": str(EXAMPLES), "speed": 0})
+    client = openai.OpenAI(base_url=srv.url + "/v1", api_key="k", max_retries=0)
+    try:
+        client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "Not recorded"}])
+    except openai.BadRequestError as exc:
+        assert exc.code == "cassette_miss"
+    else:
+        raise AssertionError("a miss should be the provider's 400")
+    (miss,) = httpx.get(srv.url + "/api/cassette-usage").json()["misses"]
+    assert (miss["model"], miss["answered_by"], miss["cassette"], miss["count"]) == ("gpt-4o-mini", "error", "*", 1)
