@@ -23,6 +23,9 @@ DATA = "models.toml"
 _KEPT = 4096
 """Model strings whose answer is kept; past this the kept answers are dropped and found again (clients choose
 model strings, so they may be endless)."""
+LONGEST = 256
+"""Characters of the longest model id a family may match; a longer one (no provider names a model so) is unknown
+at once, and neither matched against every pattern nor kept."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +110,8 @@ class Catalogue:
         kept = self._kept.get(model)
         if kept is not None:
             return kept
+        if len(model) > LONGEST:
+            return UNKNOWN
         name = model.removeprefix("models/")
         found = next((f for rx, f in self._compiled if rx.match(name)), UNKNOWN)
         if len(self._kept) >= _KEPT:

@@ -74,3 +74,9 @@ def test_the_same_string_is_answered_from_what_was_kept() -> None:
     cat = Catalogue.of({"x*": FamilySpec(context_window=5)})
     first = cat.lookup("x-1")
     assert cat.lookup("x-1") is first and first.context_window == 5
+
+
+def test_a_huge_model_name_is_unknown_and_not_kept() -> None:
+    cat = Catalogue.of()
+    name = "gpt-4o" + "x" * 1_000_000
+    assert cat.lookup(name) is UNKNOWN and name not in cat._kept
