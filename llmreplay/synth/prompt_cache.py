@@ -16,6 +16,7 @@ request that cannot use the cache (short, or no ``cache_control``), so small pro
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import threading
 import time
@@ -33,6 +34,8 @@ AUTO_STEP = 128
 FIVE_MINUTES = 300.0
 ONE_HOUR = 3600.0
 SIZE = 4096
+MAX_BREAKPOINTS = 4
+"""Blocks with ``cache_control`` Anthropic accepts in one request (it refuses more); only so many are kept."""
 _PER_BLOCK = 4
 """Tokens a block or message adds besides its text, as :func:`llmreplay.synth.tokens.prompt_tokens` counts."""
 
@@ -57,7 +60,7 @@ class PromptCache:
     def use(self, req: Request, prompt_tokens: int) -> Cached:
         """What ``req``'s prompt (``prompt_tokens`` in all) reads from and writes to the cache; remembers it."""
         if req.api == "anthropic-messages":
-            marks = list(_breakpoints(req.body))
+            marks = list(itertools.islice(_breakpoints(req.body), MAX_BREAKPOINTS))
             if not marks:
                 return NONE
             with self._lock:
