@@ -108,6 +108,8 @@ def build_runtime(settings: Settings) -> Runtime:
     journal.listeners.append(feed.to_hub(events))
     state.attach_journal(journal)
     state.attach_rules(rt.rules)
+    if deck is not None:
+        state.attach_cassettes(deck.take_shared)
     live.listeners.append(lambda what, endpoint: _on_change(rt, what, endpoint))
     _on_change(rt, "reset", None)
     if deck is not None:

@@ -3,8 +3,9 @@
 A cassette is loaded from a file or each of a folder's (paths on the server's disk, relative to its
 ``--cassettes`` folder), under the file's name or one given: a test id, say, so that the test's requests replay
 from it (docs/cassettes.md, "One server, many tests"). Reading happens off the event loop; the cassettes in
-play are swapped only once the file is read whole. Each process keeps its own set: under ``--workers`` give
-each worker the same files with ``--watch`` (see docs/admin-api.md).
+play are swapped only once the file is read whole. With ``--state redis://…`` a change is shared: every process
+loads (or unloads) the same file from its own disk (:meth:`State.share_cassettes`); cursors stay each process's
+own.
 """
 
 from __future__ import annotations
@@ -68,6 +69,13 @@ def _listing(deck: Deck, **extra: Any) -> web.Response:
     )
 
 
+async def _share(request: web.Request, changes: list[tuple[str, str | None]]) -> None:
+    """Tell the other processes (``--state``) to load (path) or unload (None) the same cassettes."""
+    state = adminio.runtime(request).state
+    for name, path in changes:
+        await state.share_cassettes(name, path)
+
+
 def _problem(field: str, msg: str, kind: str = "value_error") -> web.Response:
     return adminio.unprocessable([{"loc": ["body", field], "msg": msg, "type": kind}])
 
@@ -102,6 +110,7 @@ async def load_cassettes(request: web.Request) -> web.Response:
         return _problem("path" if body.path is not None else "name", str(exc))
     for one in loaded:
         deck.catalog.put(one)
+    await _share(request, [(one.name, str(one.path)) for one in loaded])
     return _listing(deck, loaded=[one.name for one in loaded])
 
 
@@ -112,6 +121,7 @@ async def unload_cassette(request: web.Request) -> web.Response:
     name = request.match_info["name"]
     if deck.catalog.drop(name) is None:
         return adminio.json_response({"message": f"no cassette named {name!r} is loaded"}, 404)
+    await _share(request, [(name, None)])
     return _listing(deck, unloaded=name)
 
 
@@ -150,6 +160,7 @@ async def _reload_named(request: web.Request, name: str | None) -> web.Response:
     except (OSError, CassetteError) as exc:
         # Nothing was swapped: the cassettes in play stay as they were.
         return adminio.unprocessable([{"loc": ["path"], "msg": f"not reloaded: {exc}", "type": "value_error"}])
+    await _share(request, [(one.name, str(one.path)) for one in fresh])
     return _listing(deck, reloaded=[one.name for one in fresh])
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from llmreplay.cassettes import provenance
-from llmreplay.cassettes.catalog import CASSETTE_HEADER, Catalog, read_many
+from llmreplay.cassettes.catalog import CASSETTE_HEADER, Catalog, read, read_many, stamp_of
 from llmreplay.cassettes.model import Interaction
 from llmreplay.cassettes.recorder import Recorder
 from llmreplay.cassettes.scrub import Scrubber
@@ -162,6 +162,23 @@ class Deck:
             except CassetteError as exc:
                 msg = f"Invalid header {CASSETTE_HEADER}: {exc}"
                 raise ApiError(ErrorKind.INVALID_REQUEST, msg, param=CASSETTE_HEADER) from None
+
+    async def take_shared(self, name: str, path: str | None) -> None:
+        """Another process (``--state``) loaded cassette ``name`` from ``path`` (None: unloaded it): the same
+        here, unless this process has that file, as it is, loaded already."""
+        if path is None:
+            self.catalog.drop(name)
+            return
+        target = Path(path).absolute()
+        found = self.catalog.get(name)
+        if found is not None and found.path == target and found.stamp == stamp_of(target):
+            return
+        try:
+            loaded = await asyncio.to_thread(read, target, name, self.catalog.cfg)
+        except (OSError, CassetteError) as exc:
+            log.warning("llmreplay: could not load cassette %s as another process did: %s", name, exc)
+            return
+        self.catalog.put(loaded)
 
     def recording_into(self) -> set[Path]:
         """The files this server records into (``--watch`` never reads them back)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from llmreplay.configmodels import RateLimitConfig
@@ -70,4 +71,13 @@ class State(Protocol):
     async def share_rules(self, test_id: str | None, rules: list[dict[str, Any]] | None) -> None:
         """Tell the other processes that ``test_id``'s rules (None: the global set) are now ``rules`` (None:
         every rule, global and every test's, was cleared). Nothing to do when there are none."""
+        ...
+
+    # ---- cassettes loaded at run time --------------------------------------------------------------
+    def attach_cassettes(self, apply: Callable[[str, str | None], Awaitable[None]]) -> None:
+        """Make the other processes' cassette loads here, from :meth:`start` on: ``apply(name, path)`` loads
+        cassette ``name`` from the file at ``path`` (None: unloads it)."""
+
+    async def share_cassettes(self, name: str, path: str | None) -> None:
+        """Tell the other processes that cassette ``name`` is now loaded from ``path`` (None: unloaded)."""
         ...

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from llmreplay.configmodels import RateLimitConfig
@@ -70,4 +70,10 @@ class MemoryState:
         return None  # one process: its book is the only one
 
     async def share_rules(self, test_id: str | None, rules: list[dict[str, Any]] | None) -> None:
+        return None
+
+    def attach_cassettes(self, apply: Callable[[str, str | None], Awaitable[None]]) -> None:
+        return None  # one process: its cassettes are the only ones
+
+    async def share_cassettes(self, name: str, path: str | None) -> None:
         return None

@@ -8,6 +8,7 @@ thing shared, each in its own module:
 - scenarios, named ones and their cursors: :mod:`~llmreplay.state.redis_scenarios`;
 - the live configuration, stored and published whole: :mod:`~llmreplay.state.redis_config`;
 - rules, each set stored and published whole: :mod:`~llmreplay.state.redis_rules`;
+- cassettes loaded at run time, by name and file: :mod:`~llmreplay.state.redis_cassettes`;
 - metrics, each process's snapshot and the merged view: :mod:`~llmreplay.state.redis_metrics`;
 - the request journal, each process's finished entries: :mod:`~llmreplay.state.redis_journal`.
 
@@ -33,6 +34,7 @@ from llmreplay.rules import RuleBook
 from llmreplay.shaping.outcomes import Outcome
 from llmreplay.shaping.ratelimit.quotas import Admission
 from llmreplay.shaping.scenarios import Scenario
+from llmreplay.state.redis_cassettes import Apply, SharedCassettes
 from llmreplay.state.redis_config import ConfigFollower
 from llmreplay.state.redis_journal import SharedJournal
 from llmreplay.state.redis_limits import SharedLimits
@@ -68,6 +70,7 @@ class RedisState:
         self._journal = SharedJournal(link, self.origin)
         self._config = ConfigFollower(link, self.origin, self._metrics.reset_local)
         self._rules = SharedRules(link, self.origin)
+        self._cassettes = SharedCassettes(link, self.origin)
         self.following = self._config.following
         """Set while other processes' configuration changes are being received."""
         self._tasks: list[asyncio.Task[None]] = []
@@ -86,10 +89,14 @@ class RedisState:
     def attach_rules(self, book: RuleBook) -> None:
         self._rules.book = book
 
+    def attach_cassettes(self, apply: Apply) -> None:
+        self._cassettes.apply = apply
+
     async def start(self, live: LiveConfig) -> None:
         await self._config.start(live)
         await self._rules.start()
         self._tasks.append(asyncio.create_task(self._rules.follow()))
+        self._tasks.append(asyncio.create_task(self._cassettes.follow()))
         self._tasks.append(asyncio.create_task(self._config.follow()))
         self._tasks.append(asyncio.create_task(self._metrics.publish()))
         self._tasks.append(asyncio.create_task(self._journal.publish()))
@@ -156,3 +163,7 @@ class RedisState:
     # ---- rules ---------------------------------------------------------------------------------
     async def share_rules(self, test_id: str | None, rules: list[dict[str, Any]] | None) -> None:
         await self._rules.share(test_id, rules)
+
+    # ---- cassettes loaded at run time ------------------------------------------------------------
+    async def share_cassettes(self, name: str, path: str | None) -> None:
+        await self._cassettes.share(name, path)
