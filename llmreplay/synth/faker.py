@@ -27,9 +27,11 @@ _ATTEMPTS = 8
 _BUDGET = 400
 """Retries allowed per ``fake`` call, so nested failing nodes cannot multiply retries without bound."""
 _HARD_DEPTH = 24
-_OBJECT_KEYS = ("properties", "required", "additionalProperties", "patternProperties", "minProperties")
-_ARRAY_KEYS = ("items", "prefixItems", "minItems", "maxItems", "uniqueItems", "contains")
-_STRING_KEYS = ("minLength", "maxLength", "pattern", "format")
+OBJECT_KEYS = ("properties", "required", "additionalProperties", "patternProperties", "minProperties")
+ARRAY_KEYS = ("items", "prefixItems", "minItems", "maxItems", "uniqueItems", "contains")
+STRING_KEYS = ("minLength", "maxLength", "pattern", "format")
+"""The keywords a schema without a ``type`` is read by: an object's, an array's, a string's (and a number's,
+``scalars.NUMBER_KEYWORDS``)."""
 
 
 class UnsatisfiableSchema(Unsatisfiable):
@@ -152,7 +154,7 @@ class _Faker:
         else:
             types = [
                 t
-                for t, keys in (("object", _OBJECT_KEYS), ("array", _ARRAY_KEYS), ("string", _STRING_KEYS))
+                for t, keys in (("object", OBJECT_KEYS), ("array", ARRAY_KEYS), ("string", STRING_KEYS))
                 if any(k in s for k in keys)
             ]
             if any(k in s for k in NUMBER_KEYWORDS):

@@ -16,12 +16,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from llmreplay.synth.budget import MAX_ITEMS
+from llmreplay.synth.faker import ARRAY_KEYS, OBJECT_KEYS, STRING_KEYS
+from llmreplay.synth.scalars import NUMBER_KEYWORDS
 from llmreplay.synth.schema_merge import Unsatisfiable, flatten
 
-_OBJECT_KEYS = ("properties", "required", "additionalProperties", "patternProperties", "minProperties")
-_ARRAY_KEYS = ("items", "prefixItems", "minItems", "maxItems", "uniqueItems", "contains")
-_SCALAR_KEYS = ("minLength", "maxLength", "pattern", "format", "minimum", "maximum", "multipleOf")
-_SCALAR_KEYS += ("exclusiveMinimum", "exclusiveMaximum")
+_SCALAR_KEYS = STRING_KEYS + NUMBER_KEYWORDS
 
 
 def least_steps(root: Any, cap: int) -> int:
@@ -105,7 +104,7 @@ def _kinds(s: Mapping[str, Any]) -> list[str]:
         return [declared.lower()]
     if isinstance(declared, list) and declared:
         return [t.lower() for t in declared if isinstance(t, str)] or ["null"]
-    kinds = [k for k, keys in (("object", _OBJECT_KEYS), ("array", _ARRAY_KEYS)) if any(x in s for x in keys)]
+    kinds = [k for k, keys in (("object", OBJECT_KEYS), ("array", ARRAY_KEYS)) if any(x in s for x in keys)]
     if not kinds or any(x in s for x in _SCALAR_KEYS):
         kinds.append("scalar")
     return kinds
