@@ -43,7 +43,9 @@ class CassetteSource:
         call, route = ex.call, ex.route
         named, index = self.catalog.select(call.headers.get(CASSETTE_HEADER), ex.test_id)
         key = index.find(call) if index is not None else None
-        if key is None or index is None:
+        # The looser match (off unless configured) answers only what nothing matched exactly.
+        loose = index.fallback(call) if key is None and index is not None else None
+        if (key is None and loose is None) or index is None:
             # Said on the exchange (the access log and the journal show it) until another source answers.
             ex.answered_by = {"missed": named or ALL}
             if self.notify is not None:
@@ -51,12 +53,14 @@ class CassetteSource:
             return None
 
         async def play() -> Answer:
-            found = index.play(key)
+            found = index.play(key) if key is not None else loose
             if found is None:  # another call took the last recording between find and play
                 raise self.miss_error(call, verbatim=ex.verbatim)
             if self.notify is not None:
                 self.notify("cassette.hit", endpoint=route.endpoint, cassette=found[0])
             ex.answered_by = {"cassette": found[0], "index": index.position(found[1])}
+            if key is None:
+                ex.answered_by["match"] = "fallback"
             count_tokens(ex, found[1])
             shaped_by = None if ex.verbatim else route
             return render(found[1], shaped_by, ex.request, ex.opts, self.speed, self.timing)
@@ -82,12 +86,12 @@ class CassetteSource:
 
 
 def match_of(by: Mapping[str, object] | None) -> str | None:
-    """``hit``, ``recorded`` or ``miss``: what the access log says of a call's cassette, from what answered it
-    (:attr:`Exchange.answered_by`); None where no cassette took part."""
+    """``hit``, ``fallback``, ``recorded`` or ``miss``: what the access log says of a call's cassette, from what
+    answered it (:attr:`Exchange.answered_by`); None where no cassette took part."""
     if by is None:
         return None
     if "cassette" in by:
-        return "hit"
+        return str(by.get("match", "hit"))
     if "recorded_into" in by:
         return "recorded"
     return "miss" if "missed" in by else None
@@ -99,6 +103,6 @@ def cassette_label(by: Mapping[str, object] | None) -> str | None:
     if by is None:
         return None
     if "cassette" in by:
-        return f"{by['cassette']}#{by['index']}"
+        return f"{by['cassette']}#{by['index']}" + (" fallback" if by.get("match") == "fallback" else "")
     found = by.get("recorded_into", by.get("missed"))
     return None if found is None else str(found)

@@ -60,3 +60,12 @@ def test_anthropic_tool_results_and_gemini_contents() -> None:
     stream = path.replace(":generateContent", ":streamGenerateContent")
     asked = {"contents": [{"role": "user", "parts": [{"text": "hi"}]}], "generationConfig": {"temperature": 1}}
     assert idx.fallback(call(asked, stream)) == ("g", gem)
+
+
+def test_follows_cassettes_taken_in_and_let_go() -> None:
+    cfg = MatchConfig(fallback=True)
+    every, one = Index((), cfg), Index([("t1", recorded(chat(HISTORY)))], cfg)
+    every.extend(one)
+    assert every.fallback(call(chat(HISTORY, temperature=1))) is not None
+    every.discard("t1")
+    assert every.fallback(call(chat(HISTORY, temperature=1))) is None
