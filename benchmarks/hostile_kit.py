@@ -209,7 +209,7 @@ def tally(answers: Iterable[Answer]) -> str:
             runs[-1][0] += 1
         else:
             runs.append([1, a.brief()])
-    return ", ".join(f"{n} × {k}" if n > 1 else k for n, k in runs)
+    return ", ".join(f"{n:,} × {k}" if n > 1 else k for n, k in runs)
 
 
 def chat(content: str = "hi", **extra: Any) -> dict[str, Any]:
