@@ -94,6 +94,8 @@ def near(value: AnyStr, regex: re.Pattern[AnyStr], marks: Iterable[int], before:
                 hit = regex.search(value, hit.start()) or hit
             spans.append(hit.span())
             done = hit.end()
+        # No byte is searched twice, however many marks a text holds (a body of a million "@").
+        done = max(done, hi)
     return spans
 
 

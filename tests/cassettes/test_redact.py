@@ -88,3 +88,13 @@ def test_matching_reads_personal_data_as_redacted_even_when_it_is_kept() -> None
     it = Interaction(stored, RecordedResponse(200, (), b"{}", None, 0, 0), "openai-chat", "chat-completions")
     idx = Index([("c", it)], MatchConfig(scrub=ScrubConfig(personal=False)))
     assert idx.lookup(Call("POST", "/v1/chat/completions", {}, {}, {}, sent)) is it
+
+
+def test_a_body_full_of_marks_is_still_scrubbed() -> None:
+    """A million "@" (or phone-number skeletons) are searched in one pass, not a window each: the key of such a body is
+    still taken, and what is personal in it still found."""
+    body = json.dumps({"content": "@" * 1_000_000 + " bob@example.com " + "555-1234 " * 50_000}).encode()
+    out = json.loads(Scrubber().request(RecordedRequest("POST", "/v1/x", (), (), body)).body)["content"]
+    assert "bob@example.com" not in out and "REDACTED" in out
+    key = MatchConfig().scrubber.view(json.dumps({"content": "@" * 1_000_000 + " bob@example.com"}))
+    assert key.endswith('REDACTED"}')
