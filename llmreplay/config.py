@@ -190,7 +190,7 @@ class CassetteSettings(_Section):
     fallback: bool = _opt(
         False,
         "When nothing matches exactly, answer from a recording with the same model, last user message and tool "
-        "results (said in the llmreplay-match header and the journal).",
+        "results (said in the x-llmreplay-cassette header and the journal).",
     )
 
 
