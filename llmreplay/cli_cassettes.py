@@ -130,23 +130,28 @@ def verify(file: str) -> None:
 
     Exits 0 with "ok: N interactions", or 1 listing every problem.
     """
+    from llmreplay.cassettes.store import Walk
     from llmreplay.cassettes.summary import problems
 
-    with _errors():
-        c = _load(file)
+    if not Path(file).is_file():
+        _fail(f"{file}: no such cassette file")
     found: list[str] = []
-    if c.damaged_tail:
-        found.append(f"{c.damaged_tail} bytes of damaged tail after the last complete interaction")
-    found.extend(c.skipped)
-    with _progress(list(enumerate(c.interactions)), "verifying", len(c.interactions) > PROGRESS_ITEMS) as items:
-        for i, it in items:
-            found.extend(problems(i, it))
+    # One interaction at a time, each let go of once checked: a file larger than memory can be verified.
+    with _errors():
+        walk = Walk(file)
+        with _progress(list(range(len(walk))), "verifying", len(walk) > PROGRESS_ITEMS) as bar:
+            checked = 0
+            for i, it in zip(bar, walk, strict=False):
+                found.extend(problems(i, it))
+                checked += 1
+    tail = f"{walk.damaged_tail} bytes of damaged tail after the last complete interaction"
+    found[:0] = [*([tail] if walk.damaged_tail else []), *walk.skipped]
     if found:
         for line in found:
             click.echo(line)
-        click.echo(f"{len(found)} problem(s) in {c.path.name}", err=True)
+        click.echo(f"{len(found)} problem(s) in {walk.path.name}", err=True)
         sys.exit(1)
-    click.echo(f"ok: {len(c.interactions)} interactions")
+    click.echo(f"ok: {checked} interactions")
 
 
 _FORCE = click.option("--force", is_flag=True, help="Replace a cassette that exists already.")

@@ -192,6 +192,13 @@ class CassetteSettings(_Section):
         "When nothing matches exactly, answer from a recording with the same model, last user message and tool "
         "results (said in the x-llmreplay-cassette header and the journal).",
     )
+    max_recording_mb: int = _opt(
+        64,
+        "Largest answer recorded, in MiB; a longer one is still relayed whole but not recorded (one warning line).",
+        "LLMREPLAY_MAX_RECORDING_MB",
+        ge=1,
+        le=16384,
+    )
 
 
 class RulesSettings(_Section):

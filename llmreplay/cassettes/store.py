@@ -161,24 +161,18 @@ def _response_obj(u: msgpack.Unpacker, raw: memoryview) -> Any:
     return resp
 
 
-def _scan(path: Path, f: BinaryIO, build: Callable[[Any], Any]) -> tuple[Header, list[Any], int, int, list[str]]:
-    """Header, every interaction passed through ``build``, the offset just past the last one, the file size, and
-    a line for each recording skipped as a :class:`BadRecording` (``#N`` counts the file's interactions from 0).
-
-    Each interaction is first skipped over whole (in C, so a cut-off or corrupt object is found as before)
-    and then decoded from its bytes with its stream events left undecoded: those are most of a cassette's
-    objects, and decoding them all was most of the load time.
-    """
+def _size_of(path: Path, f: BinaryIO) -> int:
     size = os.fstat(f.fileno()).st_size
     if size == 0:
         raise CassetteError(f"{path}: empty file, not a cassette")
-    data = _read_exactly(f, size)
-    size = len(data)
-    view = memoryview(data)
+    return size
+
+
+def _unpacker(source: BinaryIO, size: int) -> msgpack.Unpacker:
     # No length inside can exceed the file, so the per-object limits say exactly that: a declared length
     # beyond them means an object cut off by the end.
-    unpacker = msgpack.Unpacker(
-        io.BytesIO(data),
+    return msgpack.Unpacker(
+        source,
         read_size=min(READ_SIZE, size),
         raw=False,
         strict_map_key=False,
@@ -189,6 +183,9 @@ def _scan(path: Path, f: BinaryIO, build: Callable[[Any], Any]) -> tuple[Header,
         max_array_len=size,
         max_map_len=size // 2,
     )
+
+
+def _header(path: Path, unpacker: msgpack.Unpacker) -> Header:
     try:
         header_obj = unpacker.unpack()
     except msgpack.OutOfData:
@@ -197,9 +194,39 @@ def _scan(path: Path, f: BinaryIO, build: Callable[[Any], Any]) -> tuple[Header,
         reason = "truncated header" if _cut_off(e) else "not msgpack"
         raise CassetteError(f"{path}: not an llmreplay cassette ({reason})") from None
     try:
-        header = Header.from_obj(header_obj)
+        return Header.from_obj(header_obj)
     except ValueError as e:
         raise CassetteError(f"{path}: {e}") from None
+
+
+def _skip(path: Path, f: BinaryIO, unpacker: msgpack.Unpacker, end: int, size: int) -> int | None:
+    """Skip the object at ``end``: the offset just past it, or None at the end of the file or of what a crash
+    left whole."""
+    try:
+        unpacker.skip()
+    except msgpack.OutOfData:
+        return None
+    except ValueError as e:
+        if _cut_off(e) or _zeros_from(f, end, size):
+            return None
+        raise CassetteError(f"{path}: corrupt data at byte {end} ({e})") from None
+    return int(unpacker.tell())
+
+
+def _scan(path: Path, f: BinaryIO, build: Callable[[Any], Any]) -> tuple[Header, list[Any], int, int, list[str]]:
+    """Header, every interaction passed through ``build``, the offset just past the last one, the file size, and
+    a line for each recording skipped as a :class:`BadRecording` (``#N`` counts the file's interactions from 0).
+
+    Each interaction is first skipped over whole (in C, so a cut-off or corrupt object is found as before)
+    and then decoded from its bytes with its stream events left undecoded: those are most of a cassette's
+    objects, and decoding them all was most of the load time.
+    """
+    size = _size_of(path, f)
+    data = _read_exactly(f, size)
+    size = len(data)
+    view = memoryview(data)
+    unpacker = _unpacker(io.BytesIO(data), size)
+    header = _header(path, unpacker)
     end = unpacker.tell()
     items: list[Any] = []
     append = items.append
@@ -208,16 +235,7 @@ def _scan(path: Path, f: BinaryIO, build: Callable[[Any], Any]) -> tuple[Header,
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        while True:
-            try:
-                unpacker.skip()
-            except msgpack.OutOfData:
-                break
-            except ValueError as e:
-                if _cut_off(e) or _zeros_from(f, end, size):
-                    break
-                raise CassetteError(f"{path}: corrupt data at byte {end} ({e})") from None
-            stop = unpacker.tell()
+        while (stop := _skip(path, f, unpacker, end, size)) is not None:
             try:
                 append(build(_interaction_obj(view[end:stop])))
             except BadRecording as e:
@@ -242,6 +260,45 @@ def load(path: str | Path) -> Cassette:
     for line in skipped:
         log.warning("llmreplay: %s", line)
     return Cassette(p, header, interactions, size - end, skipped)
+
+
+class Walk:
+    """A cassette read one interaction at a time (``cassettes verify``), so a file larger than memory can be
+    checked: where each interaction lies is found first (skipped over in C, as :func:`load` does), then each is
+    read, built and let go of in turn. Errors, ``skipped`` and ``damaged_tail`` as :func:`load` gives them, the
+    last two once iterated to the end."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.skipped: list[str] = []
+        self.bounds: list[tuple[int, int]] = []
+        """Where each interaction's bytes start and stop."""
+        with _open_for_reading(self.path) as f:
+            self.size = _size_of(self.path, f)
+            unpacker = _unpacker(f, self.size)  # holds the largest object while skipping it, and goes with it
+            self.header = _header(self.path, unpacker)
+            end = unpacker.tell()
+            while (stop := _skip(self.path, f, unpacker, end, self.size)) is not None:
+                self.bounds.append((end, stop))
+                end = stop
+        self.damaged_tail = self.size - end
+
+    def __len__(self) -> int:
+        return len(self.bounds)
+
+    def __iter__(self) -> Iterator[Interaction]:
+        with _open_for_reading(self.path) as f:
+            for n, (start, stop) in enumerate(self.bounds):
+                f.seek(start)
+                try:
+                    yield Interaction.from_obj(_interaction_obj(memoryview(_read_exactly(f, stop - start))))
+                except BadRecording as e:
+                    self.skipped.append(f"{self.path}: recording #{n} skipped: {e}")
+                except (ValueError, KeyError, TypeError, AttributeError, msgpack.ExtraData):
+                    if _zeros_from(f, start, self.size):
+                        self.damaged_tail = self.size - start
+                        return
+                    raise CassetteError(f"{self.path}: object {n + 2} at byte {start} is not an interaction") from None
 
 
 def _validate(obj: Any) -> None:

@@ -2,7 +2,8 @@
 
 Chunks are only kept with their arrival times while the answer runs; they are cut into events once it is over
 (:func:`~llmreplay.cassettes.splitter.split_chunks`), so that the relay does no parsing between reading a chunk
-and handing it on.
+and handing it on. They are kept up to a limit (``cassettes.max_recording_mb``): an answer that outgrows it is
+let go of at once and not recorded, so a huge answer costs its relay and nothing more.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import sys
 from datetime import UTC, datetime
 from typing import Any
 
@@ -55,11 +57,22 @@ class Capture:
     """One upstream exchange as it happens: offsets count from when the request went upstream."""
 
     def __init__(
-        self, req: RecordedRequest, api: str | None, endpoint: str, settled: asyncio.Future[None] | None = None
+        self,
+        req: RecordedRequest,
+        api: str | None,
+        endpoint: str,
+        settled: asyncio.Future[None] | None = None,
+        limit: int = sys.maxsize,
     ) -> None:
         self.req, self.api, self.endpoint = req, api, endpoint
         self.settled = settled
         """Done once the record has gone to the sink."""
+        self.limit = limit
+        """Most bytes of the answer kept for the record."""
+        self.size = 0
+        """Bytes of the answer seen so far, kept or not."""
+        self.dropped = False
+        """The answer outgrew ``limit``: what was kept is let go and the exchange is not recorded."""
         self.start = clock()
         self.status = 0
         self.headers: tuple[tuple[str, str], ...] = ()
@@ -75,20 +88,32 @@ class Capture:
         self.headers_us = self._us(clock())
 
     def add(self, chunk: bytes, now: float) -> None:
-        self.chunks.append(chunk)
-        self.arrivals.append(now)
+        size = self.size = self.size + len(chunk)
+        if size <= self.limit:
+            self.chunks.append(chunk)
+            self.arrivals.append(now)
+        elif not self.dropped:
+            # Let go now, not when the answer ends: memory stays within the limit however long it runs.
+            self.dropped = True
+            self.chunks, self.arrivals = [], []
 
     def interaction(self, error: str | None, end: float | None = None) -> Interaction:
-        """The record, ended at ``end`` (the clock's time the answer was over; now when None)."""
+        """The record, ended at ``end`` (the clock's time the answer was over; now when None). Made once: the
+        chunks are let go of as the record takes their bytes."""
         end_us = self._us(clock() if end is None else end)
+        chunks, self.chunks = self.chunks, []
         events: tuple[RecordedEvent, ...] | None = None
+        body: bytes | None = None
         if self.stream_type is not None:
             offsets = [self._us(at) for at in self.arrivals]
-            events = tuple(split_chunks(self.chunks, offsets, self.stream_type, end_us))
+            events = tuple(split_chunks(chunks, offsets, self.stream_type, end_us))
+        else:
+            body = b"".join(chunks)
+        del chunks  # the record holds the bytes now; the chunks (as large again) go before the scrub copies them
         resp = RecordedResponse(
             status=self.status,
             headers=self.headers,
-            body=None if events is not None else b"".join(self.chunks),
+            body=body,
             events=events,
             headers_us=self.headers_us,
             end_us=end_us,

@@ -24,7 +24,7 @@ from typing import Any
 
 from llmreplay.cassettes import provenance
 from llmreplay.cassettes.catalog import CASSETTE_HEADER, Catalog, read, read_many, stamp_of
-from llmreplay.cassettes.model import Interaction
+from llmreplay.cassettes.model import Interaction, RecordedRequest
 from llmreplay.cassettes.recorder import Recorder
 from llmreplay.cassettes.scrub import Scrubber
 from llmreplay.cassettes.store import CassetteError, cassette_path
@@ -80,7 +80,9 @@ class Deck:
                 scrub = Scrubber(scrub_config(cfg))
             except ValueError as exc:
                 raise ConfigError(str(exc)) from None
-            self.proxy = Upstream(upstream, self._recorded, scrub)
+            # Not recording (forwarding misses only): nothing of an answer is kept.
+            cap = cfg.max_recording_mb << 20 if self.records else 0
+            self.proxy = Upstream(upstream, self._recorded, scrub, max_recording=cap, skipped=self._skipped)
         if self.records:
             # Taken now, so a second recorder of this cassette refuses to start instead of losing its recordings.
             try:
@@ -194,6 +196,19 @@ class Deck:
                 shown = self.proxy.shown if self.proxy is not None else ""
                 found = self._recorders[name] = await asyncio.to_thread(Recorder, path, shown)
             return found
+
+    def _skipped(self, request: RecordedRequest, size: int) -> None:
+        if not self.records:
+            return
+        log.warning(
+            "llmreplay: not recording %s %s into %s: its answer is over cassettes.max_recording_mb (%d MiB); "
+            "%.1f MiB relayed, none of it recorded",
+            request.method,
+            request.path,
+            self.target,
+            self.cfg.max_recording_mb,
+            size / (1 << 20),
+        )
 
     async def close(self) -> None:
         if self.proxy is not None:

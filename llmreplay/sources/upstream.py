@@ -6,6 +6,7 @@ limits, faults, metrics and events apply to it: a plain body once it is in, with
 :class:`LiveFrames`, each network chunk a frame stamped with its arrival, written on by the writer as it comes.
 Beside that, every chunk is kept with its arrival offset in a :class:`~llmreplay.sources.capture.Capture`;
 when the upstream's answer is over the finished exchange goes to the sink (the recorder), scrubbed of secrets.
+An answer longer than ``max_recording`` bytes is relayed whole but not kept: ``skipped`` is told instead.
 The upstream is read to its end even when a fault cut the client's stream short, so a recording holds what the
 upstream sent; a client that leaves ends the read (nobody pays for tokens no one reads).
 
@@ -16,7 +17,9 @@ a dropped connection as a dropped connection) and are recorded as such.
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 import aiohttp
 from multidict import CIMultiDict
@@ -34,6 +37,13 @@ from llmreplay.sources.upstreams import resolve_upstream
 from llmreplay.urls import redacted
 
 Sink = Callable[[Interaction], Awaitable[None]]
+Skipped = Callable[[RecordedRequest, int], None]
+"""Told of an exchange left unrecorded as too large: its request (scrubbed, without its body) and its size."""
+
+_INLINE_BYTES = 256 << 10
+"""Largest answer made into its record on the loop: cutting and scrubbing a larger one there (~10 ms a
+thousand events) would hold every other client back, so it is done on a thread, which the loop takes the
+GIL back from every few milliseconds. Smaller ones are done in place, cheaper than the hop to a thread."""
 
 _DROP_UPSTREAM = frozenset({"accept-encoding"})
 """Upstream bodies must arrive as plain bytes so the recording is what a client decodes."""
@@ -52,6 +62,8 @@ class Upstream:
         *,
         timeout: float = 600,
         session: aiohttp.ClientSession | None = None,
+        max_recording: int = sys.maxsize,
+        skipped: Skipped | None = None,
     ) -> None:
         self.upstream = resolve_upstream(upstream)
         self.shown = redacted(self.upstream)
@@ -59,6 +71,9 @@ class Upstream:
         self.sink = sink
         self.scrub = scrub
         self.timeout = timeout
+        self.max_recording = max_recording
+        """Most bytes of an answer recorded; a longer one is relayed whole and not recorded."""
+        self.skipped = skipped
         self._session = session
         self._own_session = session is None
         self._pending: set[asyncio.Task[None]] = set()
@@ -120,7 +135,7 @@ class Upstream:
         timeout = aiohttp.ClientTimeout(total=None, connect=self.timeout, sock_read=self.timeout)
         # Only what the client sent goes upstream: no User-Agent, Accept or Content-Type of aiohttp's own.
         auto = [h for h in ("User-Agent", "Accept", "Content-Type") if h not in headers]
-        capture = Capture(recorded, api, endpoint, settled)
+        capture = Capture(recorded, api, endpoint, settled, self.max_recording)
         try:
             resp = await self._client().request(
                 call.method,
@@ -170,7 +185,16 @@ class Upstream:
 
     async def _deliver(self, capture: Capture, record: Callable[[], Interaction]) -> None:
         try:
-            await self.sink(self.scrub.interaction(record()))
+            if capture.dropped:
+                if self.skipped is not None:
+                    # Its headers say which cassette it was meant for; its body, perhaps large, is not needed.
+                    self.skipped(self.scrub.request(replace(capture.req, body=b"")), capture.size)
+                return
+            if capture.size <= _INLINE_BYTES:
+                scrubbed = self.scrub.interaction(record())
+            else:
+                scrubbed = await asyncio.to_thread(lambda: self.scrub.interaction(record()))
+            await self.sink(scrubbed)
         finally:
             if capture.settled is not None and not capture.settled.done():
                 capture.settled.set_result(None)
