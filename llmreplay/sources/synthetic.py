@@ -67,9 +67,10 @@ class SyntheticSource:
             return None
 
         async def play() -> Answer:
-            if offload.is_big(ex.call):
+            if offload.answered_off_loop(ex.call, ex.request):
                 # A prompt of thousands of messages is read again here (a token count, the schemas a message asks
-                # for, the cached prefixes): off the loop too, with one budget for the values it fakes.
+                # for, the cached prefixes), and a big schema is checked: off the loop, with one budget for the
+                # values it fakes.
                 return await offload.run(one_budget, self.answer, ex)
             return self.answer(ex)
 
