@@ -51,6 +51,10 @@ ENDPOINTS: tuple[str, ...] = (
     "gemini-stream",
     "gemini-generate-v1",
     "gemini-stream-v1",
+    "vertex-gemini",
+    "vertex-generate",
+    "vertex-stream",
+    "vertex-anthropic-messages",
     "models",
 )
 """Every endpoint name that configuration, metrics and rate limits use."""
@@ -60,6 +64,8 @@ PARENTS: dict[str, str] = {
     "gemini-stream": "gemini",
     "gemini-generate-v1": "gemini",
     "gemini-stream-v1": "gemini",
+    "vertex-generate": "vertex-gemini",
+    "vertex-stream": "vertex-gemini",
 }
 """Finer configuration keys and the endpoint they refine: Gemini's generate and stream calls on v1beta and v1
 are configured apart (as the original server did) but counted together as ``gemini``. A child's effective

@@ -48,7 +48,7 @@ def _embedding(req: EmbedContentBody, path_model: str) -> dict[str, Any]:
     return {"values": embeddings.vector(text, dims)}
 
 
-def _validate(model: type[pydantic.BaseModel], data: dict[str, Any]) -> Any:
+def validate_fields(model: type[pydantic.BaseModel], data: dict[str, Any]) -> Any:
     try:
         return model.model_validate(data)
     except pydantic.ValidationError as exc:
@@ -60,12 +60,12 @@ def _validate(model: type[pydantic.BaseModel], data: dict[str, Any]) -> Any:
 
 
 def embed_content(call: Call, opts: RenderOptions) -> Answer:
-    body = _validate(EmbedContentBody, load_body(call))
+    body = validate_fields(EmbedContentBody, load_body(call))
     return json_body(200, {"embedding": _embedding(body, model_name(call))})
 
 
 def batch_embed_contents(call: Call, opts: RenderOptions) -> Answer:
-    body = _validate(BatchEmbedBody, load_body(call))
+    body = validate_fields(BatchEmbedBody, load_body(call))
     path_model = model_name(call)
     for i, r in enumerate(body.requests):
         if r.model is not None and r.model.removeprefix("models/") != path_model:

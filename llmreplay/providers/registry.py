@@ -23,6 +23,8 @@ from llmreplay.providers import (
     openai_embeddings,
     openai_models,
     openai_responses,
+    vertex,
+    vertex_anthropic,
 )
 from llmreplay.providers.base import Codec, RenderOptions, Route
 
@@ -32,6 +34,7 @@ CODECS: tuple[Codec, ...] = (
     openai_completions.CODEC,
     anthropic_messages.CODEC,
     gemini.CODEC,
+    vertex_anthropic.CODEC,
 )
 """Every generation codec; the order is the order of the gathered facts below."""
 
@@ -149,6 +152,8 @@ def routes() -> list[Route]:
         *openai_embeddings.ROUTES,
         *anthropic_messages.ROUTES,
         *gemini.ROUTES,
+        *vertex.ROUTES,
+        *vertex_anthropic.ROUTES,
         *shared,
     ]
     seen: set[tuple[str, str]] = set()
