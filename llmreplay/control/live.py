@@ -55,6 +55,10 @@ ENDPOINTS: tuple[str, ...] = (
     "vertex-generate",
     "vertex-stream",
     "vertex-anthropic-messages",
+    "bedrock-converse",
+    "bedrock-converse-stream",
+    "bedrock-invoke",
+    "bedrock-invoke-stream",
     "models",
 )
 """Every endpoint name that configuration, metrics and rate limits use."""
@@ -64,6 +68,8 @@ PARENTS: dict[str, str] = {
     "gemini-stream": "gemini",
     "gemini-generate-v1": "gemini",
     "gemini-stream-v1": "gemini",
+    "bedrock-converse-stream": "bedrock-converse",
+    "bedrock-invoke-stream": "bedrock-invoke",
     "vertex-generate": "vertex-gemini",
     "vertex-stream": "vertex-gemini",
 }

@@ -17,6 +17,8 @@ from llmreplay.model import Answer, Call
 from llmreplay.providers import (
     anthropic_messages,
     anthropic_models,
+    bedrock_converse,
+    bedrock_invoke,
     gemini,
     openai_chat,
     openai_completions,
@@ -34,6 +36,8 @@ CODECS: tuple[Codec, ...] = (
     openai_completions.CODEC,
     anthropic_messages.CODEC,
     gemini.CODEC,
+    bedrock_converse.CODEC,
+    bedrock_invoke.CODEC,
     vertex_anthropic.CODEC,
 )
 """Every generation codec; the order is the order of the gathered facts below."""
@@ -66,12 +70,16 @@ def api_key_of(headers: Mapping[str, str], query: Mapping[str, str]) -> str:
     for name in CREDENTIAL_HEADERS:
         value = headers.get(name)
         if value:
-            return _digest(value.removeprefix("Bearer "))
+            return _digest(_SIGV4_KEY.sub(r"\1", value.removeprefix("Bearer ")))
     for name in CREDENTIAL_QUERY:
         value = query.get(name)
         if value:
             return _digest(value)
     return "anonymous"
+
+
+# A SigV4 signature changes with every request: the access key id it names is the caller's key.
+_SIGV4_KEY = re.compile(r"^AWS4-HMAC-SHA256 Credential=([^/,\s]+).*", re.DOTALL)
 
 
 def _digest(value: str) -> str:
@@ -152,6 +160,8 @@ def routes() -> list[Route]:
         *openai_embeddings.ROUTES,
         *anthropic_messages.ROUTES,
         *gemini.ROUTES,
+        *bedrock_converse.ROUTES,
+        *bedrock_invoke.ROUTES,
         *vertex.ROUTES,
         *vertex_anthropic.ROUTES,
         *shared,
