@@ -14,6 +14,7 @@ from google import genai
 from google.genai import types
 from google.oauth2.credentials import Credentials
 
+from llmreplay.sources.upstreams import resolve_upstream
 from tests.e2e.common import only_cassette, recorder, replayer, upstream_server
 
 pytestmark = pytest.mark.sdk
@@ -67,3 +68,11 @@ def test_record_then_replay(tmp_path: Path) -> None:
         journal = json.dumps(httpx.get(rp.url + "/api/requests").json())
     assert again == live
     assert TOKEN not in journal
+
+
+def test_vertex_upstream_by_location() -> None:
+    assert resolve_upstream("vertex:my-project/us-central1") == "https://us-central1-aiplatform.googleapis.com"
+    assert resolve_upstream("vertex:europe-west4") == "https://europe-west4-aiplatform.googleapis.com"
+    assert resolve_upstream("Vertex:my-project/global") == "https://aiplatform.googleapis.com"
+    with pytest.raises(ValueError, match="vertex:"):
+        resolve_upstream("vertex:my-project/not a place")
