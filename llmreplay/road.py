@@ -140,7 +140,12 @@ async def _answer(rt: Runtime, ex: Exchange) -> Answer:
         ex.source = "disabled"
         return rt.shaper.refuse(ex, ex.route.codec.render_error(_disabled(ex.route.config_key), ex.opts))
     ex.directives = d = parse_headers(call.headers)
+    stored = rt.responses.serve(ex)
+    if stored is not None:
+        ex.source = "stored"  # a kept Responses object (retrieve, delete, input items): no model is asked
+        return stored
     await _read(rt, ex)
+    rt.responses.continue_from(ex)
     if ex.request is not None:
         # The model's limits, as its provider checks them before anything else (docs/models.md).
         ex.family = rt.catalogue.lookup(ex.request.model)
@@ -177,6 +182,7 @@ async def _answer(rt: Runtime, ex: Exchange) -> Answer:
         if hit is not None:
             ex.source, ex.answered_by = "rule", {"rule": hit.rule, "step": hit.step, "content": ex.source}
     try:
+        rt.responses.keep(ex, answer)
         rl = ex.config.rate_limit
         if ex.output_tokens and rl.enabled and rl.tokens_per_minute:
             await rt.state.charge(ex.route.config_key, ex.api_key if rl.per_key else "", rl, ex.output_tokens)

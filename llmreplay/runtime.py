@@ -30,6 +30,7 @@ from llmreplay.sources.deck import Deck
 from llmreplay.sources.synthetic import SyntheticSource
 from llmreplay.state.base import State
 from llmreplay.state.factory import make_state
+from llmreplay.state.responses import ResponseStore
 
 
 @dataclass
@@ -62,6 +63,8 @@ class Runtime:
     """Recent exchanges, what was sent and what answered (``/api/requests``, the dashboard's journal)."""
     catalogue: Catalogue = dataclasses.field(default_factory=shipped)
     """The model catalogue: the shipped families with the settings file's over them."""
+    responses: ResponseStore = dataclasses.field(default_factory=ResponseStore)
+    """The OpenAI Responses this process kept (``previous_response_id``, ``GET /v1/responses/{id}``)."""
 
     @property
     def forwards_first(self) -> bool:
@@ -103,6 +106,7 @@ def build_runtime(settings: Settings) -> Runtime:
     parts = (settings, live, source, shaper, draw, Writer(), state, metrics, events, observers, sources, deck)
     rt = Runtime(*parts, journal=journal, catalogue=catalogue)
     rt.rules = RuleBook.from_settings(settings)
+    rt.responses.forwarding = deck is not None
     if hasattr(state, "attach_metrics"):
         state.attach_metrics(rt.metrics)
     journal.listeners.append(feed.to_hub(events))

@@ -25,6 +25,7 @@ from llmreplay.providers import (
     openai_embeddings,
     openai_models,
     openai_responses,
+    openai_responses_store,
     vertex,
     vertex_anthropic,
 )
@@ -156,6 +157,7 @@ def routes() -> list[Route]:
     table = [
         *openai_chat.ROUTES,
         *openai_responses.ROUTES,
+        *openai_responses_store.ROUTES,
         *openai_completions.ROUTES,
         *openai_embeddings.ROUTES,
         *anthropic_messages.ROUTES,

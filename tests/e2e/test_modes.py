@@ -170,7 +170,7 @@ def test_repeat_none_misses_once_used_up(tmp_path: Path, up: BackgroundServer) -
 
 @pytest.mark.parametrize(
     ("method", "path", "body"),
-    [("GET", "/v1/responses/resp_123", None), ("POST", "/v1/files", b'{"purpose": "batch"}')],
+    [("GET", "/v1/vector_stores/vs_123", None), ("POST", "/v1/files", b'{"purpose": "batch"}')],
 )
 def test_a_path_without_codec_replays_verbatim(
     tmp_path: Path, up: BackgroundServer, method: str, path: str, body: bytes | None
@@ -209,6 +209,6 @@ def test_shaper_applies_to_replayed_answers(tmp_path: Path, up: BackgroundServer
 
 def test_a_verbatim_recording_names_no_api(tmp_path: Path, up: BackgroundServer) -> None:
     with recorder(tmp_path, up.url) as rec:
-        httpx2.get(rec.url + "/v1/responses/resp_123", timeout=5)
+        httpx2.get(rec.url + "/v1/vector_stores/vs_123", timeout=5)
     (it,) = load(tmp_path / CASSETTE).interactions
     assert it.api is None

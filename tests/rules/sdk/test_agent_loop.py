@@ -166,11 +166,6 @@ def test_an_agent_loop_scripted_by_rules_runs_to_its_end(make_server: Any, api: 
         assert [r["name"] for r in results] == ["get_weather"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Responses with previous_response_id: the server keeps no responses, so the result's function_call "
-    "(and its tool's name, the turn, the user's question) is not in the request; tool_result: {name: ...} cannot hold",
-)
 def test_a_responses_loop_chained_by_previous_response_id(url: str) -> None:
     put_rules(url, RULES)
     client = openai.OpenAI(base_url=url + "/v1", api_key="sk-test", max_retries=0, http_client=HTTP)
