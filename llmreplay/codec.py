@@ -143,6 +143,11 @@ class Codec(ABC):
         """This provider's rate-limit headers for ``quota`` (none by default: Gemini sends none)."""
         return {}
 
+    def garble(self, data: bytes) -> bytes | None:
+        """A stream frame whose payload is no longer JSON but whose framing is whole (``malformed@N``), for
+        framings with checksums a blind cut would break; None: the generic cut of the payload serves."""
+        return None
+
     def in_stream_error(self, error: ApiError, opts: RenderOptions, sent: Sequence[Frame] = ()) -> bytes | None:
         """The bytes of this provider's error event inside an open stream, if it has one.
 

@@ -129,6 +129,9 @@ class BedrockInvokeCodec(Codec):
     def render_error(self, error: ApiError, opts: RenderOptions) -> Answer:
         return bedrock_common.render_error(error, opts)
 
+    def garble(self, data: bytes) -> bytes | None:
+        return eventstream.garble(data)
+
     def in_stream_error(self, error: ApiError, opts: RenderOptions, sent: Sequence[Frame] = ()) -> bytes | None:
         return bedrock_common.stream_exception(error)
 

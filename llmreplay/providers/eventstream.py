@@ -75,6 +75,17 @@ def exception(exception_type: str, payload: bytes) -> bytes:
     return message(exception_prefix(exception_type), payload)
 
 
+def garble(data: bytes) -> bytes | None:
+    """The first message of ``data`` with its payload cut in half (no longer JSON) and both CRCs right: a client
+    sees a bad event, never a bad frame. None when ``data`` does not start with a whole message."""
+    try:
+        _, payload, raw = next(split(data[: _PRELUDE.unpack_from(data)[0]]))
+    except (ValueError, StopIteration, struct.error):
+        return None
+    headers = raw[_PRELUDE_LEN : len(raw) - 4 - len(payload)]
+    return message(headers, payload[: max(1, len(payload) // 2)]) + data[len(raw) :]
+
+
 # ---- reading (recorded streams) -----------------------------------------------------------------
 
 
@@ -121,6 +132,7 @@ __all__ = [
     "event_prefix",
     "exception",
     "exception_prefix",
+    "garble",
     "message",
     "split",
 ]

@@ -107,3 +107,17 @@ def test_split_reads_back_what_was_written_and_refuses_a_bad_crc() -> None:
 
 def test_headers_of_an_event_type_are_encoded_once() -> None:
     assert eventstream.event_prefix("contentBlockDelta") is eventstream.event_prefix("contentBlockDelta")
+
+
+def test_a_garbled_message_keeps_its_framing_and_loses_its_json() -> None:
+    full = b'{"contentBlockIndex":0,"delta":{"text":"Hello"}}'
+    one = eventstream.event("contentBlockDelta", full)
+    two = eventstream.event("contentBlockStop", b'{"contentBlockIndex":0}')
+    garbled = eventstream.garble(one + two)
+    assert garbled is not None and garbled.endswith(two)
+    [(headers, payload, _), _] = list(eventstream.split(garbled))
+    assert headers[":event-type"] == "contentBlockDelta" and payload == full[: len(full) // 2]
+    buf = EventStreamBuffer()
+    buf.add_data(garbled)
+    assert len(list(buf)) == 2  # both CRCs right: botocore reads both messages
+    assert eventstream.garble(b"data: {}\n\n") is None

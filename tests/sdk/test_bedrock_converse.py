@@ -124,3 +124,11 @@ def test_a_stream_broken_mid_way_raises_a_model_stream_error(server):
             got.append(event)
     assert got[0] == {"messageStart": {"role": "assistant"}} and len(got) == 3
     assert caught.value.response["Error"]["Code"] == "modelStreamErrorException"
+
+
+def test_a_malformed_chunk_is_a_bad_event_in_a_whole_frame(server):
+    # malformed@N cuts the JSON, never the binary framing: botocore finds no CRC mismatch and reads on.
+    c = bedrock(server.url)
+    with_headers(c, {"x-llmreplay-fault": "malformed@2"})
+    events = list(c.converse_stream(modelId=MODEL, messages=USER)["stream"])
+    assert {"contentBlockDelta": {}} in events and next(iter(events[-1])) == "metadata"

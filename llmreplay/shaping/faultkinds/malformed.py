@@ -26,15 +26,21 @@ class Malformed(BrokenStream):
         # A content frame: bookkeeping events (Anthropic's ping) may be skipped unparsed by the SDKs.
         i = next((j for j in range(n, len(frames)) if frames[j].paced), min(n, len(frames) - 1))
         if i >= 0:
-            frames[i] = frames[i]._replace(data=garble(frames[i].data))
+            frames[i] = frames[i]._replace(data=_garble(ex, frames[i].data))
         return dataclasses.replace(answer, frames=tuple(frames))
 
     def at_chunk(self, ex: Exchange, outcome: Outcome, n: int) -> AtChunk:
-        return AtChunk(n, change=lambda f: f._replace(data=garble(f.data)))
+        return AtChunk(n, change=lambda f: f._replace(data=_garble(ex, f.data)))
 
     def body(self, ex: Exchange, answer: Answer, outcome: Outcome) -> Answer:
         at = answer.frames[0].at if answer.frames else 0.0
         return dataclasses.replace(answer, frames=(Frame(answer.body[: len(answer.body) // 2], at=at),))
+
+
+def _garble(ex: Exchange, data: bytes) -> bytes:
+    """The codec's own garbling where its framing is checksummed (AWS event streams), else :func:`garble`."""
+    garbled = ex.route.codec.garble(data)
+    return garble(data) if garbled is None else garbled
 
 
 def garble(data: bytes) -> bytes:
