@@ -38,6 +38,10 @@ log = logging.getLogger("llmreplay.cassettes")
 DROPPED_HEADERS = frozenset({"content-length", "transfer-encoding", "connection", "content-encoding", "keep-alive"})
 """Recorded headers the server sets itself: the body is stored decoded and is re-framed on the way out."""
 
+OWN_LABELS = "x-llmreplay-"
+"""Labels an llmreplay upstream put on what it answered (request id, source, cassette): this server puts its own
+on the replay, so a recorded one would come out twice, naming the wrong exchange."""
+
 _CODEC_BY_API: dict[str, Codec] | None = None
 
 
@@ -54,10 +58,15 @@ def _scale(us: int, speed: float) -> float:
 
 
 def _headers(recorded: Iterable[tuple[str, str]], over: Iterable[tuple[str, str]] = ()) -> tuple[tuple[str, str], ...]:
-    """Recorded headers minus the framing ones; ``over`` (a codec's own) replaces same-named ones."""
+    """Recorded headers minus the framing ones and llmreplay's labels; ``over`` (a codec's own) replaces same-named
+    ones."""
     own = tuple(over)
     taken = {k.lower() for k, _ in own} | ({"content-type"} if own else set())
-    kept = tuple((k, v) for k, v in recorded if k.lower() not in DROPPED_HEADERS and k.lower() not in taken)
+    kept = tuple(
+        (k, v)
+        for k, v in recorded
+        if (low := k.lower()) not in DROPPED_HEADERS and low not in taken and not low.startswith(OWN_LABELS)
+    )
     return own + kept
 
 

@@ -32,8 +32,7 @@ def test_the_fallback_answers_the_same_content_and_says_so(tmp_path: Path) -> No
         openai_client(rp.url).chat.completions.create(**changed)  # type: ignore[call-overload]
     with replayer(tmp_path, fallback=True) as rp:
         raw = openai_client(rp.url).chat.completions.with_raw_response.create(**changed)  # type: ignore[call-overload]
-        # The last id is this server's (a recording made through an llmreplay upstream carries that one's too).
-        rid = raw.headers.get_list("x-llmreplay-request-id")[-1]
+        (rid,) = raw.headers.get_list("x-llmreplay-request-id")
         entry = httpx2.get(rp.url + "/api/requests/" + rid, timeout=5).json()
         exact = openai_client(rp.url).chat.completions.with_raw_response.create(
             model=MODEL,
@@ -44,3 +43,7 @@ def test_the_fallback_answers_the_same_content_and_says_so(tmp_path: Path) -> No
     assert raw.headers["x-llmreplay-cassette"] == "recorded#0 fallback"
     assert entry.get("answered_by", {}).get("match") == "fallback", entry
     assert exact.headers["x-llmreplay-cassette"] == "recorded#0"  # an exact match is not a fallback
+    # The llmreplay upstream's own labels were recorded; the replay carries only this server's.
+    for name in ("x-llmreplay-request-id", "x-llmreplay-source", "x-llmreplay-cassette"):
+        assert len(exact.headers.get_list(name)) == 1, name
+    assert exact.headers["x-llmreplay-source"].startswith("cassette")
