@@ -1,11 +1,11 @@
 """Gemini on Vertex AI: the Gemini codec under Vertex's paths, and Vertex's own embeddings call (``:predict``).
 
 ``POST /{v1,v1beta1}/projects/{project}/locations/{location}/publishers/google/models/{model}:generateContent``
-(and ``:streamGenerateContent``, ``:countTokens``, ``:embedContent``, ``:batchEmbedContents``, ``:predict``)
-speak the Gemini API's wire format, so the Gemini codec answers them; the project and location are taken and
-ignored, and so is the bearer token (never checked). google-genai in Vertex mode embeds with ``:predict``
-(``instances``/``predictions``) for the text-embedding models and with ``:embedContent`` for Gemini's, whose
-options it nests in ``embedContentConfig``.
+(and ``:streamGenerateContent``, ``:countTokens``, ``:embedContent``, ``:batchEmbedContents``, ``:predict``;
+generation also under ``…/endpoints/{id}``, where tuned models are served) speak the Gemini API's wire format,
+so the Gemini codec answers them; the project and location are taken and ignored, and so is the bearer token
+(never checked). google-genai in Vertex mode embeds with ``:predict`` (``instances``/``predictions``) for the
+text-embedding models and with ``:embedContent`` for Gemini's, whose options it nests in ``embedContentConfig``.
 
 Endpoint names: generation counts as ``vertex-gemini``, configured apart as ``vertex-generate`` and
 ``vertex-stream`` (as ``gemini-generate`` / ``gemini-stream`` refine ``gemini``); embeddings count as
@@ -99,13 +99,23 @@ def batch_embed_contents(call: Call, opts: RenderOptions) -> Answer:
     return gemini_ops.batch_embed_contents(dataclasses.replace(call, body=dumps(body)), opts)
 
 
-def _routes(ver: str) -> list[Route]:
-    base = f"/{ver}{PUBLISHER_PATH}/google/models/{gemini.MODEL}"
+def _generation(base: str) -> list[Route]:
     codec = gemini.CODEC
     return [
         Route("POST", f"{base}:generateContent", ENDPOINT, codec, key="vertex-generate"),
         Route("POST", f"{base}:streamGenerateContent", ENDPOINT, codec, key="vertex-stream"),
         Route("POST", f"{base}:countTokens", ENDPOINT, codec, op=gemini_ops.count_tokens),
+    ]
+
+
+def _routes(ver: str) -> list[Route]:
+    base = f"/{ver}{PUBLISHER_PATH}/google/models/{gemini.MODEL}"
+    codec = gemini.CODEC
+    # A tuned model is served from an endpoint of the project: its id stands where the model's name does.
+    tuned = f"/{ver}/projects/{{project}}/locations/{{location}}/endpoints/{gemini.MODEL}"
+    return [
+        *_generation(base),
+        *_generation(tuned),
         Route("POST", f"{base}:embedContent", "embeddings", codec, op=embed_content),
         Route("POST", f"{base}:batchEmbedContents", "embeddings", codec, op=batch_embed_contents),
         Route("POST", f"{base}:predict", "embeddings", codec, op=predict),

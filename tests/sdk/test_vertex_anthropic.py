@@ -145,3 +145,28 @@ async def test_async(server):
     assert m.content
     async with c.messages.stream(model=MODEL, max_tokens=100, messages=USER) as s:
         assert (await s.get_final_message()).content
+
+
+def test_a_rule_for_vertex_alone_and_a_429_the_sdk_retries(make_server):
+    srv = make_server()
+    flaky = {
+        "name": "flaky-on-vertex",
+        "match": {"endpoint": ["vertex-anthropic-messages"]},
+        "steps": [{"outcome": "429"}, {"text": "Fine now."}],
+        "then": "repeat-last",
+    }
+    assert httpx.put(srv.url + "/api/rules", json={"rules": [flaky]}).status_code == 200
+    m = make_client(srv.url, max_retries=2).messages.create(model=MODEL, max_tokens=100, messages=USER)
+    assert m.content[0].text == "Fine now."
+    direct = anthropic.Anthropic(base_url=srv.url, api_key="k", max_retries=0)
+    assert direct.messages.create(model="c", max_tokens=100, messages=USER).content[0].text != "Fine now."
+
+
+def test_rate_limited_by_its_endpoint_name(make_server):
+    srv = make_server()
+    limit = {"rate_limit": {"enabled": True, "strategy": "after-n", "after_n": 1}}
+    assert httpx.patch(srv.url + "/api/config/endpoints/vertex-anthropic-messages", json=limit).status_code == 200
+    c = make_client(srv.url, max_retries=0)
+    c.messages.create(model=MODEL, max_tokens=100, messages=USER)
+    with pytest.raises(anthropic.RateLimitError):
+        c.messages.create(model=MODEL, max_tokens=100, messages=USER)

@@ -152,3 +152,21 @@ async def test_async(server):
     assert r.text
     chunks = [ch async for ch in await c.aio.models.generate_content_stream(model=MODEL, contents="Hello")]
     assert chunks
+
+
+def test_rate_limited_by_its_endpoint_name(make_server):
+    srv = make_server()
+    limit = {"rate_limit": {"enabled": True, "strategy": "after-n", "after_n": 1}}
+    assert httpx.patch(srv.url + "/api/config/endpoints/vertex-generate", json=limit).status_code == 200
+    c = make_client(srv.url)
+    c.models.generate_content(model=MODEL, contents="Hello")
+    with pytest.raises(errors.ClientError) as info:
+        c.models.generate_content(model=MODEL, contents="Hello")
+    assert info.value.code == 429
+    assert list(c.models.generate_content_stream(model=MODEL, contents="Hello"))  # vertex-stream is not limited
+
+
+def test_a_tuned_model_on_a_project_endpoint(client):
+    tuned = "projects/my-project/locations/us-central1/endpoints/1234567890"
+    assert client.models.generate_content(model=tuned, contents="Hello").text
+    assert list(client.models.generate_content_stream(model=tuned, contents="Hello"))
