@@ -273,3 +273,20 @@ def test_verbatim_closest_reports_exact_differences() -> None:
     assert near is not None and near.differences == ["c: recorded (absent), got 0"]
     near = idx.closest(call(b'{"a":1,"b":2}', "/v1/conversations", query={"limit": "3"}))
     assert near is not None and near.differences[0].startswith('query: recorded [["limit", "2"]]')
+
+
+def test_closest_compares_a_bounded_number_of_recordings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A miss among thousands of recordings names a close one without comparing them all (each comparison builds a
+    recording's view: 10,000 of them held the loop 0.2-0.5 s), the latest first."""
+    from llmreplay.cassettes import matching
+
+    compared: list[object] = []
+    real = matching.differences
+    monkeypatch.setattr(
+        matching, "differences", lambda rec, got, *a, **k: (compared.append(rec), real(rec, got, *a, **k))[1]
+    )
+    idx = Index([("c", interaction(chat(f"question {i}"))) for i in range(1000)])
+    near = idx.closest(call(chat("question 999!")))
+    assert near is not None and near.differences[0].startswith("messages.0.content: recorded 'question ")
+    assert len(compared) == matching.CLOSEST_SCAN
+    assert near.interaction.request in compared and idx.position(near.interaction) >= 1000 - matching.CLOSEST_SCAN
