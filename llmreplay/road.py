@@ -147,12 +147,11 @@ async def _answer(rt: Runtime, ex: Exchange) -> Answer:
     await _read(rt, ex)
     rt.responses.continue_from(ex)
     if ex.request is not None:
-        # The model's limits, as its provider checks them before anything else (docs/models.md).
         ex.family = rt.catalogue.lookup(ex.request.model)
-        if rt.settings.models.enforce_limits:
-            limits.check(ex.family, ex.request, lambda: input_tokens(ex))
     # A scripted reply is looked for first: its outcome is admission's, and its latency the exchange's.
     hit = rt.rules.match(ex)
+    if hit.makes_reply if hit is not None and hit.has_reply else rt.sources[0].name == "synthetic":  # made here
+        limits.enforce(rt.settings.models.enforce_limits, ex.family, ex.request, lambda: input_tokens(ex))
     ex.latency = lat = _latency(ex.latency, d, hit.latency if hit is not None else None)
     if lat.chunk_size != ex.opts.chunk_size:
         ex.opts = dataclasses.replace(ex.opts, chunk_size=lat.chunk_size)
@@ -227,6 +226,8 @@ async def _source(rt: Runtime, ex: Exchange) -> Answer:
             continue
         play = source.find(ex)
         if play is not None:
+            if source.name == "synthetic" and source is not rt.sources[0]:  # a recording missed: made here
+                limits.enforce(rt.settings.models.enforce_limits, ex.family, ex.request, lambda: input_tokens(ex))
             ex.source = source.name
             missed = ex.answered_by
             answer = await play()

@@ -32,6 +32,14 @@ from llmreplay.model import Request
 CONTEXT_LENGTH_EXCEEDED = "context_length_exceeded"
 
 
+def enforce(on: bool, family: Family | None, req: Request | None, prompt_tokens: Callable[[], int]) -> None:
+    """:func:`check`, when enforcement is ``on`` and there is a request. The road asks it only for an answer
+    made here (the synthetic source, a rule's written reply): a recording the real service made replays
+    whatever the estimate says of its prompt, and the upstream judges what is forwarded to it."""
+    if on and family is not None and req is not None:
+        check(family, req, prompt_tokens)
+
+
 def check(family: Family, req: Request, prompt_tokens: Callable[[], int]) -> None:
     """Raise the provider's 400 when ``req`` asks more than ``family`` allows; ``prompt_tokens`` is called
     only when the family has a window (it is a pass over the whole prompt)."""
@@ -41,13 +49,18 @@ def check(family: Family, req: Request, prompt_tokens: Callable[[], int]) -> Non
     window = family.context_window
     if window is not None and not family.embedding:
         n = prompt_tokens()
-        if req.api == "openai-completions":
-            # The legacy endpoint counts the completion it may write into the window too.
-            asked = req.max_tokens or 0
-            if n + asked > window:
-                raise _completion_too_long(n, asked, window)
-        elif n > window:
-            raise _too_long(req, n, window)
+        # The legacy endpoint counts the completion it may write into the window too.
+        asked = req.max_tokens or 0 if req.api == "openai-completions" else 0
+        if n + asked > window:
+            raise over_window(req, n, window)
+
+
+def over_window(req: Request, n: int, window: int) -> ApiError:
+    """The provider's 400 for a prompt of ``n`` tokens over a ``window``-token window (also the
+    ``context-length`` fault's answer)."""
+    if req.api == "openai-completions":
+        return _completion_too_long(n, req.max_tokens or 0, window)
+    return _too_long(req, n, window)
 
 
 def _completion_too_long(n: int, asked: int, window: int) -> ApiError:

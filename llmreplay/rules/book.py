@@ -93,6 +93,11 @@ class Hit:
         """Whether the step makes the answer; else it only sets the outcome or timing of whatever answers."""
         return self._step.writes
 
+    @property
+    def makes_reply(self) -> bool:
+        """Whether the step writes its answer here, rather than replaying a reply the real service made."""
+        return self._step.writes and self._step.recorded is None
+
     def take(self) -> None:
         """Count the match and move the rule's sequence on; a second call does nothing."""
         if not self._taken:
