@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import random
 import string
 
@@ -24,3 +25,9 @@ def b64url_id(rng: random.Random, n: int = 22) -> str:
 def with_prefix(prefix: str, stem: str) -> str:
     """``stem`` with ``prefix`` in front unless it already has it (recorded ids keep theirs)."""
     return stem if stem.startswith(prefix) else prefix + stem
+
+
+@functools.lru_cache(maxsize=256)
+def fingerprint(model: str) -> str:
+    """A ``system_fingerprint`` that is stable for a model name."""
+    return "fp_" + hex_id(random.Random(model), 10)

@@ -187,6 +187,11 @@ REFUSAL = "refusal"
 others as text)."""
 
 
+def refusal(text: str) -> Opaque:
+    """The model's words declining, as every codec reads them (a candidate holding one ends :attr:`Finish.REFUSAL`)."""
+    return Opaque(REFUSAL, {"refusal": text})
+
+
 class Finish(enum.StrEnum):
     """Why a candidate ended; codecs map it to their own names."""
 
@@ -198,6 +203,9 @@ class Finish(enum.StrEnum):
     REFUSAL = "refusal"
     """The model declined: its words are a :data:`REFUSAL` part (OpenAI ``message.refusal``, Anthropic
     ``stop_reason: refusal``, Gemini ``SAFETY``)."""
+    BLOCKED = "blocked"
+    """A filter refused the prompt before the model wrote anything (Gemini ``promptFeedback.blockReason``,
+    Anthropic ``stop_reason: refusal`` with no content)."""
     OTHER = "other"
 
 

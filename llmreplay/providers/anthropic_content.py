@@ -23,6 +23,7 @@ STOP_REASONS: dict[Finish, str] = {
     Finish.STOP_SEQUENCE: "stop_sequence",
     Finish.CONTENT_FILTER: "refusal",
     Finish.REFUSAL: "refusal",
+    Finish.BLOCKED: "refusal",
     Finish.OTHER: "end_turn",
 }
 
@@ -62,6 +63,17 @@ def tool_arguments(call: ToolCall) -> str:
         value = None
     # The SDK parses the joined pieces as an object; anything else (a truncated replay) would break it.
     return call.arguments if isinstance(value, dict) and call.arguments.strip() else "{}"
+
+
+def streamed_arguments(call: ToolCall) -> str:
+    """The pieces a stream sends: arguments that are not JSON at all go out as written, as fine-grained tool
+    streaming sends the model's text unvalidated (the SDK's accumulator raises on them); JSON that is not an
+    object is replaced as :func:`tool_arguments` replaces it."""
+    try:
+        json.loads(call.arguments)
+    except ValueError:
+        return call.arguments if call.arguments.strip() else "{}"
+    return tool_arguments(call)
 
 
 def _uncached(u: Usage) -> int:

@@ -66,7 +66,7 @@ def _deltas(out: _Frames, index: int, part: Part, chunk_size: int) -> None:
     elif isinstance(part, ToolCall):
         # The real API opens every tool input with an empty fragment.
         out.delta(index, {"type": "input_json_delta", "partial_json": ""}, paced=False)
-        for piece in split(content.tool_arguments(part), chunk_size):
+        for piece in split(content.streamed_arguments(part), chunk_size):
             out.delta(index, {"type": "input_json_delta", "partial_json": piece})
 
 

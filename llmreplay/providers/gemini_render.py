@@ -45,8 +45,36 @@ _FINISH: dict[Finish, str] = {
     Finish.LENGTH: "MAX_TOKENS",
     Finish.CONTENT_FILTER: "SAFETY",
     Finish.REFUSAL: "SAFETY",
+    Finish.BLOCKED: "SAFETY",
     Finish.OTHER: "OTHER",
 }
+MALFORMED = "MALFORMED_FUNCTION_CALL"
+"""The finish of a candidate whose function call the model wrote as no JSON object: Gemini sends no call."""
+_RATED = ("HARM_CATEGORY_SEXUALLY_EXPLICIT", "HARM_CATEGORY_HATE_SPEECH", "HARM_CATEGORY_HARASSMENT")
+_BLOCKED_BY = "HARM_CATEGORY_DANGEROUS_CONTENT"
+
+
+def safety_ratings() -> list[dict[str, Any]]:
+    """The ratings a blocked candidate or prompt carries: each category rated, the one that blocked it HIGH."""
+    rated: list[dict[str, Any]] = [{"category": c, "probability": "NEGLIGIBLE"} for c in _RATED]
+    return [*rated, {"category": _BLOCKED_BY, "probability": "HIGH", "blocked": True}]
+
+
+def prompt_blocked(reply: Reply) -> bool:
+    """A filter refused the prompt: Gemini answers no candidate, only ``promptFeedback``."""
+    return bool(reply.candidates) and all(c.finish is Finish.BLOCKED for c in reply.candidates)
+
+
+def blocked_response(reply: Reply) -> dict[str, Any]:
+    """The whole answer (and the one chunk of a stream) to a blocked prompt."""
+    return {
+        "promptFeedback": {"blockReason": "SAFETY", "safetyRatings": safety_ratings()},
+        "usageMetadata": usage_metadata(reply.usage),
+        "modelVersion": reply.model,
+        "responseId": response_id(reply),
+    }
+
+
 _FILTERED = frozenset(
     {"SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY", "IMAGE_PROHIBITED_CONTENT"}
 )
@@ -229,17 +257,42 @@ def render_part(part: Part) -> dict[str, Any] | None:
 def render_candidate(
     cand: Candidate, index: int, parts: list[dict[str, Any]], finish: bool, logprobs: float | None = None
 ) -> dict[str, Any]:
-    out: dict[str, Any] = {"content": {"parts": parts, "role": "model"}}
-    if finish:
-        out["finishReason"] = finish_reason(cand)
+    reason = finish_reason(cand) if finish else None
+    if finish and _malformed_call(cand):
+        reason = MALFORMED
+    empty = parts == [{"text": ""}] or reason == MALFORMED
+    # A candidate stopped by a filter, or a call Gemini could not read, comes with no content at all.
+    out: dict[str, Any] = (
+        {} if empty and reason in ("SAFETY", MALFORMED) else {"content": {"parts": parts, "role": "model"}}
+    )
+    if reason is not None:
+        out["finishReason"] = reason
+        if reason == MALFORMED:
+            said = next(p for p in cand.parts if isinstance(p, ToolCall))
+            out["finishMessage"] = f"Malformed function call: {said.name}({said.arguments})"
         if logprobs is not None:
             out["avgLogprobs"] = logprobs
+        if reason == "SAFETY":
+            out["safetyRatings"] = safety_ratings()
     out["index"] = index
     return out
 
 
+def _malformed_call(cand: Candidate) -> bool:
+    for p in cand.parts:
+        if isinstance(p, ToolCall):
+            try:
+                if not isinstance(json.loads(p.arguments or "{}"), dict):
+                    return True
+            except ValueError:
+                return True
+    return False
+
+
 def render_response(reply: Reply, request: Request, opts: RenderOptions) -> dict[str, Any]:
     """The whole non-stream ``GenerateContentResponse``."""
+    if prompt_blocked(reply):
+        return blocked_response(reply)
     cands = []
     for i, c in enumerate(reply.candidates):
         parts = [p for p in (render_part(x) for x in c.parts) if p is not None] or [{"text": ""}]

@@ -57,6 +57,8 @@ def _pieces(reply: Reply, index: int, chunk_size: int) -> list[tuple[dict[str, A
 
 def chunks(reply: Reply, request: Request, opts: RenderOptions) -> list[dict[str, Any]]:
     """The chunk objects of a stream telling ``reply``; candidates advance together."""
+    if render.prompt_blocked(reply):
+        return [render.blocked_response(reply)]
     plans = [_pieces(reply, i, opts.chunk_size) for i in range(len(reply.candidates))]
     steps = max((len(p) for p in plans), default=1)
     rid = render.response_id(reply)

@@ -25,6 +25,7 @@ FINISH_REASONS: dict[Finish, str] = {
     Finish.LENGTH: "length",
     Finish.TOOL_CALLS: "tool_calls",
     Finish.CONTENT_FILTER: "content_filter",
+    Finish.BLOCKED: "content_filter",
     Finish.REFUSAL: "stop",
     Finish.OTHER: "stop",
 }

@@ -53,7 +53,11 @@ MAX_ECHO_CHARS = 50_000
 the instruct model's 4,096-token context holds, and each echoed character is streamed and given logprobs like
 generated text, so a 100 KB prompt × ``n: 16`` was a 39 MB stream and 1.8 s of the event loop."""
 
-_FINISH: dict[Finish, str] = {Finish.LENGTH: "length", Finish.CONTENT_FILTER: "content_filter"}
+_FINISH: dict[Finish, str] = {
+    Finish.LENGTH: "length",
+    Finish.CONTENT_FILTER: "content_filter",
+    Finish.BLOCKED: "content_filter",
+}
 
 
 class CompletionsBody(Body):

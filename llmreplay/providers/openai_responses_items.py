@@ -29,7 +29,11 @@ REASONING_PREFIX = "rs_"
 ENCRYPTED_REASONING = "reasoning.encrypted_content"
 """The ``include`` value that asks for reasoning items' ``encrypted_content``."""
 
-INCOMPLETE_REASONS: dict[Finish, str] = {Finish.LENGTH: "max_output_tokens", Finish.CONTENT_FILTER: "content_filter"}
+INCOMPLETE_REASONS: dict[Finish, str] = {
+    Finish.LENGTH: "max_output_tokens",
+    Finish.CONTENT_FILTER: "content_filter",
+    Finish.BLOCKED: "content_filter",
+}
 
 _SERVER_ITEMS = frozenset(
     {

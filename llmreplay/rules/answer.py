@@ -16,9 +16,8 @@ from typing import Any
 
 from llmreplay.errors import ApiError, ErrorKind
 from llmreplay.exchange import Exchange
-from llmreplay.ids import b64url_id, hex_id
+from llmreplay.ids import b64url_id, fingerprint, hex_id
 from llmreplay.model import (
-    REFUSAL,
     Answer,
     Candidate,
     Finish,
@@ -30,6 +29,7 @@ from llmreplay.model import (
     Text,
     Thinking,
     Usage,
+    refusal,
 )
 from llmreplay.model import ToolCall as ToolCallPart
 from llmreplay.rules.matchers import View
@@ -108,7 +108,7 @@ class Step:
             parts.append(Thinking(self.thinking.fill(view), signature=b64url_id(rng, 64)))
         finish = _FINISH[self.spec.finish] if self.spec.finish is not None else Finish.STOP
         if self.refusal is not None:
-            parts.append(Opaque(REFUSAL, {"refusal": self.refusal.fill(view)}))
+            parts.append(refusal(self.refusal.fill(view)))
             finish = Finish.REFUSAL
         if self.text is not None:
             parts.append(Text(self.text.fill(view)))
@@ -133,7 +133,7 @@ class Step:
             created=int(clock()),
             candidates=(cand,) * n,
             usage=_usage(counted, out * n, reasoning * n, usage),
-            fingerprint="fp_" + hex_id(random.Random(req.model), 10),
+            fingerprint=fingerprint(req.model),
         )
 
     def _arguments(self, req: Request, name: str, rng: random.Random) -> Any:

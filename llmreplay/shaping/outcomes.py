@@ -22,7 +22,15 @@ import dataclasses
 import re
 from dataclasses import dataclass
 
-from llmreplay.shaping.faultkinds.registry import ALIASES, EARLY_KINDS, KINDS, MODES, STATUS, STREAM_KINDS
+from llmreplay.shaping.faultkinds.registry import (
+    ALIASES,
+    CONTENT_KINDS,
+    EARLY_KINDS,
+    KINDS,
+    MODES,
+    STATUS,
+    STREAM_KINDS,
+)
 
 DESCRIPTIONS: dict[str, str] = {m.name: m.description for m in MODES}
 """Every kind (and listed status), each with one line: the answer of ``GET /api/failure-modes``."""
@@ -141,6 +149,7 @@ def parse_sequence(text: str) -> tuple[Outcome, ...]:
 
 
 __all__ = [
+    "CONTENT_KINDS",
     "DESCRIPTIONS",
     "EARLY_KINDS",
     "MAX_MS",

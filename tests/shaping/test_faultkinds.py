@@ -11,6 +11,7 @@ from llmreplay.control.admin import failure_modes
 from llmreplay.shaping.faultkinds.base import FaultKind
 from llmreplay.shaping.faultkinds.registry import (
     BUILTIN,
+    CONTENT_KINDS,
     EARLY_KINDS,
     KINDS,
     MODES,
@@ -59,7 +60,7 @@ def test_the_grammar_a_kind_declares_is_the_one_it_shows(kind: FaultKind) -> Non
     assert kind.position == ("@N" in syntax)
     assert kind.duration == (":MS" in syntax)
     assert kind.closes == (":close" in syntax)
-    assert kind.description and kind.when in ("never", "before any byte", "mid-stream")
+    assert kind.description and kind.when in ("never", "before any byte", "mid-stream", "in the reply")
 
 
 def test_when_a_kind_acts_decides_the_old_sets() -> None:
@@ -67,7 +68,7 @@ def test_when_a_kind_acts_decides_the_old_sets() -> None:
         STREAM_KINDS
     )
     assert {"status", "timeout", "reset", "empty", "slow-headers"} == EARLY_KINDS
-    assert set(KINDS) == STREAM_KINDS | EARLY_KINDS | {"ok"}
+    assert set(KINDS) == STREAM_KINDS | EARLY_KINDS | CONTENT_KINDS | {"ok"}
 
 
 def test_a_kind_listed_twice_is_refused() -> None:

@@ -27,9 +27,10 @@ if TYPE_CHECKING:
     from llmreplay.exchange import Exchange
     from llmreplay.shaping.outcomes import Outcome
 
-When = Literal["never", "before any byte", "mid-stream"]
-"""When a kind acts: ``before any byte`` of the answer is sent (status line included), or ``mid-stream``,
-once the status line is out (a non-stream body is broken the same way)."""
+When = Literal["never", "before any byte", "mid-stream", "in the reply"]
+"""When a kind acts: ``before any byte`` of the answer is sent (status line included), ``mid-stream``,
+once the status line is out (a non-stream body is broken the same way), or ``in the reply``: what the model
+says (a refusal, a filter, a bad tool call), rendered as the provider renders it, instead of the reply."""
 
 
 @dataclass(frozen=True, slots=True)

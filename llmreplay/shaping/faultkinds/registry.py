@@ -9,12 +9,20 @@ from __future__ import annotations
 
 from llmreplay.registries import by_name
 from llmreplay.shaping.faultkinds.aliases import ORIGINAL, Alias
+from llmreplay.shaping.faultkinds.bad_tool_args import BadToolArgs
 from llmreplay.shaping.faultkinds.base import FaultKind, Mode
+from llmreplay.shaping.faultkinds.content_filter import ContentFilter
+from llmreplay.shaping.faultkinds.context_length import ContextLength
+from llmreplay.shaping.faultkinds.cut_json import CutJson
 from llmreplay.shaping.faultkinds.disconnect import Disconnect
 from llmreplay.shaping.faultkinds.empty import Empty
+from llmreplay.shaping.faultkinds.empty_reply import EmptyReply
 from llmreplay.shaping.faultkinds.malformed import Malformed
 from llmreplay.shaping.faultkinds.ok import Ok
+from llmreplay.shaping.faultkinds.prompt_filter import PromptFilter
+from llmreplay.shaping.faultkinds.refusal import Refusal
 from llmreplay.shaping.faultkinds.reset import Reset
+from llmreplay.shaping.faultkinds.schema_violation import SchemaViolation
 from llmreplay.shaping.faultkinds.slow_first_token import SlowFirstToken
 from llmreplay.shaping.faultkinds.slow_headers import SlowHeaders
 from llmreplay.shaping.faultkinds.slow_response import SlowResponse
@@ -23,6 +31,7 @@ from llmreplay.shaping.faultkinds.status import Status
 from llmreplay.shaping.faultkinds.stream_error import StreamError
 from llmreplay.shaping.faultkinds.timeout import Timeout
 from llmreplay.shaping.faultkinds.truncate import Truncate
+from llmreplay.shaping.faultkinds.unknown_tool import UnknownTool
 
 STATUS = Status()
 """The kind spelled as a number; the grammar needs it by name."""
@@ -41,6 +50,15 @@ BUILTIN: tuple[FaultKind, ...] = (
     Malformed(),
     StreamError(),
     Truncate(),
+    Refusal(),
+    ContentFilter(),
+    PromptFilter(),
+    ContextLength(),
+    BadToolArgs(),
+    SchemaViolation(),
+    UnknownTool(),
+    EmptyReply(),
+    CutJson(),
 )
 
 
@@ -81,6 +99,8 @@ STREAM_KINDS = frozenset(k.name for k in BUILTIN if k.when == "mid-stream")
 """Kinds that act once the status line is out."""
 EARLY_KINDS = frozenset(k.name for k in BUILTIN if k.when == "before any byte")
 """Kinds that act before any byte is sent."""
+CONTENT_KINDS = frozenset(k.name for k in BUILTIN if k.when == "in the reply")
+"""Kinds that change what the model says (a refusal, a filter, a bad tool call) instead of the reply."""
 
 
 def markdown_table() -> str:
