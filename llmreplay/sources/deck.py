@@ -200,12 +200,16 @@ class Deck:
     def _skipped(self, request: RecordedRequest, size: int) -> None:
         if not self.records:
             return
+        try:
+            path = cassette_path(self.folder, self.recording_name(dict(request.headers)))
+        except CassetteError:
+            path = self.target
         log.warning(
             "llmreplay: not recording %s %s into %s: its answer is over cassettes.max_recording_mb (%d MiB); "
             "%.1f MiB relayed, none of it recorded",
             request.method,
             request.path,
-            self.target,
+            path,
             self.cfg.max_recording_mb,
             size / (1 << 20),
         )

@@ -118,7 +118,9 @@ def _mib(pid: int, field: str) -> float:
     raise AssertionError(f"no {field} for {pid}")
 
 
-async def _stream(url: str, model: str, waits: list[float] | None = None) -> bytes:
+async def _stream(
+    url: str, model: str, waits: list[float] | None = None, headers: dict[str, str] | None = None
+) -> bytes:
     """The raw body of a streamed chat call, read as it arrives; with ``waits``, ``/health`` is asked every 20 ms
     meanwhile (and until the answer's record is settled, ``settle`` s after it) and each answer's wait noted."""
     body = {"model": model, "stream": True, "messages": [{"role": "user", "content": "hi"}]}
@@ -134,7 +136,7 @@ async def _stream(url: str, model: str, waits: list[float] | None = None) -> byt
 
         poller = asyncio.ensure_future(poll(waits)) if waits is not None else None
         try:
-            async with s.post(url + "/v1/chat/completions", json=body) as r:
+            async with s.post(url + "/v1/chat/completions", json=body, headers=headers or {}) as r:
                 assert r.status == 200
                 parts = [chunk async for chunk in r.content.iter_any()]
             if poller is not None:
@@ -163,12 +165,16 @@ def test_an_answer_over_the_cap_is_relayed_whole_and_not_held(
     pid = rec.proc.pid
     base = _mib(pid, "VmRSS")
     waits: list[float] = []
-    got = asyncio.run(_stream(url, "big", waits))
+    # Named for a cassette of its own, as a test run's requests may be: the line names that one.
+    got = asyncio.run(_stream(url, "big", waits, {"x-llmreplay-cassette": "huge"}))
     # The client has every byte, in order, as the upstream sent it.
     assert len(got) == BIG_MB * MIB // len(_BLOCK) * len(_BLOCK) + len(_END)
     assert got.endswith(_END) and got.count(_EVENT) == BIG_MB * MIB // len(_BLOCK) * (MIB // len(_EVENT))
     line = rec.wait_for(r"not recording POST /v1/chat/completions")
-    assert f"into {cassette}" in line and f"over cassettes.max_recording_mb ({CAP_MB} MiB)" in line
+    assert (
+        f"into {cassette.with_name('huge.msgpack')}" in line
+        and f"over cassettes.max_recording_mb ({CAP_MB} MiB)" in line
+    )
     assert f"{len(got) / MIB:.1f} MiB relayed, none of it recorded" in line
     # Bounded by the cap and the relay's buffers, not the answer: the old recorder held it ~3-30 times over.
     peak = _mib(pid, "VmHWM")
