@@ -59,6 +59,10 @@ ENDPOINTS: tuple[str, ...] = (
     "bedrock-converse-stream",
     "bedrock-invoke",
     "bedrock-invoke-stream",
+    "azure-chat-completions",
+    "azure-responses",
+    "azure-completions",
+    "azure-embeddings",
     "models",
 )
 """Every endpoint name that configuration, metrics and rate limits use."""

@@ -17,6 +17,7 @@ from llmreplay.model import Answer, Call
 from llmreplay.providers import (
     anthropic_messages,
     anthropic_models,
+    azure,
     bedrock_converse,
     bedrock_invoke,
     gemini,
@@ -158,6 +159,7 @@ def routes() -> list[Route]:
         *openai_chat.ROUTES,
         *openai_responses.ROUTES,
         *openai_responses_store.ROUTES,
+        *azure.ROUTES,
         *openai_completions.ROUTES,
         *openai_embeddings.ROUTES,
         *anthropic_messages.ROUTES,
