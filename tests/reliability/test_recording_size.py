@@ -179,8 +179,9 @@ def test_an_answer_over_the_cap_is_relayed_whole_and_not_held(
     # Bounded by the cap and the relay's buffers, not the answer: the old recorder held it ~3-30 times over.
     peak = _mib(pid, "VmHWM")
     assert peak - base < 96, (base, peak)
-    # /health kept answering: the old recorder cut and scrubbed the answer on the loop (60 s for 500 MiB).
-    assert len(waits) > 10 and max(waits) < 5, max(waits)
+    # /health kept answering (~1 s at worst on a two-core machine at load 8, the relay and other work sharing it):
+    # the old recorder cut and scrubbed the answer on the loop, 36 s for 150 MiB. Bound generous for busy machines.
+    assert len(waits) > 10 and max(waits) < 20, max(waits)
 
     # An answer under the cap is recorded byte for byte as the client got it, and replays through the SDK.
     small = asyncio.run(_stream(url, "gpt-4o-mini"))
