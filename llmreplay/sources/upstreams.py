@@ -28,7 +28,13 @@ def _vertex(where: str) -> str | None:
     )
 
 
-CLOUDS: dict[str, Callable[[str], str | None]] = {"vertex": _vertex}
+def _azure(where: str) -> str | None:
+    # The resource's name is its host's first label.
+    resource = where.lower()
+    return f"https://{resource}.openai.azure.com" if _REGION.fullmatch(resource) else None
+
+
+CLOUDS: dict[str, Callable[[str], str | None]] = {"vertex": _vertex, "azure": _azure}
 """``NAME:WHERE`` upstreams: the cloud's base URL for WHERE (a region, a resource), None when WHERE is no name."""
 
 
