@@ -13,6 +13,8 @@ network chunked them, and the events' bytes joined are the input exactly
   separator (``\\n,\\r\\n``) that follows arrives with the next element and goes
   with it, the opening ``[`` with the first, the closing ``]`` is its own event.
 - NDJSON (Ollama's native API): cut after each newline.
+- AWS event stream (``application/vnd.amazon.eventstream``, Bedrock): cut after each binary message, whose
+  length its first four bytes give.
 - Anything else: one event per network chunk.
 
 Bytes still held at :meth:`EventSplitter.finish` become a final event.
@@ -29,9 +31,10 @@ from itertools import accumulate
 from typing import Literal
 
 from llmreplay.cassettes.model import RecordedEvent
+from llmreplay.eventstream import message_ends
 from llmreplay.sse import SSEParser
 
-Mode = Literal["sse", "json", "ndjson", "chunk"]
+Mode = Literal["sse", "json", "ndjson", "eventstream", "chunk"]
 
 
 def split_mode(content_type: str) -> Mode:
@@ -41,6 +44,8 @@ def split_mode(content_type: str) -> Mode:
         return "sse"
     if ct in ("application/x-ndjson", "application/jsonl", "application/jsonlines"):
         return "ndjson"
+    if ct == "application/vnd.amazon.eventstream":
+        return "eventstream"
     if ct == "application/json" or ct.endswith("+json"):
         return "json"
     return "chunk"
@@ -104,6 +109,8 @@ class EventSplitter:
             return self._take([len(ev.raw) for ev in self._sse.feed(chunk)], at_us)
         if self._json is not None:
             return self._cut_at(self._json.scan(self._pending, scanned), at_us)
+        if self.mode == "eventstream":
+            return self._cut_at(message_ends(self._pending), at_us)
         cuts: list[int] = []
         i = self._pending.find(b"\n", scanned)
         while i >= 0:

@@ -25,6 +25,7 @@ from llmreplay.providers import (
     openai_common,
     openai_completions,
     openai_embeddings,
+    openai_models,
     openai_responses,
     openai_responses_store,
 )
@@ -154,6 +155,10 @@ def _generation_routes(base: str) -> list[Route]:
 ROUTES: list[Route] = [
     *_generation_routes(DEPLOYMENT),
     *_generation_routes(V1),
+    *(
+        Route("GET", f"{base}/models", "models", CHAT, op=_on_azure(openai_models.list_models))
+        for base in ("/openai", V1)
+    ),
     *_responses_routes("/openai"),
     *_responses_routes(V1),
 ]

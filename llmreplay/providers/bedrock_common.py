@@ -8,9 +8,9 @@ event stream the same errors are ``exception`` messages whose ``:exception-type`
 
 from __future__ import annotations
 
+from llmreplay import eventstream
 from llmreplay.errors import ApiError, ErrorKind
 from llmreplay.model import Answer, Frame
-from llmreplay.providers import eventstream
 from llmreplay.providers.base import RenderOptions, dumps
 
 # kind -> the exception boto3 raises; the status stays the error's own (an injected status keeps its number).

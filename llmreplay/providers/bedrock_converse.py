@@ -11,9 +11,10 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
+from llmreplay import eventstream
 from llmreplay.errors import ApiError
 from llmreplay.model import Answer, Call, Frame, Reply, Request
-from llmreplay.providers import bedrock_common, eventstream
+from llmreplay.providers import bedrock_common
 from llmreplay.providers import bedrock_converse_content as content
 from llmreplay.providers import bedrock_converse_request as parsing
 from llmreplay.providers import bedrock_converse_stream as stream

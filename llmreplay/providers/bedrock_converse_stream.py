@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from llmreplay import eventstream
 from llmreplay.model import Frame, Part, Reply, Text, Thinking, ToolCall, frame_of
 from llmreplay.providers import bedrock_converse_content as content
-from llmreplay.providers import eventstream
 from llmreplay.providers.anthropic_content import tool_arguments
 from llmreplay.providers.base import StreamEvent, dumps, split
 

@@ -15,9 +15,10 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
+from llmreplay import eventstream
 from llmreplay.errors import ApiError, ErrorKind
 from llmreplay.model import Answer, Call, Frame, Reply, Request, frame_of
-from llmreplay.providers import anthropic_messages, anthropic_stream, bedrock_common, eventstream
+from llmreplay.providers import anthropic_messages, anthropic_stream, bedrock_common
 from llmreplay.providers.anthropic_request import invalid
 from llmreplay.providers.base import Codec, RenderOptions, Route, StreamEvent, dumps, load_json
 from llmreplay.providers.bedrock_converse import MODEL

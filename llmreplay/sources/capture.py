@@ -47,7 +47,7 @@ def is_stream(content_type: str, path: str, query: dict[str, str] | None = None)
     The byte cutting is the splitter's (which knows no codec, so the shaper may use it); which paths ask
     for a JSON-array stream is the codecs' (``providers/registry.py``)."""
     mode = split_mode(content_type)
-    if mode in ("sse", "ndjson"):
+    if mode in ("sse", "ndjson", "eventstream"):
         return True
     # A JSON body is a stream (a JSON array of chunks) when the path asked for one; the codecs know which paths do.
     return mode == "json" and streams_by_path(path)

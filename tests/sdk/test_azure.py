@@ -198,3 +198,9 @@ def test_the_api_key_header_is_scrubbed_from_cassettes() -> None:
     from llmreplay.cassettes.scrub import DEFAULT_SECRET_HEADERS
 
     assert "api-key" in DEFAULT_SECRET_HEADERS  # gathered from the OpenAI codecs' credential headers
+
+
+def test_models_are_listed(client: openai.AzureOpenAI, server: BackgroundServer) -> None:
+    assert [m.id for m in client.models.list()]
+    v1 = openai.OpenAI(base_url=server.url + "/openai/v1", api_key="azure-secret-key", max_retries=0)
+    assert [m.id for m in v1.models.list()]

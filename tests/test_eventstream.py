@@ -12,7 +12,7 @@ from botocore.eventstream import ChecksumMismatch, EventStream, EventStreamBuffe
 from botocore.exceptions import EventStreamError
 from botocore.parsers import EventStreamJSONParser
 
-from llmreplay.providers import eventstream
+from llmreplay import eventstream
 
 
 class _Raw:
@@ -121,3 +121,16 @@ def test_a_garbled_message_keeps_its_framing_and_loses_its_json() -> None:
     buf.add_data(garbled)
     assert len(list(buf)) == 2  # both CRCs right: botocore reads both messages
     assert eventstream.garble(b"data: {}\n\n") is None
+
+
+def test_the_recorder_cuts_one_event_per_message_however_the_network_chunks_them() -> None:
+    from llmreplay.cassettes.splitter import split_chunks
+
+    one = eventstream.event("messageStart", b'{"role":"assistant"}')
+    two = eventstream.event("messageStop", b'{"stopReason":"end_turn"}')
+    body = one + two
+    chunks = [body[i : i + 7] for i in range(0, len(body), 7)]
+    events = split_chunks(chunks, list(range(len(chunks))), eventstream.CONTENT_TYPE, 999)
+    assert [e.data for e in events] == [one, two]
+    # each at the arrival of the chunk holding its last byte
+    assert [e.at_us for e in events] == [(len(one) - 1) // 7, len(chunks) - 1]

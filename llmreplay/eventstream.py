@@ -4,7 +4,7 @@ A message is a 12-byte prelude (total length, headers length, both big-endian ui
 eight bytes), the headers, the payload and the CRC32 of everything before it. A header is its name's length
 (one byte), the name, a type byte and the value; we write only strings (type 7: a uint16 length, then the bytes),
 which is all Bedrock sends. botocore's ``EventStreamBuffer`` reads what :func:`message` writes
-(``tests/providers/test_eventstream.py`` checks it, in-stream exceptions included).
+(``tests/test_eventstream.py`` checks it, in-stream exceptions included).
 
 A stream writes one message per chunk, so the headers of each event type are encoded once
 (:func:`event_prefix`), and a message costs two ``struct.pack`` calls and two CRCs.
@@ -89,6 +89,20 @@ def garble(data: bytes) -> bytes | None:
 # ---- reading (recorded streams) -----------------------------------------------------------------
 
 
+def message_ends(data: bytes | bytearray) -> list[int]:
+    """Offsets just after each whole message at the start of ``data`` (the recorder cuts events there). A
+    length too short to be a message stops the cutting: the rest is recorded as it came, damage included."""
+    cuts: list[int] = []
+    pos = 0
+    while len(data) - pos >= 4:
+        total = int.from_bytes(data[pos : pos + 4], "big")
+        if total < _OVERHEAD or len(data) - pos < total:
+            break
+        pos += total
+        cuts.append(pos)
+    return cuts
+
+
 def _headers(raw: bytes) -> dict[str, str]:
     out: dict[str, str] = {}
     pos = 0
@@ -134,5 +148,6 @@ __all__ = [
     "exception_prefix",
     "garble",
     "message",
+    "message_ends",
     "split",
 ]
