@@ -143,6 +143,11 @@ class Codec(ABC):
         """This provider's rate-limit headers for ``quota`` (none by default: Gemini sends none)."""
         return {}
 
+    def prompt_filtered(self) -> ApiError | None:
+        """The error this provider answers a prompt its content filter refuses with; None: it answers a reply
+        saying so instead (Anthropic's refusal, Gemini's ``promptFeedback``)."""
+        return None
+
     def garble(self, data: bytes) -> bytes | None:
         """A stream frame whose payload is no longer JSON but whose framing is whole (``malformed@N``), for
         framings with checksums a blind cut would break; None: the generic cut of the payload serves."""

@@ -94,6 +94,18 @@ def go_duration(seconds: float) -> str:
     return f"{sec}s"
 
 
+PROMPT_FILTERED = (
+    "The response was filtered due to the prompt triggering Azure OpenAI's content management policy. Please "
+    "modify your prompt and retry. To learn more about our content filtering policies please read our "
+    "documentation: https://go.microsoft.com/fwlink/?linkid=2198766"
+)
+
+
+def prompt_filtered() -> ApiError:
+    """The 400 an OpenAI API answers a filtered prompt with (Azure's, which filters prompts)."""
+    return ApiError(ErrorKind.INVALID_REQUEST, PROMPT_FILTERED, param="prompt", code="content_filter")
+
+
 def quota_headers(quota: Quota) -> dict[str, str]:
     """``x-ratelimit-{limit,remaining,reset}-{requests,tokens}``, and ``retry-after(-ms)`` on a denial."""
     out: dict[str, str] = {}

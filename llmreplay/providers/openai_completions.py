@@ -313,6 +313,9 @@ class OpenAICompletionsCodec(Codec):
     def quota_headers(self, quota: Quota) -> dict[str, str]:
         return openai_common.quota_headers(quota)
 
+    def prompt_filtered(self) -> ApiError | None:
+        return openai_common.prompt_filtered()
+
     def in_stream_error(self, error: ApiError, opts: RenderOptions, sent: Sequence[Frame] = ()) -> bytes | None:
         return encode_sse(json.dumps({"error": openai_common.error_object(error)}, separators=(",", ":")))
 

@@ -71,6 +71,9 @@ class OpenAIResponsesCodec(Codec):
     def quota_headers(self, quota: Quota) -> dict[str, str]:
         return openai_common.quota_headers(quota)
 
+    def prompt_filtered(self) -> ApiError | None:
+        return openai_common.prompt_filtered()
+
     def in_stream_error(self, error: ApiError, opts: RenderOptions, sent: Sequence[Frame] = ()) -> bytes | None:
         return openai_responses_stream.in_stream_error(error, sent)
 
