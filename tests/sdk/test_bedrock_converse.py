@@ -132,3 +132,17 @@ def test_a_malformed_chunk_is_a_bad_event_in_a_whole_frame(server):
     with_headers(c, {"x-llmreplay-fault": "malformed@2"})
     events = list(c.converse_stream(modelId=MODEL, messages=USER)["stream"])
     assert {"contentBlockDelta": {}} in events and next(iter(events[-1])) == "metadata"
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_structured_output_follows_the_schema(client, stream):
+    import json
+
+    fmt = {"type": "json_schema", "structure": {"jsonSchema": {"schema": json.dumps(WEATHER), "name": "weather"}}}
+    if stream:
+        events = client.converse_stream(modelId=MODEL, messages=USER, outputConfig={"textFormat": fmt})["stream"]
+        text = "".join(e["contentBlockDelta"]["delta"]["text"] for e in events if "contentBlockDelta" in e)
+    else:
+        r = client.converse(modelId=MODEL, messages=USER, outputConfig={"textFormat": fmt})
+        text = r["output"]["message"]["content"][0]["text"]
+    jsonschema.validate(json.loads(text), WEATHER)
