@@ -137,6 +137,10 @@ function renderMetrics() {
   $("active-streams").textContent = num(t.active_streams).toLocaleString();
   $("current-rps").textContent = num(t.requests_per_s).toLocaleString();
   $("current-tps").textContent = num(t.output_tokens_per_s).toLocaleString();
+  // At the model catalogue's prices (docs/models.md#cost); six places: a synthetic call costs fractions of a cent.
+  const cost = isObj(snap.cost_usd) ? snap.cost_usd : {};
+  $("cost-per-min").textContent = num(cost.last_minute).toFixed(6);
+  $("cost-total").textContent = num(cost.total).toFixed(6);
   $("peak-rps").textContent = num(t.peak_rps).toLocaleString();
   $("peak-streams").textContent = num(t.peak_concurrent_streams).toLocaleString();
   $("worst-ttft").textContent = `${ms(num(t.worst_ttfb_ms))} ms`;

@@ -17,12 +17,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from llmreplay.cassettes.usage import Usage
+from llmreplay.catalogue import Family
+from llmreplay.catalogue.cost import cost_usd
 from llmreplay.control.events import EventHub
 from llmreplay.journal.entry import Entry
 from llmreplay.journal.store import Journal
 from llmreplay.journal.view import without_keys
 from llmreplay.metrics import Metrics
 from llmreplay.model import Call, Reply
+from llmreplay.model import Usage as TokenUsage
 from llmreplay.shaping.outcomes import Outcome
 from llmreplay.shaping.writer import clock
 
@@ -53,9 +56,19 @@ class Done:
     method: str = ""
     path: str = ""
     """The call's method and path, for the cassette usage report's misses."""
+    family: Family | None = None
+    """Its model's catalogue family, whose prices give the exchange's cost."""
 
 
 NOTHING_DONE = Done()
+
+
+def _cost(done: Done, tokens_out: int) -> float | None:
+    """The exchange's cost at its family's prices: the reply's usage where one was made (cached and reasoning
+    tokens priced as such), else the counted tokens (a replay's recorded usage, an upstream's answer)."""
+    usage = done.reply.usage if done.reply is not None else TokenUsage(done.input_tokens, tokens_out)
+    return cost_usd(done.family, usage)
+
 
 _IDS = itertools.count(1)
 _PROCESS = os.urandom(4).hex()
@@ -130,8 +143,11 @@ class Observers:
         ttfb = marks["first"] - t0 if "first" in marks else None
         chunks = int(marks.get("chunks", 0))
         tokens_out = done.output_tokens if status < 400 else 0
+        usd = _cost(done, tokens_out) if status < 400 else None
         try:
             self._count(done, status, stream, ttfb, chunks, tokens_out, end - t0)
+            if usd is not None:
+                self.metrics.cost(done.endpoint, done.model or "", usd)
         except Exception:
             self._failed("metrics")
         try:
@@ -139,6 +155,7 @@ class Observers:
         except Exception:
             self._failed("events")
         if done.entry is not None:
+            done.entry.cost_usd = usd
             try:
                 self._journal(done, status, stream, ttfb, chunks, tokens_out, end - t0)
             except Exception:

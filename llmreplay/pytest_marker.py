@@ -13,8 +13,8 @@ RECORD_MODES = ("none", "once", "new_episodes", "all")
 ON_MISS = ("error", "synthetic", "forward")
 MARKER_DOC = (
     "llmreplay(cassette=None, record_mode=None, scenario=None, latency=None, seed=None, on_miss=None, "
-    "synthetic=False, rules=None, strict=None, require_cassette=None): configure the test's llmreplay server "
-    "(see docs/pytest-plugin.md)"
+    "synthetic=False, rules=None, strict=None, require_cassette=None, budget_usd=None): configure the test's "
+    "llmreplay server (see docs/pytest-plugin.md)"
 )
 
 
@@ -35,6 +35,8 @@ class Mark:
     require_cassette: bool | None = None
     """True: the test must replay its cassette: a missing one fails it at setup, and a request it does not hold
     fails it at teardown (strict mode), instead of a synthetic answer."""
+    budget_usd: float | None = None
+    """The most the test's LLM calls may cost at the catalogue's prices: more fails it at teardown."""
 
 
 def read_mark(node: pytest.Item) -> Mark | None:
@@ -78,6 +80,9 @@ def _check(node: pytest.Item, mark: Mark) -> None:
         value = getattr(mark, name)
         if value is not None and not isinstance(value, bool):
             fail(f"{name}={value!r}: expected True or False")
+    budget = mark.budget_usd
+    if budget is not None and (isinstance(budget, bool) or not isinstance(budget, int | float) or budget < 0):
+        fail(f"budget_usd={budget!r}: expected a number of US dollars, 0 or more")
     if mark.cassette is not None and (
         not isinstance(mark.cassette, str) or not mark.cassette or any(c in mark.cassette for c in ("/", "\\", ".."))
     ):

@@ -325,6 +325,8 @@ def llmreplay(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -
             if strict:
                 # After the test's own outcome: the app may have swallowed the error an unmatched call got.
                 handle.requests.assert_all_matched()
+            if mark.budget_usd is not None:
+                handle.assert_cost_below(mark.budget_usd)
         finally:
             request.config.pluginmanager.get_plugin(SUMMARY).test_done(handle)
             if handle.server is not None:

@@ -285,6 +285,7 @@ def _done(ex: Exchange) -> Done:
         ex.route.key,
         ex.call.method,
         ex.call.path,
+        ex.family,
     )
 
 

@@ -230,6 +230,18 @@ class LLMReplay:
         """This test's exchanges so far, oldest first, as the journal keeps them (``GET /api/requests``)."""
         return Exchanges(self.admin.request("GET", "/api/requests" + self._scope()))
 
+    @property
+    def cost_usd(self) -> float:
+        """What this test's exchanges cost so far at the model catalogue's prices (docs/models.md); one of a
+        model without prices counts 0."""
+        return sum(e.get("cost_usd") or 0.0 for e in self.requests)
+
+    def assert_cost_below(self, budget_usd: float) -> None:
+        """Fail when this test's exchanges cost more than ``budget_usd``."""
+        spent = self.cost_usd
+        if spent > budget_usd:
+            raise AssertionError(f"the test's LLM calls cost ${spent:.6f}, over its budget of ${budget_usd:.6f}")
+
     def clear_requests(self) -> None:
         self.admin.request("DELETE", "/api/requests" + self._scope())
 

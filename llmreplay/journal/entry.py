@@ -64,3 +64,5 @@ class Entry:
     """Whether the journal kept only the first ``max_body_kb`` of the body (set by the journal)."""
     family: Family | None = None
     """Its model's catalogue family (limits, prices); ``UNKNOWN`` for a model the catalogue does not know."""
+    cost_usd: float | None = None
+    """What it cost at its family's prices (docs/models.md); None for an error or a model without prices."""

@@ -59,6 +59,7 @@ def summary(e: Entry) -> dict[str, Any]:
         "chunks": e.chunks,
         "input_tokens": e.input_tokens,
         "output_tokens": e.output_tokens,
+        "cost_usd": e.cost_usd,
         "done": e.done,
     }
 

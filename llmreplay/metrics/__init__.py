@@ -8,9 +8,10 @@ attached a :class:`~llmreplay.metrics.prometheus.PrometheusMetrics`, every hook 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from llmreplay.metrics import store
+from llmreplay.metrics.cost import Costs
 
 if TYPE_CHECKING:
     from llmreplay.metrics.prometheus import PrometheusMetrics
@@ -20,6 +21,10 @@ class Metrics(store.Metrics):
     """The metrics store, fanning each hook out to Prometheus when that is attached."""
 
     prometheus: PrometheusMetrics | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.costs = Costs(self.window_s)
 
     def started(self, endpoint: str, *, stream: bool) -> None:
         super().started(endpoint, stream=stream)
@@ -73,6 +78,21 @@ class Metrics(store.Metrics):
         super().fault(endpoint, kind)
         if self.prometheus is not None:
             self.prometheus.fault(endpoint, kind)
+
+    def cost(self, endpoint: str, model: str, usd: float) -> None:
+        """An answered exchange's cost at its model's prices (USD)."""
+        self.costs.add(self._second(), endpoint, model, usd)
+        if self.prometheus is not None:
+            self.prometheus.cost(endpoint, model, usd)
+
+    def snapshot(self) -> dict[str, Any]:
+        out = super().snapshot()
+        out["cost_usd"] = self.costs.as_json(self._second())
+        return out
+
+    def reset(self) -> None:
+        super().reset()
+        self.costs.clear()
 
     def frame_lateness(self, counts: list[int], total_s: float) -> None:
         """Stream writes' lateness, taken from the writer in bulk (Prometheus only; see ``shaping.lateness``)."""

@@ -23,6 +23,7 @@ Metric names, all but the lateness histogram labelled by ``endpoint`` (the route
     llmreplay_stream_chunks_total{endpoint}
     llmreplay_rate_limited_total{endpoint}
     llmreplay_faults_total{endpoint, kind}             kind: "500", "disconnect", "timeout" …
+    llmreplay_cost_usd_total{endpoint, model}          at the model catalogue's prices (docs/models.md)
     llmreplay_frame_lateness_seconds                  histogram, no labels: how late each stream write left
                                                       against its deadline (the scheduler's own account)
 
@@ -114,6 +115,13 @@ class PrometheusMetrics:
         self.chunks_total = Counter("llmreplay_stream_chunks", "Stream chunks written.", ep, registry=reg)
         self.denied_total = Counter("llmreplay_rate_limited", "Rate-limit denials (429s).", ep, registry=reg)
         self.faults = Counter("llmreplay_faults", "Injected faults, by kind.", (*ep, "kind"), registry=reg)
+        self.cost_total = Counter(
+            "llmreplay_cost_usd",
+            "Cost of answered requests at the catalogue's prices (USD).",
+            (*ep, "model"),
+            registry=reg,
+        )
+        self._costs: dict[tuple[str, str], Any] = {}
         self.lateness = Histogram(
             "llmreplay_frame_lateness_seconds",
             "How late each stream write left against its deadline.",
@@ -179,6 +187,16 @@ class PrometheusMetrics:
             label = kind if len(e.faults) < MAX_KINDS - 1 and len(kind) <= 64 else OTHER
             child = e.faults[kind] = self.faults.labels(e.name, label)
         child.inc()
+
+    def cost(self, endpoint: str, model: str, usd: float) -> None:
+        key = (endpoint, model)
+        child = self._costs.get(key)
+        if child is None:
+            if len(self._costs) >= MAX_KINDS * 4 or len(model) > 128:  # clients name models: bounded labels
+                key = (endpoint, OTHER)
+            child = self._costs.get(key) or self.cost_total.labels(self._ep(endpoint).name, key[1])
+            self._costs[key] = child
+        child.inc(usd)
 
     def frame_lateness(self, counts: list[int], total_s: float) -> None:
         """Add counts taken from the scheduler in bulk (one per bucket of ``LATENESS_BUCKETS``, then +Inf):

@@ -454,6 +454,7 @@ def _sent_metrics() -> dict[str, set[str]]:
     prom.chunks("chat-completions", 1)
     prom.denied("chat-completions")
     prom.fault("chat-completions", "500")
+    prom.cost("chat-completions", "gpt-4o", 0.001)
     prom.frame_lateness([0] * (len(LATENESS_BUCKETS) + 1), 0.0)
     sent: dict[str, set[str]] = {}
     for family in prom.registry.collect():

@@ -11,7 +11,7 @@ from tests.journal.entries import FAKE_KEY, T0, call, entry, reply
 
 SUMMARY = {
     "id", "time", "test_id", "endpoint", "method", "path", "model", "status", "stream", "source", "answered_by",
-    "outcome", "ttfb_ms", "duration_ms", "chunks", "input_tokens", "output_tokens", "done",
+    "outcome", "ttfb_ms", "duration_ms", "chunks", "input_tokens", "output_tokens", "cost_usd", "done",
 }  # fmt: skip
 
 

@@ -98,7 +98,7 @@ def test_gauges_never_go_negative(metrics: Metrics) -> None:
 def test_snapshot_shape_and_clock(metrics: Metrics, clock: FakeClock) -> None:
     clock.now += 12.5
     snap = metrics.snapshot()
-    assert set(snap) == {"uptime_s", "started_at", "totals", "endpoints"}
+    assert set(snap) == {"uptime_s", "started_at", "totals", "endpoints", "cost_usd"}
     assert snap["uptime_s"] == 12.5
     assert snap["started_at"] == "2026-01-01T00:00:00.000Z"
     assert set(snap["totals"]) == {
