@@ -170,3 +170,10 @@ def test_rate_limited_by_its_endpoint_name(make_server):
     c.messages.create(model=MODEL, max_tokens=100, messages=USER)
     with pytest.raises(anthropic.RateLimitError):
         c.messages.create(model=MODEL, max_tokens=100, messages=USER)
+
+
+def test_metrics_count_the_vertex_endpoint(make_server):
+    srv = make_server()
+    make_client(srv.url, max_retries=0).messages.create(model=MODEL, max_tokens=50, messages=USER)
+    assert 'endpoint="vertex-anthropic-messages"' in httpx.get(srv.url + "/metrics").text
+    assert "vertex-anthropic-messages" in httpx.get(srv.url + "/api/metrics").text
