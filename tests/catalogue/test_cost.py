@@ -11,7 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from llmreplay.catalogue import shipped
 from llmreplay.catalogue.cost import cost_usd
 from llmreplay.model import Usage
-from tests.plugin.test_pytest_plugin import run
+from tests.plugin.test_pytest_plugin import EXAMPLE, run
 
 pytest_plugins = ["pytester"]
 
@@ -88,3 +88,16 @@ def test_cost_in_api_metrics_and_prometheus(server) -> None:
     samples = [s for s in families["llmreplay_cost_usd"].samples if s.name == "llmreplay_cost_usd_total"]
     mini = [s.value for s in samples if s.labels == {"endpoint": "chat-completions", "model": "gpt-4o-mini"}]
     assert mini and mini[0] >= spent
+
+
+def test_a_replay_costs_its_recorded_usage(make_server) -> None:
+    """A cassette's answer is priced from the usage it recorded (12 prompt and 37 output tokens for
+    cassettes/example.msgpack's first chat), not from a synthetic estimate."""
+    srv = make_server(cassettes={"dir": str(EXAMPLE.parent), "speed": 0})
+    c = openai.OpenAI(base_url=srv.url + "/v1", api_key="k", max_retries=0)
+    r = c.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "What is llmreplay?"}])
+    assert (r.usage.prompt_tokens, r.usage.completion_tokens) == (12, 37)
+    entry = httpx.get(srv.url + "/api/requests").json()
+    listed = entry["requests"] if isinstance(entry, dict) else entry
+    assert listed[0]["source"] == "cassette"
+    assert listed[0]["cost_usd"] == pytest.approx(cost_usd(shipped().lookup("gpt-4o-mini"), Usage(12, 37)))
