@@ -10,13 +10,14 @@ from botocore.config import Config
 MODEL = "anthropic.claude-3-5-sonnet-20240620-v1:0"
 
 
-def bedrock(url: str, attempts: int = 1) -> Any:
+def bedrock(url: str, attempts: int = 1, session_token: str | None = None) -> Any:
     return boto3.client(
         "bedrock-runtime",
         endpoint_url=url,
         region_name="us-east-1",
         aws_access_key_id="AKIDEXAMPLE",
         aws_secret_access_key="fake",
+        aws_session_token=session_token,
         config=Config(retries={"mode": "standard", "total_max_attempts": attempts}),
     )
 

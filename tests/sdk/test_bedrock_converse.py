@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import boto3
 import jsonschema
 import pytest
 from botocore.exceptions import ClientError, EventStreamError
@@ -146,3 +147,21 @@ def test_structured_output_follows_the_schema(client, stream):
         r = client.converse(modelId=MODEL, messages=USER, outputConfig={"textFormat": fmt})
         text = r["output"]["message"]["content"][0]["text"]
     jsonschema.validate(json.loads(text), WEATHER)
+
+
+def test_per_key_quotas_count_by_the_access_key_a_signature_names(make_server):
+    # A SigV4 signature changes with every request; the access key id in it is the caller's key.
+    srv = make_server(rate_limit={"enabled": True, "mode": "after-n", "after_n": 2, "per_key": True})
+    first = bedrock(srv.url)
+    first.converse(modelId=MODEL, messages=USER)
+    first.converse(modelId=MODEL, messages=USER)
+    with pytest.raises(first.exceptions.ThrottlingException):
+        first.converse(modelId=MODEL, messages=USER)
+    other = boto3.client(
+        "bedrock-runtime",
+        endpoint_url=srv.url,
+        region_name="us-east-1",
+        aws_access_key_id="AKIDOTHER",
+        aws_secret_access_key="fake",
+    )
+    assert other.converse(modelId=MODEL, messages=USER)["output"]["message"]["content"]

@@ -22,8 +22,11 @@ INVOKE = json.dumps(
 )
 
 
+TOKEN = "FwoGZXIvYXdzEXAMPLESESSIONTOKEN"
+
+
 def calls(url: str) -> dict[str, Any]:
-    c = bedrock(url)
+    c = bedrock(url, session_token=TOKEN)
     return {
         "converse": c.converse(modelId=MODEL, messages=USER)["output"],
         "converse-stream": list(c.converse_stream(modelId=MODEL, messages=USER)["stream"]),
@@ -47,10 +50,11 @@ def test_record_then_replay_gives_the_same_answers(tmp_path: Path):
     ]
     for it in interactions:
         recorded = json.dumps([list(h) for h in it.request.headers])
-        assert "Signature=" not in recorded and "AKIDEXAMPLE" not in recorded, recorded
+        assert "Signature=" not in recorded and "AKIDEXAMPLE" not in recorded and TOKEN not in recorded, recorded
     streamed = [it for it in interactions if it.request.path.endswith("-stream")]
     for it in streamed:
         # one recorded event per binary message: a replay paces them as the upstream did
         assert all(e.data[:4] == len(e.data).to_bytes(4, "big") for e in it.response.events)
+    assert TOKEN.encode() not in b"".join(p.read_bytes() for p in tmp_path.rglob("*") if p.is_file())
     with replayer(tmp_path, speed=0) as rep:
         assert calls(rep.url) == live
