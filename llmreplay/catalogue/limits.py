@@ -45,12 +45,12 @@ def check(family: Family, req: Request, prompt_tokens: Callable[[], int]) -> Non
     only when the family has a window (it is a pass over the whole prompt)."""
     top = family.max_output_tokens
     if top is not None and req.max_tokens is not None and req.max_tokens > top:
-        raise _too_many_out(req, req.max_tokens, top)
+        raise _TOO_MANY_OUT.get(req.api, _openai_too_many_out)(req, req.max_tokens, top)
     window = family.context_window
     if window is not None and not family.embedding:
         n = prompt_tokens()
         # The legacy endpoint counts the completion it may write into the window too.
-        asked = req.max_tokens or 0 if req.api == "openai-completions" else 0
+        asked = req.max_tokens or 0 if req.api in _WINDOW_HOLDS_COMPLETION else 0
         if n + asked > window:
             raise over_window(req, n, window)
 
@@ -58,12 +58,11 @@ def check(family: Family, req: Request, prompt_tokens: Callable[[], int]) -> Non
 def over_window(req: Request, n: int, window: int) -> ApiError:
     """The provider's 400 for a prompt of ``n`` tokens over a ``window``-token window (also the
     ``context-length`` fault's answer)."""
-    if req.api == "openai-completions":
-        return _completion_too_long(n, req.max_tokens or 0, window)
-    return _too_long(req, n, window)
+    return _TOO_LONG.get(req.api, _chat_too_long)(req, n, window)
 
 
-def _completion_too_long(n: int, asked: int, window: int) -> ApiError:
+def _completion_too_long(req: Request, n: int, window: int) -> ApiError:
+    asked = req.max_tokens or 0
     return ApiError(
         ErrorKind.INVALID_REQUEST,
         f"This model's maximum context length is {window} tokens, however you requested {n + asked} tokens ({n} in "
@@ -73,22 +72,27 @@ def _completion_too_long(n: int, asked: int, window: int) -> ApiError:
     )
 
 
-def _too_long(req: Request, n: int, window: int) -> ApiError:
-    api = req.api
-    if api == "anthropic-messages":
-        return ApiError(ErrorKind.INVALID_REQUEST, f"prompt is too long: {n} tokens > {window} maximum")
-    if api == "gemini":
-        return ApiError(
-            ErrorKind.INVALID_REQUEST,
-            f"The input token count ({n}) exceeds the maximum number of tokens allowed ({window}).",
-        )
-    if api == "openai-responses":
-        return ApiError(
-            ErrorKind.INVALID_REQUEST,
-            "Your input exceeds the context window of this model. Please adjust your input and try again.",
-            param="input",
-            code=CONTEXT_LENGTH_EXCEEDED,
-        )
+def _anthropic_too_long(req: Request, n: int, window: int) -> ApiError:
+    return ApiError(ErrorKind.INVALID_REQUEST, f"prompt is too long: {n} tokens > {window} maximum")
+
+
+def _gemini_too_long(req: Request, n: int, window: int) -> ApiError:
+    return ApiError(
+        ErrorKind.INVALID_REQUEST,
+        f"The input token count ({n}) exceeds the maximum number of tokens allowed ({window}).",
+    )
+
+
+def _responses_too_long(req: Request, n: int, window: int) -> ApiError:
+    return ApiError(
+        ErrorKind.INVALID_REQUEST,
+        "Your input exceeds the context window of this model. Please adjust your input and try again.",
+        param="input",
+        code=CONTEXT_LENGTH_EXCEEDED,
+    )
+
+
+def _chat_too_long(req: Request, n: int, window: int) -> ApiError:
     return ApiError(
         ErrorKind.INVALID_REQUEST,
         f"This model's maximum context length is {window} tokens. However, your messages resulted in {n} tokens. "
@@ -98,20 +102,26 @@ def _too_long(req: Request, n: int, window: int) -> ApiError:
     )
 
 
-def _too_many_out(req: Request, asked: int, top: int) -> ApiError:
-    api = req.api
-    if api == "anthropic-messages":
-        return ApiError(
-            ErrorKind.INVALID_REQUEST,
-            f"max_tokens: {asked} > {top}, which is the maximum allowed number of output tokens for {req.model}",
-        )
-    if api == "gemini":
-        return ApiError(
-            ErrorKind.INVALID_REQUEST,
-            f"Unable to submit request because it has a maxOutputTokens value of {asked} but the supported range "
-            f"is from 1 (inclusive) to {top + 1} (exclusive). Update the value and try again.",
-        )
-    field = _openai_field(req)
+def _anthropic_too_many_out(req: Request, asked: int, top: int) -> ApiError:
+    return ApiError(
+        ErrorKind.INVALID_REQUEST,
+        f"max_tokens: {asked} > {top}, which is the maximum allowed number of output tokens for {req.model}",
+    )
+
+
+def _gemini_too_many_out(req: Request, asked: int, top: int) -> ApiError:
+    return ApiError(
+        ErrorKind.INVALID_REQUEST,
+        f"Unable to submit request because it has a maxOutputTokens value of {asked} but the supported range "
+        f"is from 1 (inclusive) to {top + 1} (exclusive). Update the value and try again.",
+    )
+
+
+def _openai_too_many_out(req: Request, asked: int, top: int) -> ApiError:
+    # OpenAI names the spelling of the output limit the request used in the error's param.
+    field = _OUTPUT_FIELD.get(req.api) or (
+        "max_completion_tokens" if req.body.get("max_completion_tokens") is not None else "max_tokens"
+    )
     return ApiError(
         ErrorKind.INVALID_REQUEST,
         f"{field} is too large: {asked}. This model supports at most {top} completion tokens, whereas you "
@@ -120,8 +130,17 @@ def _too_many_out(req: Request, asked: int, top: int) -> ApiError:
     )
 
 
-def _openai_field(req: Request) -> str:
-    """The spelling of the output limit the request used (OpenAI names it in the error's ``param``)."""
-    if req.api == "openai-responses":
-        return "max_output_tokens"
-    return "max_completion_tokens" if req.body.get("max_completion_tokens") is not None else "max_tokens"
+_Builder = Callable[[Request, int, int], ApiError]
+_TOO_LONG: dict[str, _Builder] = {
+    "openai-completions": _completion_too_long,
+    "openai-responses": _responses_too_long,
+    "anthropic-messages": _anthropic_too_long,
+    "gemini": _gemini_too_long,
+}
+"""Each API's 400 for a prompt over the window, by ``Request.api``; OpenAI Chat's for any other."""
+_TOO_MANY_OUT: dict[str, _Builder] = {"anthropic-messages": _anthropic_too_many_out, "gemini": _gemini_too_many_out}
+"""Each API's 400 for an output limit over the maximum; OpenAI's wording for any other."""
+_OUTPUT_FIELD: dict[str, str] = {"openai-responses": "max_output_tokens"}
+"""The output limit's one spelling, for the APIs that have only one."""
+_WINDOW_HOLDS_COMPLETION = frozenset({"openai-completions"})
+"""The APIs whose window holds the completion too (legacy Completions)."""
