@@ -171,6 +171,19 @@ def _with_id(item: Any, rid: str, index: int) -> Any:
 # ---- the operations ---------------------------------------------------------------------------
 
 
+def _body(call: Call) -> dict[str, Any]:
+    data = load_json(call)
+    if not isinstance(data, dict):
+        raise ApiError(ErrorKind.INVALID_REQUEST, "The request body must be a JSON object.")
+    return data
+
+
+def previous_in_body(call: Call) -> str | None:
+    """The ``previous_response_id`` an operation's body names, if any."""
+    prev = _body(call).get(PREVIOUS)
+    return prev if isinstance(prev, str) and prev else None
+
+
 def retrieve(call: Call, opts: RenderOptions, stored: Stored | None = None) -> Answer:
     """``GET /v1/responses/{response_id}``: the response as it was sent."""
     if stored is None:
@@ -224,14 +237,15 @@ def input_items(call: Call, opts: RenderOptions, stored: Stored | None = None) -
     return json_answer(200, body, openai_common.base_headers(opts))
 
 
-def count_input_tokens(call: Call, opts: RenderOptions) -> Answer:
-    """``POST /v1/responses/input_tokens``: the input tokens a response to the same input would report."""
-    data = load_json(call)
-    if not isinstance(data, dict):
-        raise ApiError(ErrorKind.INVALID_REQUEST, "The request body must be a JSON object.")
+def count_input_tokens(call: Call, opts: RenderOptions, earlier: Sequence[Any] = ()) -> Answer:
+    """``POST /v1/responses/input_tokens``: the input tokens a response to the same input would report (with
+    the ``earlier`` turns of the response it names as ``previous_response_id``, which the store finds)."""
+    data = _body(call)
     # The model is optional here; the count does not depend on it.
     whole = {"model": "gpt-4o", **data} if not data.get("model") else data
     request = openai_responses_request.parse_request(dataclasses.replace(call, body=dumps(whole)))
+    if earlier:
+        request = continued(request, earlier)
     body = {"object": "response.input_tokens", "input_tokens": prompt_tokens(request)}
     return json_answer(200, body, openai_common.base_headers(opts))
 
@@ -258,6 +272,7 @@ __all__ = [
     "input_items",
     "not_found",
     "previous_id",
+    "previous_in_body",
     "previous_not_found",
     "retrieve",
     "stored_of",

@@ -85,6 +85,8 @@ class ResponseStore:
         """The answer of a route served from the store (retrieve, delete, input items); None for any other
         route, or for an id this store does not hold while an upstream may."""
         op = ex.route.op
+        if op is wire.count_input_tokens:
+            return self._count(ex)
         if op not in wire.STORED_OPS:
             return None
         response_id = ex.call.params.get("response_id", "")
@@ -92,6 +94,19 @@ class ResponseStore:
         if rec is None and self.forwarding:
             return None
         return op(ex.call, ex.opts, rec)  # type: ignore[call-arg]
+
+    def _count(self, ex: Exchange) -> Answer | None:
+        """A count that names a ``previous_response_id`` counts the earlier turns too (None: one that names none
+        is the plain operation's)."""
+        prev = wire.previous_in_body(ex.call)
+        if prev is None:
+            return None
+        chain = self.chain(prev)
+        if chain is None:
+            if self.forwarding:
+                return None
+            raise wire.previous_not_found(prev)
+        return wire.count_input_tokens(ex.call, ex.opts, wire.history(chain))
 
     def continue_from(self, ex: Exchange) -> None:
         """Give a request that names a ``previous_response_id`` the earlier turns, so that rules, synthesis and

@@ -137,3 +137,13 @@ def test_a_record_is_read_from_a_body_or_a_streams_completed_event() -> None:
     rec = wire.stored_of(streamed, req)
     assert rec is not None and rec.id == "resp_1"
     assert wire.stored_of(Answer(400, (), (Frame(b"{}"),)), req) is None
+
+
+def test_input_tokens_count_the_earlier_turns(client: openai.OpenAI) -> None:
+    first = client.responses.create(model=MODEL, input="Tell me a story about a dragon")
+    alone = client.responses.input_tokens.count(model=MODEL, input="And then?")
+    chained = client.responses.input_tokens.count(model=MODEL, input="And then?", previous_response_id=first.id)
+    second = client.responses.create(model=MODEL, input="And then?", previous_response_id=first.id)
+    assert second.usage is not None and chained.input_tokens == second.usage.input_tokens > alone.input_tokens
+    with pytest.raises(openai.BadRequestError, match="Previous response with id 'resp_gone' not found"):
+        client.responses.input_tokens.count(model=MODEL, input="x", previous_response_id="resp_gone")
