@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -67,8 +68,18 @@ def case11(b: Bench) -> Outcome:
     for events in sizes:
         before = written()
         got.append(call(rec.port, "POST", f"{CHAT}?k={events}&gap_ms=0", chat(stream=True), keep=False, timeout=600))
-        # Recorded, or refused with a line (an answer over cassettes.max_recording_mb is relayed, not recorded).
-        wait_until(lambda before=before: written() != before, 60, 0.2)
+        # Recorded, or refused with a line (an answer over cassettes.max_recording_mb is relayed, not recorded);
+        # a large recording is written for a while, so: changed, then still for a second.
+        last = [before, time.monotonic()]
+
+        def settled_down(before: tuple[int, int] = before, last: list[Any] = last) -> bool:
+            now = written()
+            if now != last[0]:
+                last[:] = [now, time.monotonic()]
+                return False
+            return now != before and time.monotonic() - last[1] >= 1.0
+
+        wait_until(settled_down, 120, 0.2)
     kept = recordings(b.cassettes)
     size = (b.cassettes / CASSETTE).stat().st_size if (b.cassettes / CASSETTE).exists() else 0
     said = "; ".join(
