@@ -33,6 +33,7 @@ from llmreplay.model import Answer, Call, Cut, Frame, frame_of
 from llmreplay.shaping.clock import clock
 from llmreplay.sources.base import Play
 from llmreplay.sources.capture import Capture, failure, is_stream, skip_header
+from llmreplay.sources.sigv4 import resign
 from llmreplay.sources.upstreams import resolve_upstream
 from llmreplay.urls import redacted
 
@@ -125,6 +126,8 @@ class Upstream:
         sent = call.wire.headers if call.wire is not None else tuple(call.headers.items())
         headers = CIMultiDict((k, v) for k, v in sent if not skip_header(k) and k.lower() not in _DROP_UPSTREAM)
         headers["Accept-Encoding"] = "identity"
+        target = self.target(call)
+        resign(call.method, target, headers, call.body)
         recorded = RecordedRequest(
             method=call.method,
             path=call.path,
@@ -139,7 +142,7 @@ class Upstream:
         try:
             resp = await self._client().request(
                 call.method,
-                self.target(call),
+                target,
                 headers=headers,
                 data=call.body or None,
                 timeout=timeout,

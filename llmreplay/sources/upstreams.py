@@ -34,7 +34,13 @@ def _azure(where: str) -> str | None:
     return f"https://{resource}.openai.azure.com" if _REGION.fullmatch(resource) else None
 
 
-CLOUDS: dict[str, Callable[[str], str | None]] = {"vertex": _vertex, "azure": _azure}
+def _bedrock(where: str) -> str | None:
+    # The Bedrock runtime of REGION; the recorder signs each request again for it (sources/sigv4.py).
+    region = where.lower()
+    return f"https://bedrock-runtime.{region}.amazonaws.com" if _REGION.fullmatch(region) else None
+
+
+CLOUDS: dict[str, Callable[[str], str | None]] = {"vertex": _vertex, "azure": _azure, "bedrock": _bedrock}
 """``NAME:WHERE`` upstreams: the cloud's base URL for WHERE (a region, a resource), None when WHERE is no name."""
 
 
