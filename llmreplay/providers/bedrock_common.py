@@ -8,10 +8,12 @@ event stream the same errors are ``exception`` messages whose ``:exception-type`
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from llmreplay import eventstream
 from llmreplay.errors import ApiError, ErrorKind
 from llmreplay.model import Answer, Frame
-from llmreplay.providers.base import RenderOptions, dumps
+from llmreplay.providers.base import Codec, RenderOptions, StreamEvent, dumps
 
 # kind -> the exception boto3 raises; the status stays the error's own (an injected status keeps its number).
 _EXCEPTIONS: dict[ErrorKind, str] = {
@@ -88,4 +90,31 @@ def stream_exception(error: ApiError) -> bytes:
     return eventstream.exception(name[0].lower() + name[1:], dumps(body))
 
 
-__all__ = ["base_headers", "exception_name", "message_of", "render_error", "request_id", "stream_exception"]
+class BedrockCodec(Codec):
+    """What Converse and InvokeModel share: SigV4 credentials, Bedrock's errors, the event-stream framing."""
+
+    # SigV4 signs into Authorization; temporary credentials add a session token.
+    credential_headers = ("authorization", "x-amz-security-token")
+
+    def render_error(self, error: ApiError, opts: RenderOptions) -> Answer:
+        return render_error(error, opts)
+
+    def garble(self, data: bytes) -> bytes | None:
+        return eventstream.garble(data)
+
+    def in_stream_error(self, error: ApiError, opts: RenderOptions, sent: Sequence[Frame] = ()) -> bytes | None:
+        return stream_exception(error)
+
+    def encode_events(self, events: list[StreamEvent]) -> bytes:
+        return b"".join(e.raw for e in events)
+
+
+__all__ = [
+    "BedrockCodec",
+    "base_headers",
+    "exception_name",
+    "message_of",
+    "render_error",
+    "request_id",
+    "stream_exception",
+]

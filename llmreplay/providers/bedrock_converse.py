@@ -8,17 +8,16 @@ the binary event stream in :mod:`bedrock_converse_stream`; errors are :mod:`bedr
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from llmreplay import eventstream
-from llmreplay.errors import ApiError
-from llmreplay.model import Answer, Call, Frame, Reply, Request
+from llmreplay.model import Answer, Call, Reply, Request
 from llmreplay.providers import bedrock_common
 from llmreplay.providers import bedrock_converse_content as content
 from llmreplay.providers import bedrock_converse_request as parsing
 from llmreplay.providers import bedrock_converse_stream as stream
-from llmreplay.providers.base import Codec, RenderOptions, Route, StreamEvent, content_steps, json_answer
+from llmreplay.providers.base import RenderOptions, Route, StreamEvent, content_steps, json_answer
 
 MODEL = "{model:[^/]+}"
 """Bedrock model ids hold colons (``anthropic.claude-…-v1:0``): only a slash ends one."""
@@ -36,13 +35,11 @@ def render_body(reply: Reply) -> dict[str, Any]:
     }
 
 
-class BedrockConverseCodec(Codec):
+class BedrockConverseCodec(bedrock_common.BedrockCodec):
     """Converse's JSON answers and binary event streams."""
 
     api = parsing.API
     endpoint = parsing.ENDPOINT
-    # SigV4 signs into Authorization; temporary credentials add a session token.
-    credential_headers = ("authorization", "x-amz-security-token")
     stream_paths: ClassVar[Mapping[str, str]] = {parsing.STREAM_SUFFIX: "/converse"}
     volatile_fields = ("requestMetadata",)
     # The model is in the path.
@@ -68,20 +65,8 @@ class BedrockConverseCodec(Codec):
         hs = (("content-type", eventstream.CONTENT_TYPE), *headers.items())
         return Answer(200, hs, stream.render_frames(reply, opts.chunk_size), stream=True)
 
-    def render_error(self, error: ApiError, opts: RenderOptions) -> Answer:
-        return bedrock_common.render_error(error, opts)
-
-    def garble(self, data: bytes) -> bytes | None:
-        return eventstream.garble(data)
-
-    def in_stream_error(self, error: ApiError, opts: RenderOptions, sent: Sequence[Frame] = ()) -> bytes | None:
-        return bedrock_common.stream_exception(error)
-
     def parse_events(self, body: bytes) -> list[StreamEvent]:
         return stream.parse_events(body)
-
-    def encode_events(self, events: list[StreamEvent]) -> bytes:
-        return stream.encode_events(events)
 
     def events_to_reply(self, events: list[StreamEvent]) -> Reply:
         return stream.events_to_reply(events)

@@ -83,10 +83,6 @@ def parse_events(body: bytes) -> list[StreamEvent]:
     return out
 
 
-def encode_events(events: list[StreamEvent]) -> bytes:
-    return b"".join(e.raw for e in events)
-
-
 class _Block:
     def __init__(self) -> None:
         self.text: str | None = None
@@ -142,4 +138,4 @@ def events_to_reply(events: list[StreamEvent]) -> Reply:
     return content.to_reply(stop, usage, parts, b"".join(e.raw for e in events))
 
 
-__all__ = ["encode_events", "events_to_reply", "parse_events", "render_frames"]
+__all__ = ["events_to_reply", "parse_events", "render_frames"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from llmreplay import eventstream
@@ -20,7 +20,7 @@ from llmreplay.errors import ApiError, ErrorKind
 from llmreplay.model import Answer, Call, Frame, Reply, Request, frame_of
 from llmreplay.providers import anthropic_messages, anthropic_stream, bedrock_common
 from llmreplay.providers.anthropic_request import invalid
-from llmreplay.providers.base import Codec, RenderOptions, Route, StreamEvent, dumps, load_json
+from llmreplay.providers.base import RenderOptions, Route, StreamEvent, dumps, load_json
 from llmreplay.providers.bedrock_converse import MODEL
 
 API = "bedrock-invoke"
@@ -98,13 +98,12 @@ def parse_events(body: bytes) -> list[StreamEvent]:
     return out
 
 
-class BedrockInvokeCodec(Codec):
+class BedrockInvokeCodec(bedrock_common.BedrockCodec):
     """Anthropic's messages through Bedrock's InvokeModel, with Bedrock's errors and stream framing."""
 
     api = API
     endpoint = ENDPOINT
     stream_error_kind = ErrorKind.SERVER
-    credential_headers = ("authorization", "x-amz-security-token")
     stream_paths: ClassVar[Mapping[str, str]] = {STREAM_SUFFIX: "/invoke"}
     volatile_fields = anthropic_messages.CODEC.volatile_fields
     significant_fields = (
@@ -127,20 +126,8 @@ class BedrockInvokeCodec(Codec):
         )
         return Answer(200, hs, render_frames(reply, opts.chunk_size), stream=True)
 
-    def render_error(self, error: ApiError, opts: RenderOptions) -> Answer:
-        return bedrock_common.render_error(error, opts)
-
-    def garble(self, data: bytes) -> bytes | None:
-        return eventstream.garble(data)
-
-    def in_stream_error(self, error: ApiError, opts: RenderOptions, sent: Sequence[Frame] = ()) -> bytes | None:
-        return bedrock_common.stream_exception(error)
-
     def parse_events(self, body: bytes) -> list[StreamEvent]:
         return parse_events(body)
-
-    def encode_events(self, events: list[StreamEvent]) -> bytes:
-        return b"".join(e.raw for e in events)
 
     def events_to_reply(self, events: list[StreamEvent]) -> Reply:
         return anthropic_stream.events_to_reply(events)
