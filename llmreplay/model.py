@@ -130,6 +130,14 @@ class Request:
     """Number of candidates (OpenAI ``n``, Gemini ``candidateCount``)."""
     thinking: bool = False
     """Whether the reply should carry a thinking part first."""
+    effort: str | int | None = None
+    """What the request asks of a reasoning model's unseen reasoning: an effort name (``low`` …), a thinking
+    budget in tokens (-1: the model decides), ``off``, or None when it says nothing."""
+    lists_reasoning: bool = False
+    """Whether the API lists a reasoning model's reasoning in every output, shown or not (Responses' item)."""
+    caching: Literal["", "marked", "automatic"] = ""
+    """How the API caches prompts: prefixes the request marks (``cache_control``), prefixes it finds itself, or
+    not at all."""
     logprobs: bool = False
     top_logprobs: int = 0
     include_usage: bool = False

@@ -314,6 +314,7 @@ def _request(body: CountTokensBody, data: dict[str, Any], **extra: Any) -> Reque
         parallel_tool_calls=parallel,
         output=_output(body),
         thinking=_thinking(body.thinking),
+        caching="marked",
         body=data,
         **extra,
     )

@@ -319,12 +319,23 @@ def to_request(
         stream=stream,
         n=(gc.candidateCount or 1) if gc else 1,
         thinking=thinking,
+        effort=_effort(gc.thinkingConfig if gc else None),
+        caching="automatic",
         logprobs=bool(gc and gc.responseLogprobs),
         top_logprobs=(gc.logprobs or 0) if gc else 0,
         seed=gc.seed if gc else None,
         body=raw,
         wire=wire,
     )
+
+
+def _effort(tc: ThinkingConfigParam | None) -> str | int | None:
+    """A thinking budget (0 turns thinking off, -1 lets the model decide) or level, for the neutral request."""
+    if tc is None:
+        return None
+    if tc.thinkingBudget is not None:
+        return "off" if tc.thinkingBudget == 0 else tc.thinkingBudget
+    return tc.thinkingLevel.lower() if tc.thinkingLevel else None
 
 
 def model_name(call: Call) -> str:

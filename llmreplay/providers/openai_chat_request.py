@@ -17,6 +17,7 @@ from pydantic import Field
 
 from llmreplay.errors import ApiError, ErrorKind
 from llmreplay.model import Call, Message, OutputFormat, Request, Tool, ToolChoice, ToolResult
+from llmreplay.providers import openai_common
 from llmreplay.providers.base import Body, load_json, validation_error
 
 API = "openai-chat"
@@ -353,6 +354,8 @@ def parse_chat(call: Call) -> Request:
         n=body.n or 1,
         # Chat Completions never returns reasoning text, whatever reasoning_effort says.
         thinking=False,
+        effort=openai_common.effort(data.get("reasoning_effort")),
+        caching="automatic",
         logprobs=bool(body.logprobs),
         top_logprobs=body.top_logprobs or 0,
         include_usage=stream and bool(body.stream_options and body.stream_options.include_usage),

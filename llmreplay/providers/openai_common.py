@@ -101,6 +101,13 @@ PROMPT_FILTERED = (
 )
 
 
+def effort(value: object) -> str | None:
+    """A reasoning effort as the neutral request holds it (``none`` turns reasoning off)."""
+    if not isinstance(value, str):
+        return None
+    return "off" if value == "none" else value
+
+
 def prompt_filtered() -> ApiError:
     """The 400 an OpenAI API answers a filtered prompt with (Azure's, which filters prompts)."""
     return ApiError(ErrorKind.INVALID_REQUEST, PROMPT_FILTERED, param="prompt", code="content_filter")

@@ -17,6 +17,7 @@ from pydantic import Field
 
 from llmreplay.errors import ApiError, ErrorKind
 from llmreplay.model import Call, Message, OutputFormat, Request, Tool, ToolChoice, ToolResult
+from llmreplay.providers import openai_common
 from llmreplay.providers.base import Body, load_json, validation_error
 
 API = "openai-responses"
@@ -313,7 +314,14 @@ def parse_request(call: Call) -> Request:
         max_tokens=body.max_output_tokens,
         stream=bool(body.stream),
         thinking=_thinking(body),
+        effort=openai_common.effort(_get(data.get("reasoning"), "effort")),
+        lists_reasoning=True,
+        caching="automatic",
         logprobs=LOGPROBS_INCLUDE in include or top > 0,
         top_logprobs=top,
         body=data,
     )
+
+
+def _get(obj: object, name: str) -> object:
+    return obj.get(name) if isinstance(obj, dict) else None

@@ -59,13 +59,13 @@ class PromptCache:
 
     def use(self, req: Request, prompt_tokens: int) -> Cached:
         """What ``req``'s prompt (``prompt_tokens`` in all) reads from and writes to the cache; remembers it."""
-        if req.api == "anthropic-messages":
+        if req.caching == "marked":
             marks = list(itertools.islice(_breakpoints(req.body), MAX_BREAKPOINTS))
             if not marks:
                 return NONE
             with self._lock:
                 return self._marked(req, marks, prompt_tokens)
-        if req.api in ("openai-chat", "openai-responses", "gemini") and prompt_tokens >= AUTO_MIN:
+        if req.caching == "automatic" and prompt_tokens >= AUTO_MIN:
             prefixes = list(_message_prefixes(req))
             with self._lock:
                 return self._automatic(prefixes, prompt_tokens)

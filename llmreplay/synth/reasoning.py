@@ -7,14 +7,11 @@ function of the request (its effort, or thinking budget, and its prompt), not of
 a streamed and a non-streamed call of the same request report the same figure. Claude reports its thinking
 inside ``output_tokens``, shown: nothing is hidden there.
 
-Which request fields say it is read from the parsed body (``Request.body``) by API, here only: the codecs'
-request models leave effort and budgets aside, as they do not change what a reply holds.
+What the request asks (an effort, a thinking budget) each codec reads into ``Request.effort``. Claude's thinking is
+shown (``Request.thinking``), never asked here: its families reason only on request.
 """
 
 from __future__ import annotations
-
-from collections.abc import Mapping
-from typing import Any
 
 from llmreplay.catalogue.spec import Reasoning
 from llmreplay.model import Request
@@ -26,14 +23,15 @@ _PROMPT_SHARE = 16
 """One hidden token more per this many prompt tokens, up to :data:`_PROMPT_MAX`."""
 _PROMPT_MAX = 256
 _OFF = "off"
+"""``Request.effort`` when the request turns reasoning off."""
 
 
 def hidden_tokens(req: Request, reasoning: Reasoning, prompt_tokens: int) -> int:
     """Reasoning tokens each candidate of a reply to ``req`` spends unseen, for a family that reasons as
     ``reasoning`` says (0 for one that does not, or when the request turns it off)."""
-    if reasoning == "none" or req.api == "anthropic-messages":
+    if reasoning == "none":
         return 0
-    asked = _asked(req)
+    asked = req.effort
     if asked is None:
         if reasoning == "on-request":
             return 0
@@ -54,32 +52,4 @@ def shows_item(req: Request, hidden: int) -> bool:
     """Whether a reply to ``req`` that reasons (``hidden`` > 0) carries its reasoning as a part although the
     request did not ask to see it: the Responses API lists a reasoning model's ``reasoning`` item in every
     output, its summary empty unless ``reasoning.summary`` asks for one."""
-    return hidden > 0 and req.api == "openai-responses" and not req.thinking
-
-
-def _asked(req: Request) -> str | int | None:
-    """What the request says of reasoning: an effort name, a Gemini thinking budget (-1: dynamic), ``off``, or
-    None when it says nothing."""
-    body = req.body
-    if req.api == "gemini":
-        gc = _get(body, "generationConfig", "generation_config")
-        tc = _get(gc, "thinkingConfig", "thinking_config")
-        budget = _get(tc, "thinkingBudget", "thinking_budget")
-        if isinstance(budget, int) and not isinstance(budget, bool):
-            return _OFF if budget == 0 else budget
-        level = _get(tc, "thinkingLevel", "thinking_level")
-        return level.lower() if isinstance(level, str) else None
-    responses = req.api == "openai-responses"
-    effort = _get(_get(body, "reasoning"), "effort") if responses else body.get("reasoning_effort")
-    if not isinstance(effort, str):
-        return None
-    return _OFF if effort == "none" else effort
-
-
-def _get(obj: Any, *names: str) -> Any:
-    if not isinstance(obj, Mapping):
-        return None
-    for n in names:
-        if n in obj:
-            return obj[n]
-    return None
+    return hidden > 0 and req.lists_reasoning and not req.thinking

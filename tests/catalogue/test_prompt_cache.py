@@ -25,7 +25,7 @@ class Clock:
 
 def _anthropic(system=SYSTEM, question: str = "Summarise it.", model: str = "claude-sonnet-4-5") -> Request:
     body = {"model": model, "system": system, "messages": [{"role": "user", "content": question}]}
-    return Request(api="anthropic-messages", endpoint="messages", model=model, body=body)
+    return Request(api="anthropic-messages", endpoint="messages", model=model, body=body, caching="marked")
 
 
 def test_anthropic_writes_then_reads_within_the_ttl() -> None:
@@ -60,7 +60,14 @@ def test_openai_caches_a_repeated_long_prefix_in_steps_of_128() -> None:
 
     def req(*turns: str) -> Request:
         msgs = tuple(Message("user" if i % 2 == 0 else "assistant", t) for i, t in enumerate(turns))
-        return Request(api="openai-chat", endpoint="chat-completions", model="gpt-4o", system=LONG, messages=msgs)
+        return Request(
+            api="openai-chat",
+            endpoint="chat-completions",
+            model="gpt-4o",
+            caching="automatic",
+            system=LONG,
+            messages=msgs,
+        )
 
     first = req("What changed?")
     n = tokens.prompt_tokens(first)
@@ -68,7 +75,13 @@ def test_openai_caches_a_repeated_long_prefix_in_steps_of_128() -> None:
     longer = req("What changed?", "Revenue grew.", "And costs?")
     read, written, _ = cache.use(longer, tokens.prompt_tokens(longer))
     assert read >= AUTO_MIN and read % 128 == 0 and read <= n and written == 0
-    small = Request(api="openai-chat", endpoint="chat-completions", model="gpt-4o", messages=(Message("user", "hi"),))
+    small = Request(
+        api="openai-chat",
+        endpoint="chat-completions",
+        model="gpt-4o",
+        caching="automatic",
+        messages=(Message("user", "hi"),),
+    )
     assert cache.use(small, 10) == cache.use(small, 10) == (0, 0, 0)
 
 

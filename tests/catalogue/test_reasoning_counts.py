@@ -5,16 +5,34 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 import pytest
 
-from llmreplay.model import Message, Request
+from llmreplay.model import Call, Request
+from llmreplay.providers import anthropic_request, gemini_request, openai_chat_request, openai_responses_request
 from llmreplay.synth.reasoning import EFFORT_TOKENS, hidden_tokens, shows_item
+
+_HI = {"role": "user", "content": "hi"}
+_PARSE = {
+    "openai-chat": lambda b: openai_chat_request.parse_chat(_call({"model": "m", "messages": [_HI], **b})),
+    "openai-responses": lambda b: openai_responses_request.parse_request(_call({"model": "m", "input": "hi", **b})),
+    "gemini": lambda b: gemini_request.parse_generate(
+        _call({"contents": [{"role": "user", "parts": [{"text": "hi"}]}], **b}, {"model": "m"})
+    ),
+    "anthropic-messages": lambda b: anthropic_request.parse_messages(
+        _call({"model": "m", "max_tokens": 10, "messages": [_HI], **b})
+    ),
+}
+
+
+def _call(body: dict[str, Any], params: dict[str, str] | None = None) -> Call:
+    return Call("POST", "/x", params=params or {}, body=orjson.dumps(body))
 
 
 def req(api: str, body: dict[str, Any] | None = None, thinking: bool = False) -> Request:
-    return Request(
-        api=api, endpoint="x", model="m", messages=(Message("user", "hi"),), body=body or {}, thinking=thinking
-    )
+    """The request each codec reads from ``body`` (``thinking``: Responses asks to see a summary)."""
+    extra = {"reasoning": {"summary": "auto"}} if thinking else {}
+    return _PARSE[api]({**(body or {}), **extra})
 
 
 @pytest.mark.parametrize(
