@@ -121,3 +121,14 @@ def test_anthropic_bedrock_tool_call_and_result(claude):
 def test_anthropic_bedrock_raises_its_usual_errors(claude, status: str, error: type[Exception]):
     with pytest.raises(error):
         claude.messages.create(model=MODEL, max_tokens=10, messages=USER, extra_headers={"x-llmreplay-status": status})
+
+
+def test_anthropic_bedrock_raises_on_a_broken_stream(claude):
+    with (
+        pytest.raises(anthropic.APIStatusError, match="modelStreamErrorException"),
+        claude.messages.stream(
+            model=MODEL, max_tokens=300, messages=USER, extra_headers={"x-llmreplay-fault": "stream-error@3"}
+        ) as stream,
+    ):
+        for _ in stream.text_stream:
+            pass
