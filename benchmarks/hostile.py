@@ -1,6 +1,6 @@
 """Issue 19's 25 hostile and careless inputs, each against a freshly started server, with /health polled every 20 ms.
 
-    python -m benchmarks.hostile                 # every case, the issue's sizes (about 6 minutes here)
+    python -m benchmarks.hostile                 # every case, the issue's sizes (2-6 minutes here)
     python -m benchmarks.hostile --quick         # smaller sizes
     python -m benchmarks.hostile --case 1,8,25   # some cases
     python -m benchmarks.hostile --json          # one JSON object per case instead of the table
