@@ -75,6 +75,14 @@ class ServerSettings(_Section):
         "LLMREPLAY_MAX_CONNECTIONS",
         ge=0,
     )
+    max_ws_clients: int = _opt(
+        128,
+        "Most /ws (dashboard and event feed) clients at once; one more gets a 503, with a log line. Each may hold "
+        "up to 320 KiB unsent before it is dropped, so this bounds their memory.",
+        "LLMREPLAY_MAX_WS_CLIENTS",
+        ge=1,
+        le=100_000,
+    )
     admin_token: str | None = _opt(
         None,
         "Bearer token the admin API, /ws and the dashboard's data require (API endpoints never do).",

@@ -85,3 +85,36 @@ def test_never_reading_ws_clients_are_dropped_with_a_bounded_backlog(
     finally:
         for sock, _ in clients:
             sock.close()
+
+
+def test_ws_clients_past_the_cap_get_a_503_with_a_log_line(
+    make_server: Callable[..., BackgroundServer], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Each client's backlog is bounded, and so is their number: 1,000 never-reading clients held 618 MiB."""
+    caplog.set_level(logging.WARNING, logger="llmreplay.dashboard")
+    srv = make_server(server={"max_ws_clients": 2})
+    clients = [_never_reading(srv.port) for _ in range(2)]
+    try:
+        assert all(head.startswith(b"HTTP/1.1 101") for _, head in clients)
+        third, head = _never_reading(srv.port)
+        third.close()
+        assert head.startswith(b"HTTP/1.1 503")
+        assert any("max_ws_clients" in r.getMessage() for r in caplog.records)
+    finally:
+        for sock, _ in clients:
+            sock.close()
+
+    async def after_they_left() -> int:
+        deadline = time.monotonic() + 30
+        async with aiohttp.ClientSession() as session:
+            while True:
+                try:
+                    async with session.ws_connect(f"http://127.0.0.1:{srv.port}/ws") as ws:
+                        await ws.close()
+                        return 101
+                except aiohttp.WSServerHandshakeError as e:
+                    if time.monotonic() > deadline:
+                        return e.status
+                    await asyncio.sleep(0.2)
+
+    assert asyncio.run(after_they_left()) == 101  # their places are free again
