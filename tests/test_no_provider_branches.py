@@ -18,9 +18,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "llmreplay"
-PROVIDER = re.compile(r"openai|anthropic|gemini|google|goog|claude|vertex|gpt-", re.IGNORECASE)
+PROVIDER = re.compile(r"openai|anthropic|gemini|google|goog|claude|vertex|gpt-|bedrock|azure|amazon|aws", re.IGNORECASE)
 
-KNOWN: set[tuple[str, str]] = set()
+KNOWN: set[tuple[str, str]] = {
+    # A framing, as text/event-stream is: the recorder splits a body into events by its content type, whoever
+    # sent it. (Way out: a splitter table keyed by content type, if a third framing comes.)
+    ("llmreplay/cassettes/splitter.py", "application/vnd.amazon.eventstream"),
+}
 """(module, provider constant) pairs tolerated for now, each with the reason and the way out."""
 
 
