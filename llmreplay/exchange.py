@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -11,6 +12,7 @@ from llmreplay.codec import RenderOptions, Route
 from llmreplay.configmodels import EndpointConfig, LatencyConfig
 from llmreplay.errors import ApiError
 from llmreplay.model import Call, Reply, Request
+from llmreplay.model import Usage as TokenUsage
 from llmreplay.shaping.directives import NONE, Directives
 from llmreplay.shaping.outcomes import Outcome
 from llmreplay.shaping.ratelimit.quotas import Admission
@@ -48,6 +50,9 @@ class Exchange:
     input_tokens: int | None = None
     """The request's prompt tokens once counted (by the synthetic reply or the quota), so they are counted once."""
     output_tokens: int = 0
+    tokens_later: Callable[[], TokenUsage | None] | None = None
+    """Where the tokens come from when they are counted after the answer (a replayed recording's: counted as a
+    burst of replays arrived, they held every stream's next event)."""
     verbatim: bool = False
     """A path no codec knows: replayed or forwarded byte for byte; the route's codec only lends its envelope."""
     unreadable: ApiError | None = None

@@ -9,10 +9,12 @@ observer of finished upstream exchanges, is the deck's (:mod:`llmreplay.sources.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -58,6 +60,8 @@ class Done:
     """The call's method and path, for the cassette usage report's misses."""
     family: Family | None = None
     """Its model's catalogue family, whose prices give the exchange's cost."""
+    tokens_later: Callable[[], TokenUsage | None] | None = None
+    """Where its tokens come from when they are counted once the answer is over (a replayed recording's)."""
 
 
 NOTHING_DONE = Done()
@@ -140,6 +144,8 @@ class Observers:
             self._failed("events")
 
     def finished(self, done: Done, status: int, stream: bool, marks: dict[str, float], t0: float, end: float) -> None:
+        if done.tokens_later is not None:
+            done = _with_tokens(done)
         ttfb = marks["first"] - t0 if "first" in marks else None
         chunks = int(marks.get("chunks", 0))
         tokens_out = done.output_tokens if status < 400 else 0
@@ -249,3 +255,20 @@ class Observers:
             return
         self._logged.add(hook)
         log.exception("an observer failed in %r; the answer was not affected (further failures are counted)", hook)
+
+
+def _with_tokens(done: Done) -> Done:
+    """``done`` with the tokens it counts only now (a replayed recording's), or as it was if they cannot be read."""
+    try:
+        usage = done.tokens_later() if done.tokens_later is not None else None
+    except Exception:
+        log.exception("llmreplay: could not count a replayed answer's tokens")
+        usage = None
+    if usage is None:
+        return dataclasses.replace(done, tokens_later=None)
+    return dataclasses.replace(
+        done,
+        input_tokens=usage.input_tokens or done.input_tokens,
+        output_tokens=usage.output_tokens,
+        tokens_later=None,
+    )

@@ -286,6 +286,7 @@ def _done(ex: Exchange) -> Done:
         ex.call.method,
         ex.call.path,
         ex.family,
+        ex.tokens_later,
     )
 
 

@@ -6,6 +6,7 @@ name is loaded) or, naming none, from every cassette loaded: one dict lookup (:m
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -16,7 +17,7 @@ from llmreplay.exchange import Exchange
 from llmreplay.model import Answer, Call
 from llmreplay.shaping.directives import TEST_ID
 from llmreplay.sources.base import Play
-from llmreplay.sources.replay import ReplaySource, Timing, count_tokens, render
+from llmreplay.sources.replay import ReplaySource, Timing, count_tokens, render, replayed_tokens
 
 Notify = Callable[..., Any]
 """Where hits and misses are told (the event hub's ``publish``: ``notify(kind, **fields)``)."""
@@ -61,7 +62,10 @@ class CassetteSource:
             ex.answered_by = {"cassette": found[0], "index": index.position(found[1])}
             if key is None:
                 ex.answered_by["match"] = "fallback"
-            count_tokens(ex, found[1])
+            if ex.config.rate_limit.tokens_per_minute and ex.config.rate_limit.enabled:
+                count_tokens(ex, found[1])  # the quota charges them before the answer is written
+            else:
+                ex.tokens_later = functools.partial(replayed_tokens, found[1])
             shaped_by = None if ex.verbatim else route
             return render(found[1], shaped_by, ex.request, ex.opts, self.speed, self.timing)
 
