@@ -88,7 +88,10 @@ def _common(fn: Any) -> Any:
             click.option(
                 "--upstream",
                 default=None,
-                help="Where to forward: openai, anthropic, gemini or a base URL. [env LLMREPLAY_UPSTREAM]",
+                help=(
+                    "Where to forward: openai, anthropic, gemini, azure:RESOURCE, vertex:PROJECT/LOCATION, "
+                    "bedrock:REGION or a base URL. [env LLMREPLAY_UPSTREAM]"
+                ),
             ),
         ]
     ):
@@ -174,7 +177,10 @@ def record(record_mode: str, **common: Any) -> None:
     through untouched and never reach the cassette.
     """
     if not common.get("upstream"):
-        raise click.UsageError("missing option --upstream (openai, anthropic, gemini or a base URL)")
+        raise click.UsageError(
+            "missing option --upstream (openai, anthropic, gemini, azure:RESOURCE, vertex:PROJECT/LOCATION, "
+            "bedrock:REGION or a base URL)"
+        )
     common["cassette_dir"] = common.get("cassette_dir") or "cassettes"
     _run(common, {}, {"record_mode": record_mode, "on_miss": "forward"})
 

@@ -154,7 +154,10 @@ class CassetteSettings(_Section):
         "LLMREPLAY_ON_MISS",
     )
     upstream: str | None = _opt(
-        None, "Where to forward: openai, anthropic, gemini or a base URL.", "LLMREPLAY_UPSTREAM"
+        None,
+        "Where to forward: openai, anthropic, gemini, azure:RESOURCE, vertex:PROJECT/LOCATION, bedrock:REGION or a "
+        "base URL.",
+        "LLMREPLAY_UPSTREAM",
     )
     cassette: str = _opt("recorded", "Cassette that new recordings go into.", "LLMREPLAY_CASSETTE")
     watch: bool = _opt(
