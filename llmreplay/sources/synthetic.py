@@ -10,7 +10,6 @@ reply reproducible, ids included.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import random
 import time
@@ -22,7 +21,7 @@ from llmreplay.catalogue import Catalogue, shipped
 from llmreplay.config import SyntheticSettings
 from llmreplay.errors import ApiError, ErrorKind
 from llmreplay.exchange import Exchange
-from llmreplay.ids import b64url_id, hex_id
+from llmreplay.ids import b64url_id, fingerprint, hex_id
 from llmreplay.model import (
     Answer,
     Candidate,
@@ -213,9 +212,3 @@ def _finish(parts: list[Part], finish: Finish, stop: str | None = None) -> Candi
     cand = Candidate(tuple(parts), finish, stop)
     out, _ = tokens.candidate_tokens(cand)
     return Candidate(cand.parts, finish, stop, out)
-
-
-@functools.lru_cache(maxsize=256)
-def fingerprint(model: str) -> str:
-    """A ``system_fingerprint`` that is stable for a model name."""
-    return "fp_" + hex_id(random.Random(model), 10)
