@@ -212,15 +212,20 @@ def from_json(doc: Any, file: str = "") -> tuple[Header, list[Interaction]]:
     return header, [provenance.from_json(it, o, file) for it, o in zip(read, items, strict=True)]
 
 
+def read_json(p: Path, error: type[ValueError]) -> Any:
+    """The JSON document in the file ``p``; ``error`` naming the file when it cannot be read or is not JSON."""
+    try:
+        return json.loads(p.read_bytes())
+    except OSError as exc:
+        raise error(f"{p}: cannot read: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise error(f"{p}: not valid JSON: {exc}") from None
+
+
 def load(path: str | Path) -> tuple[Header, list[Interaction]]:
     """An exported cassette file; JsonCassetteError (naming the file) when it is not one."""
     p = Path(path)
-    try:
-        doc = json.loads(p.read_bytes())
-    except OSError as exc:
-        raise JsonCassetteError(f"{p}: cannot read: {exc.strerror or exc}") from None
-    except ValueError as exc:
-        raise JsonCassetteError(f"{p}: not valid JSON: {exc}") from None
+    doc = read_json(p, JsonCassetteError)
     try:
         return from_json(doc, p.name)
     except JsonCassetteError as exc:
@@ -237,5 +242,6 @@ __all__ = [
     "interaction_from_json",
     "interaction_to_json",
     "load",
+    "read_json",
     "to_json",
 ]

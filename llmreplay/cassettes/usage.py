@@ -20,6 +20,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from llmreplay.cassettes.jsonio import read_json
+
 FORMAT = "llmreplay-usage"
 VERSION = 1
 MAX_MISSES = 1000
@@ -101,12 +103,7 @@ def merge(reports: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
 def load(path: str | Path) -> dict[str, Any]:
     """A usage report file; UsageError (naming the file) when it is not one."""
     p = Path(path)
-    try:
-        doc = json.loads(p.read_bytes())
-    except OSError as exc:
-        raise UsageError(f"{p}: cannot read: {exc.strerror or exc}") from None
-    except ValueError as exc:
-        raise UsageError(f"{p}: not valid JSON: {exc}") from None
+    doc = read_json(p, UsageError)
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise UsageError(f'{p}: not a usage report (no "format": "{FORMAT}")')
     if not isinstance(doc.get("played"), dict) or not isinstance(doc.get("misses"), list):
