@@ -28,18 +28,11 @@ class SharedCassettes:
 
     def __init__(self, link: RedisLink, origin: str) -> None:
         self._link, self._origin = link, origin
+        self._key, self.channel = link.topic("cassettes")
         self.apply: Apply | None = None
         self.following = asyncio.Event()
         self._queue: asyncio.Queue[tuple[str, str | None]] = asyncio.Queue()
         """Loads and unloads to make, one at a time and in the order they were published."""
-
-    @property
-    def _key(self) -> str:
-        return f"{self._link.ns}:cassettes"
-
-    @property
-    def channel(self) -> str:
-        return f"{self._link.ns}:cassettes:changes"
 
     async def share(self, name: str, path: str | None) -> None:
         """Store and publish that ``name`` is now loaded from ``path`` (None: unloaded); raises the admin API's

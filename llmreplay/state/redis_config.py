@@ -25,20 +25,13 @@ class ConfigFollower:
 
     def __init__(self, link: RedisLink, origin: str, on_metrics_reset: Callable[[], None]) -> None:
         self._link, self._origin, self._on_metrics_reset = link, origin, on_metrics_reset
+        self._key, self.channel = link.topic("config")
         self._live: LiveConfig | None = None
         self._publish_lock = asyncio.Lock()
         self.pending: set[asyncio.Task[None]] = set()
         """Publications still under way (closing cancels them)."""
         self.following = asyncio.Event()
         """Set while other processes' configuration changes are being received."""
-
-    @property
-    def _key(self) -> str:
-        return f"{self._link.ns}:config"
-
-    @property
-    def channel(self) -> str:
-        return f"{self._link.ns}:config:changes"
 
     async def start(self, live: LiveConfig) -> None:
         """Publish ``live``'s changes from now on, and take the stored configuration (or store this one)."""

@@ -79,6 +79,11 @@ class RedisLink:
         self._down_since: float | None = None
         self._retry_at = 0.0
 
+    def topic(self, name: str) -> tuple[str, str]:
+        """The key a shared state ``name`` (``config``, ``rules``, ``cassettes``) is stored under, and the channel
+        its changes are published on."""
+        return f"{self.ns}:{name}", f"{self.ns}:{name}:changes"
+
     async def call(self, make: Callable[[], Awaitable[Any]], rounds: int = 1) -> Any:
         """Redis round trips (``rounds`` of them at most) under a deadline; raises :class:`Unavailable`
         on an outage."""

@@ -34,17 +34,10 @@ class SharedRules:
 
     def __init__(self, link: RedisLink, origin: str) -> None:
         self._link, self._origin = link, origin
+        self._key, self.channel = link.topic("rules")
         self.book: RuleBook | None = None
         self.following = asyncio.Event()
         """Set while other processes' rule changes are being received."""
-
-    @property
-    def _key(self) -> str:
-        return f"{self._link.ns}:rules"
-
-    @property
-    def channel(self) -> str:
-        return f"{self._link.ns}:rules:changes"
 
     async def start(self) -> None:
         """Take the stored sets, or store this process's when it started from another rules file."""
