@@ -4,7 +4,9 @@ The upstream is the bare aiohttp streaming handler (``baseline.py``, K events 10
 client to core 1 so that it never competes with the proxy; ``llmreplay record --upstream`` runs alone on
 core 0 and writes its cassette to a temporary folder. The stream client measures TTFB (first event) and
 TTLB (last event) calling the upstream directly and then through the proxy, with 1 stream at a time and
-with 200 concurrent streams; the figures are the differences of the percentiles.
+with 200 concurrent streams; the figures are the differences of the percentiles. Beside them, the proxy's CPU
+time per proxied stream at 200 concurrent streams (``/proc/<pid>/stat``, the recording of each stream included),
+which a busy machine moves far less than the wall-clock figures.
 
     python -m benchmarks.proxy [--rounds 100] [--events 20]
 """
@@ -12,15 +14,25 @@ with 200 concurrent streams; the figures are the differences of the percentiles.
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
+import time
 from typing import Any
 
 from benchmarks.harness import CLIENT_CORE, Row, baseline_cmd, free_port, llmreplay_cmd, serve, table
 from benchmarks.streams import run_client
 
 GAP_MS = 10.0
-TTFB_P99_TARGET_MS = 2.0
+TTFB_P99_TARGET_MS = {1: 2.0, 200: 5.0}
+"""Issue 23's target 4: what the proxy may add to time to first byte at p99, alone and at 200 streams."""
 BODY = '{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"Hello {i}"}]}'
+
+
+def cpu_s(pid: int) -> float:
+    """User and system CPU time of process ``pid`` so far, in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def measure(rounds_single: int, rounds_many: int, events: int, many: int = 200) -> tuple[list[Row], dict[str, Any]]:
@@ -34,27 +46,34 @@ def measure(rounds_single: int, rounds_many: int, events: int, many: int = 200) 
             for label, base_url in (("direct", up.url), ("proxy", proxy.url)):
                 run_client(base_url + query, 4, body=BODY, gap_ms=GAP_MS, ramp_s=0)  # warm-up
                 for n, rounds in ((1, rounds_single), (many, rounds_many)):
+                    before = cpu_s(proxy.proc.pid)
                     raw[f"{label}-{n}"] = run_client(
                         base_url + query, n, body=BODY, gap_ms=GAP_MS, ramp_s=0.05 if n > 1 else 0, rounds=rounds
                     )
+                    if label == "proxy" and n == many:
+                        time.sleep(0.5)  # the last streams' recordings are made and written after their last byte
+                        raw["proxy-cpu-ms-per-stream"] = (cpu_s(proxy.proc.pid) - before) * 1000 / (n * rounds)
     rows: list[Row] = []
     for n in (1, many):
         d, p = raw[f"direct-{n}"], raw[f"proxy-{n}"]
         for what, key in (("TTFB", "ttft_ms"), ("TTLB", "ttlb_ms")):
             for q in ("p50", "p99"):
                 added = p[key][q] - d[key][q]
-                gated = what == "TTFB" and q == "p99"
+                target = TTFB_P99_TARGET_MS.get(n)
+                gated = what == "TTFB" and q == "p99" and target is not None
                 rows.append(
                     Row(
                         f"4. record proxy, {n} concurrent: added {what} {q}",
                         added,
                         f"{d[key][q]:.2f} ms direct",
                         "ms",
-                        f"≤ {TTFB_P99_TARGET_MS:g} ms" if gated else "",
-                        added <= TTFB_P99_TARGET_MS if gated else None,
+                        f"≤ {target:g} ms" if gated else "",
+                        added <= target if gated and target is not None else None,
                     )
                 )
         rows.append(Row(f"4. record proxy, {n} concurrent: completed", f"{p['completed']:,}", f"{d['completed']:,}"))
+    cpu = raw["proxy-cpu-ms-per-stream"]
+    rows.append(Row(f"4. record proxy, {many} concurrent: CPU per proxied stream", cpu, None, "ms"))
     return rows, raw
 
 
