@@ -34,6 +34,7 @@ from llmreplay.shaping.clock import clock
 from llmreplay.sources.base import Play
 from llmreplay.sources.capture import Capture, failure, is_stream, skip_header
 from llmreplay.sources.sigv4 import resign
+from llmreplay.sources.silence import Silence
 from llmreplay.sources.upstreams import resolve_upstream
 from llmreplay.urls import redacted
 
@@ -72,6 +73,9 @@ class Upstream:
         self.sink = sink
         self.scrub = scrub
         self.timeout = timeout
+        self._timeout = aiohttp.ClientTimeout(total=None, connect=timeout, sock_read=timeout)
+        self._silence = Silence(timeout)
+        """Watches streams' bodies for a silent upstream instead of aiohttp's timer, moved on every chunk."""
         self.max_recording = max_recording
         """Most bytes of an answer recorded; a longer one is relayed whole and not recorded."""
         self.skipped = skipped
@@ -135,7 +139,6 @@ class Upstream:
             headers=tuple((k.lower(), v) for k, v in sent if not skip_header(k)),
             body=call.body,
         )
-        timeout = aiohttp.ClientTimeout(total=None, connect=self.timeout, sock_read=self.timeout)
         # Only what the client sent goes upstream: no User-Agent, Accept or Content-Type of aiohttp's own.
         auto = [h for h in ("User-Agent", "Accept", "Content-Type") if h not in headers]
         capture = Capture(recorded, api, endpoint, settled, self.max_recording)
@@ -145,7 +148,7 @@ class Upstream:
                 target,
                 headers=headers,
                 data=call.body or None,
-                timeout=timeout,
+                timeout=self._timeout,
                 allow_redirects=False,
                 skip_auto_headers=auto,
             )
@@ -163,6 +166,7 @@ class Upstream:
         # Whatever of the body came in with the headers leaves with them: one write, one wake-up of the client.
         first = body.ready()
         if stream:
+            body.watch()
             return Answer(resp.status, out, first, stream=True, live=body)
         frames = list(first)
         try:
@@ -278,7 +282,18 @@ class _Body:
         finally:
             self._end(self._error)
 
+    def watch(self) -> None:
+        """A stream's body: silence is watched for by the upstream's one timer rather than by aiohttp's, which a
+        protocol moves on every chunk it reads (its last move, with the headers, still stands until a chunk
+        comes)."""
+        conn = self._resp.connection
+        if conn is not None and conn.protocol is not None:
+            conn.protocol.read_timeout = None
+        capture = self._capture
+        self._owner._silence.watch(self._resp.content, lambda: capture.size)
+
     def _end(self, error: str | None) -> None:
+        self._owner._silence.forget(self._resp.content)
         self._resp.release()
         capture, end = self._capture, clock()
         self._owner._finish(capture, lambda: capture.interaction(error, end))

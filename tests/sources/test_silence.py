@@ -1,0 +1,76 @@
+"""The one timer that notices a silent upstream stream (sources/silence.py), on an injected clock."""
+
+from __future__ import annotations
+
+import aiohttp
+
+from llmreplay.sources.silence import Silence
+
+
+class _Reader:
+    """What the watcher reads of an aiohttp stream reader: the bytes received, and the error it is given."""
+
+    def __init__(self) -> None:
+        self.total_bytes = 0
+        self.error: BaseException | None = None
+
+    def set_exception(self, exc: BaseException) -> None:
+        self.error = exc
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.t = 100.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def _silence(clock: _Clock) -> Silence:
+    return Silence(10.0, now=clock)
+
+
+async def test_a_stream_silent_for_the_timeout_gets_the_socket_timeout() -> None:
+    clock, reader = _Clock(), _Reader()
+    watch = _silence(clock)
+    watch.watch(reader, lambda: reader.total_bytes)  # type: ignore[arg-type]
+    clock.t += 9.9
+    watch._look()
+    assert reader.error is None
+    clock.t += 0.1
+    watch._look()
+    assert isinstance(reader.error, aiohttp.ServerTimeoutError)
+    assert watch._timer is None  # nothing left to watch: no timer
+
+
+async def test_bytes_arriving_start_the_silence_again() -> None:
+    clock, reader = _Clock(), _Reader()
+    watch = _silence(clock)
+    watch.watch(reader, lambda: reader.total_bytes)  # type: ignore[arg-type]
+    for _ in range(5):
+        clock.t += 8
+        reader.total_bytes += 100
+        watch._look()
+    clock.t += 9
+    watch._look()
+    assert reader.error is None
+    watch.forget(reader)  # type: ignore[arg-type]
+    assert watch._timer is None
+
+
+async def test_bytes_waiting_to_be_read_are_a_slow_client_not_a_silent_upstream() -> None:
+    clock, reader = _Clock(), _Reader()
+    reader.total_bytes = 500
+    taken = [0]
+    watch = _silence(clock)
+    watch.watch(reader, lambda: taken[0])  # type: ignore[arg-type]
+    clock.t += 30
+    watch._look()
+    assert reader.error is None
+    taken[0] = 500  # the client caught up: the upstream's silence is counted from the look that saw it
+    clock.t += 5
+    watch._look()
+    assert reader.error is None
+    clock.t += 5
+    watch._look()
+    assert isinstance(reader.error, aiohttp.ServerTimeoutError)
