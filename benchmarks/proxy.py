@@ -4,9 +4,10 @@ The upstream is the bare aiohttp streaming handler (``baseline.py``, K events 10
 client to core 1 so that it never competes with the proxy; ``llmreplay record --upstream`` runs alone on
 core 0 and writes its cassette to a temporary folder. The stream client measures TTFB (first event) and
 TTLB (last event) calling the upstream directly and then through the proxy, with 1 stream at a time and
-with 200 concurrent streams; the figures are the differences of the percentiles. Beside them, the proxy's CPU
-time per proxied stream at 200 concurrent streams (``/proc/<pid>/stat``, the recording of each stream included),
-which a busy machine moves far less than the wall-clock figures.
+with 200 concurrent streams, after a warm-up round of 200; the figures are the differences of the
+percentiles. Beside them, the proxy's CPU time per proxied stream at 200 concurrent streams
+(``/proc/<pid>/stat``, the recording of each stream included), which a busy machine moves far less than the
+wall-clock figures.
 
     python -m benchmarks.proxy [--rounds 100] [--events 20]
 """
@@ -44,7 +45,10 @@ def measure(rounds_single: int, rounds_many: int, events: int, many: int = 200) 
         cmd = llmreplay_cmd(port, "--upstream", up.url, "--cassettes", tmp, "--cassette", "bench", command="record")
         with serve(cmd, port, env={"LLMREPLAY_QUIET": "1"}) as proxy:
             for label, base_url in (("direct", up.url), ("proxy", proxy.url)):
-                run_client(base_url + query, 4, body=BODY, gap_ms=GAP_MS, ramp_s=0)  # warm-up
+                # Warm-up: as many streams as the concurrent run, so that the proxy's pool holds a connection to
+                # the upstream for each (opening 200 of them, once, took ~0.2 ms of CPU a stream from the first
+                # round's ramp: docs/performance.md, "Record proxy at scale").
+                run_client(base_url + query, many, body=BODY, gap_ms=GAP_MS, ramp_s=0.05)
                 for n, rounds in ((1, rounds_single), (many, rounds_many)):
                     before = cpu_s(proxy.proc.pid)
                     raw[f"{label}-{n}"] = run_client(
