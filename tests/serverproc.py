@@ -68,14 +68,17 @@ def start(*args: str, env: dict[str, str] | None = None, port: int | None = None
     return spawn(argv, full_env, port)
 
 
-def spawn(argv: list[str], env: dict[str, str], port: int) -> Server:
-    """Run ``argv`` with its stderr read line by line, returned once the banner says it is listening."""
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+def spawn(argv: list[str], env: dict[str, str], port: int, with_stdout: bool = False) -> Server:
+    """Run ``argv`` with its stderr (``with_stdout``: and its stdout) read line by line, returned once the
+    banner says it is listening."""
+    stdout, stderr = (subprocess.PIPE, subprocess.STDOUT) if with_stdout else (subprocess.DEVNULL, subprocess.PIPE)
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr, env=env)
     server = Server(proc, port)
 
     def pump() -> None:
-        assert proc.stderr is not None
-        for raw in proc.stderr:
+        out = proc.stdout if with_stdout else proc.stderr
+        assert out is not None
+        for raw in out:
             server.lines.put(raw.decode(errors="replace").rstrip("\n"))
         server.lines.put("")
 

@@ -95,6 +95,8 @@ class BedrockCodec(Codec):
 
     # SigV4 signs into Authorization; temporary credentials add a session token.
     credential_headers = ("authorization", "x-amz-security-token")
+    # A presigned URL carries the same in its query (the access key id first: per-key quotas digest it).
+    credential_query = ("X-Amz-Credential", "X-Amz-Signature", "X-Amz-Security-Token")
 
     def render_error(self, error: ApiError, opts: RenderOptions) -> Answer:
         return render_error(error, opts)
