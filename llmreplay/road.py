@@ -140,12 +140,12 @@ async def _answer(rt: Runtime, ex: Exchange) -> Answer:
         ex.source = "disabled"
         return rt.shaper.refuse(ex, ex.route.codec.render_error(_disabled(ex.route.config_key), ex.opts))
     ex.directives = d = parse_headers(call.headers)
-    stored = rt.responses.serve(ex)
+    stored = await rt.responses.serve(ex)
     if stored is not None:
         ex.source = "stored"  # a kept Responses object (retrieve, delete, input items): no model is asked
         return stored
     await _read(rt, ex)
-    rt.responses.continue_from(ex)
+    await rt.responses.continue_from(ex)
     if ex.request is not None:
         ex.family = rt.catalogue.lookup(ex.request.model)
     # A scripted reply is looked for first: its outcome is admission's, and its latency the exchange's.
@@ -181,11 +181,10 @@ async def _answer(rt: Runtime, ex: Exchange) -> Answer:
         if hit is not None:
             ex.source, ex.answered_by = "rule", {"rule": hit.rule, "step": hit.step, "content": ex.source}
     try:
-        rt.responses.keep(ex, answer)
         rl = ex.config.rate_limit
         if ex.output_tokens and rl.enabled and rl.tokens_per_minute:
             await rt.state.charge(ex.route.config_key, ex.api_key if rl.per_key else "", rl, ex.output_tokens)
-        return rt.shaper.shape(ex, answer)
+        return await rt.responses.keep(ex, answer, rt.shaper.shape(ex, answer))
     except BaseException:
         if answer.live is not None:
             answer.live.close(drain=False)  # no writer will read it: let the source let go of its upstream

@@ -112,6 +112,7 @@ def build_runtime(settings: Settings) -> Runtime:
     journal.listeners.append(feed.to_hub(events))
     state.attach_journal(journal)
     state.attach_rules(rt.rules)
+    state.attach_responses(rt.responses)
     if deck is not None:
         state.attach_cassettes(deck.take_shared)
     live.listeners.append(lambda what, endpoint: _on_change(rt, what, endpoint))

@@ -28,6 +28,8 @@ from llmreplay.synth.tokens import prompt_tokens
 API = openai_responses_request.API
 PREVIOUS = "previous_response_id"
 _COMPLETED = b"event: response.completed\n"
+RUNNING = ("queued", "in_progress")
+"""The statuses of a background response not done yet."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,8 +39,13 @@ class Stored:
 
     id: str
     response: bytes
+    """The response object; for a background response, as it stands once done."""
     inputs: bytes
     previous: str | None
+    background: bool = False
+    """Made with ``background: true``: it runs until ``done_at``, and may be cancelled meanwhile."""
+    done_at: float | None = None
+    """When a background response is done (Unix time); None once it is (or for any other)."""
 
     @property
     def size(self) -> int:
@@ -151,6 +158,8 @@ def _record(response: Mapping[str, Any], raw: bytes, request: Request) -> Stored
     rid = response.get("id")
     if response.get("object") != "response" or not isinstance(rid, str):
         return None
+    if response.get("status") in RUNNING:
+        return None  # an upstream's background response (recorded or live): its polls are its own to answer
     inputs = [_with_id(item, rid, i) for i, item in enumerate(_own_items(request.body))]
     return Stored(rid, raw, dumps(inputs), previous_id(request))
 
@@ -262,6 +271,7 @@ ROUTES = [
 
 __all__ = [
     "PREVIOUS",
+    "RUNNING",
     "ROUTES",
     "STORED_OPS",
     "Stored",

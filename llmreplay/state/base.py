@@ -13,6 +13,7 @@ from llmreplay.rules import RuleBook
 from llmreplay.shaping.outcomes import Outcome
 from llmreplay.shaping.ratelimit.quotas import Admission
 from llmreplay.shaping.scenarios import Scenario
+from llmreplay.state.responses import ResponseStore
 
 
 class State(Protocol):
@@ -80,4 +81,10 @@ class State(Protocol):
 
     async def share_cassettes(self, name: str, path: str | None) -> None:
         """Tell the other processes that cassette ``name`` is now loaded from ``path`` (None: unloaded)."""
+        ...
+
+    # ---- kept Responses --------------------------------------------------------------------------
+    def attach_responses(self, store: ResponseStore) -> None:
+        """Keep ``store``'s responses where the other processes find them too (nothing to do when there are
+        none)."""
         ...

@@ -15,6 +15,7 @@ from llmreplay.rules import RuleBook
 from llmreplay.shaping.outcomes import Outcome
 from llmreplay.shaping.ratelimit.quotas import Admission, Quotas
 from llmreplay.shaping.scenarios import Scenario, ScenarioBook
+from llmreplay.state.responses import ResponseStore
 
 
 class MemoryState:
@@ -77,3 +78,6 @@ class MemoryState:
 
     async def share_cassettes(self, name: str, path: str | None) -> None:
         return None
+
+    def attach_responses(self, store: ResponseStore) -> None:
+        return None  # one process: its memory holds them

@@ -10,7 +10,8 @@ thing shared, each in its own module:
 - rules, each set stored and published whole: :mod:`~llmreplay.state.redis_rules`;
 - cassettes loaded at run time, by name and file: :mod:`~llmreplay.state.redis_cassettes`;
 - metrics, each process's snapshot and the merged view: :mod:`~llmreplay.state.redis_metrics`;
-- the request journal, each process's finished entries: :mod:`~llmreplay.state.redis_journal`.
+- the request journal, each process's finished entries: :mod:`~llmreplay.state.redis_journal`;
+- kept Responses (``GET /v1/responses/{id}``, ``previous_response_id``): :mod:`~llmreplay.state.redis_responses`.
 
 Every call has a short deadline. When Redis cannot be reached, one log line says so (and one when it
 is back), and requests follow ``on_error``: ``open`` admits them unlimited, ``closed`` denies them with
@@ -40,8 +41,10 @@ from llmreplay.state.redis_journal import SharedJournal
 from llmreplay.state.redis_limits import SharedLimits
 from llmreplay.state.redis_link import RedisLink
 from llmreplay.state.redis_metrics import MetricsSource, SharedMetrics
+from llmreplay.state.redis_responses import RedisShelf
 from llmreplay.state.redis_rules import SharedRules
 from llmreplay.state.redis_scenarios import SharedScenarios
+from llmreplay.state.responses import ResponseStore
 
 
 class RedisState:
@@ -71,6 +74,7 @@ class RedisState:
         self._config = ConfigFollower(link, self.origin, self._metrics.reset_local)
         self._rules = SharedRules(link, self.origin)
         self._cassettes = SharedCassettes(link, self.origin)
+        self.responses = RedisShelf(link)
         self.following = self._config.following
         """Set while other processes' configuration changes are being received."""
         self._tasks: list[asyncio.Task[None]] = []
@@ -92,6 +96,9 @@ class RedisState:
     def attach_cassettes(self, apply: Apply) -> None:
         self._cassettes.apply = apply
 
+    def attach_responses(self, store: ResponseStore) -> None:
+        store.shelf = self.responses
+
     async def start(self, live: LiveConfig) -> None:
         await self._config.start(live)
         await self._rules.start()
@@ -111,6 +118,7 @@ class RedisState:
             await asyncio.wait(tasks, timeout=self.timeout * 2)
         self._tasks.clear()
         await self._journal.flush()
+        await self.responses.settled()
         await self._metrics.forget()
         await self.redis.aclose()
 

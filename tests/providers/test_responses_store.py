@@ -4,6 +4,7 @@ nothing; ``input_tokens`` counts a prompt."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -14,7 +15,7 @@ import pytest
 from llmreplay.model import Answer, Frame, Request
 from llmreplay.providers import openai_responses_store as wire
 from llmreplay.server import BackgroundServer
-from llmreplay.state.responses import ResponseStore
+from llmreplay.state.response_shelf import MemoryShelf
 
 MODEL = "gpt-4o-mini"
 TOOLS: Any = [
@@ -103,27 +104,27 @@ def _record(rid: str, size: int, previous: str | None = None) -> wire.Stored:
 
 
 def test_the_store_is_bounded_by_count_and_bytes() -> None:
-    store = ResponseStore(max_count=3, max_bytes=1000)
+    store = MemoryShelf(max_count=3, max_bytes=1000)
     for i in range(5):
-        store.put(_record(f"resp_{i}", 10))
+        store.add(_record(f"resp_{i}", 10))
     assert len(store) == 3 and store.get("resp_0") is None and store.get("resp_4") is not None
-    store.put(_record("resp_big", 900))
+    store.add(_record("resp_big", 900))
     assert store.bytes <= 1000 and store.get("resp_big") is not None
-    store.put(_record("resp_huge", 5000))  # over the whole bound: not kept, nothing else let go for it
+    store.add(_record("resp_huge", 5000))  # over the whole bound: not kept, nothing else let go for it
     assert store.get("resp_huge") is None and store.get("resp_big") is not None
 
 
 def test_a_chain_ends_where_a_link_was_let_go() -> None:
-    store = ResponseStore()
-    store.put(_record("resp_a", 1))
-    store.put(_record("resp_b", 1, "resp_a"))
-    store.put(_record("resp_c", 1, "resp_b"))
-    chain = store.chain("resp_c")
+    store = MemoryShelf()
+    store.add(_record("resp_a", 1))
+    store.add(_record("resp_b", 1, "resp_a"))
+    store.add(_record("resp_c", 1, "resp_b"))
+    chain = store.chain_now("resp_c")
     assert chain is not None and [r.id for r in chain] == ["resp_a", "resp_b", "resp_c"]
-    store.drop("resp_b")
-    chain = store.chain("resp_c")
+    assert asyncio.run(store.drop("resp_b")) is not None
+    chain = store.chain_now("resp_c")
     assert chain is not None and [r.id for r in chain] == ["resp_c"]
-    assert store.chain("resp_b") is None
+    assert store.chain_now("resp_b") is None
 
 
 def test_a_record_is_read_from_a_body_or_a_streams_completed_event() -> None:
