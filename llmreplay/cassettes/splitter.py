@@ -25,8 +25,9 @@ The recording proxy keeps chunks with their arrival times and cuts them once the
 
 from __future__ import annotations
 
+import functools
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import accumulate
 from typing import Literal
 
@@ -35,6 +36,10 @@ from llmreplay.eventstream import message_ends
 from llmreplay.sse import SSEParser
 
 Mode = Literal["sse", "json", "ndjson", "eventstream", "chunk"]
+
+_event: Callable[[tuple[int, bytes]], RecordedEvent] = functools.partial(tuple.__new__, RecordedEvent)
+"""A :class:`RecordedEvent` from ``(at_us, data)`` without the named tuple's generated ``__new__`` (a Python
+call), for the loop that cuts every recorded stream (as ``model.frame_of`` does for frames)."""
 
 
 def split_mode(content_type: str) -> Mode:
@@ -182,7 +187,7 @@ def split_chunks(
         if blank < 0:
             break
         cut = blank + 2
-        out.append(RecordedEvent(arrivals[bisect_left(ends, cut)], body[start:cut]))
+        out.append(_event((arrivals[bisect_left(ends, cut)], body[start:cut])))
         start = cut
     if start < size:
         out.append(RecordedEvent(end_us, body[start:]))  # an unfinished event, or blank lines after the last

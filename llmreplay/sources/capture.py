@@ -105,7 +105,8 @@ class Capture:
         events: tuple[RecordedEvent, ...] | None = None
         body: bytes | None = None
         if self.stream_type is not None:
-            offsets = [self._us(at) for at in self.arrivals]
+            start = self.start
+            offsets = [int((at - start) * 1_000_000) for at in self.arrivals]  # as _us has it, without its call
             events = tuple(split_chunks(chunks, offsets, self.stream_type, end_us))
         else:
             body = b"".join(chunks)
