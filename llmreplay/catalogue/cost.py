@@ -20,12 +20,7 @@ def cost_usd(family: Family | None, usage: Usage) -> float | None:
     if family is None or (family.input is None and family.output is None):
         return None
     long = family.long_context_above is not None and usage.input_tokens > family.long_context_above
-    base = _pick(family.long_input if long else None, family.input)
-    cached = _pick(family.long_cached_input if long else None, family.cached_input, base)
-    write = _pick(family.cache_write, base)
-    write_1h = _pick(family.cache_write_1h, write)
-    out = _pick(family.long_output if long else None, family.output)
-    reasoning = _pick(family.reasoning_output, out)
+    base, cached, write, write_1h, out, reasoning = _rates(family, long)
     fresh = max(0, usage.input_tokens - usage.cached_input_tokens - usage.cache_write_tokens)
     short_writes = max(0, usage.cache_write_tokens - usage.cache_write_1h_tokens)
     shown = max(0, usage.output_tokens - usage.reasoning_tokens)
@@ -38,6 +33,35 @@ def cost_usd(family: Family | None, usage: Usage) -> float | None:
         + usage.reasoning_tokens * reasoning
     )
     return total / PER
+
+
+Rates = tuple[float, float, float, float, float, float]
+"""Input, cached input, cache write, one-hour cache write, output and reasoning prices, fallbacks applied."""
+
+_KEPT: dict[tuple[int, bool], tuple[Family, Rates]] = {}
+"""Each family's rates, picked once (every answer is priced): by the family's identity, the family kept beside
+them so that a new family given a dead one's id is never taken for it."""
+
+
+def _rates(family: Family, long: bool) -> Rates:
+    kept = _KEPT.get((id(family), long))
+    if kept is not None and kept[0] is family:
+        return kept[1]
+    base = _pick(family.long_input if long else None, family.input)
+    write = _pick(family.cache_write, base)
+    out = _pick(family.long_output if long else None, family.output)
+    rates = (
+        base,
+        _pick(family.long_cached_input if long else None, family.cached_input, base),
+        write,
+        _pick(family.cache_write_1h, write),
+        out,
+        _pick(family.reasoning_output, out),
+    )
+    if len(_KEPT) >= 1024:
+        _KEPT.clear()  # catalogues replaced many times over: start again rather than keep dead families
+    _KEPT[(id(family), long)] = (family, rates)
+    return rates
 
 
 def _pick(*prices: float | None) -> float:

@@ -61,6 +61,35 @@ def json_answer(
     return Answer(status=status, headers=tuple(hs), frames=(Frame(dumps(obj)),))
 
 
+class Template:
+    """A JSON document cut once around its slots, so that filling it encodes only the values that change.
+
+    ``doc`` holds :func:`slot` markers where values go; :meth:`fill` gives the bytes :func:`dumps` would give
+    for the document with those values in place, or None when a value is one orjson refuses (the caller then
+    encodes the whole document as usual).
+    """
+
+    def __init__(self, doc: Any) -> None:
+        cut = re.split(rb'"\x00slot(\d+)\x00"', _orjson_dumps(doc).replace(b"\\u0000", b"\x00"))
+        self._pieces = cut[0::2]
+        self._order = [int(i) for i in cut[1::2]]
+
+    def fill(self, *values: Any) -> bytes | None:
+        out = [self._pieces[0]]
+        try:
+            for i, piece in zip(self._order, self._pieces[1:], strict=True):
+                out.append(_orjson_dumps(values[i]))
+                out.append(piece)
+        except TypeError:
+            return None
+        return b"".join(out)
+
+
+def slot(i: int) -> str:
+    """The marker of a :class:`Template`'s ``i``-th value."""
+    return f"\x00slot{i}\x00"
+
+
 # ---- request validation --------------------------------------------------------
 
 M = TypeVar("M", bound=pydantic.BaseModel)
@@ -200,7 +229,12 @@ def content_steps(reply: Reply, chunk_size: int) -> int:
     for c in reply.candidates:
         for p in c.parts:
             if isinstance(p, Text | Thinking):
-                steps += len(split(p.text, chunk_size))
+                steps += pieces_of(p.text, chunk_size)
             elif isinstance(p, ToolCall):
-                steps += len(split(p.arguments, chunk_size))
+                steps += pieces_of(p.arguments, chunk_size)
     return max(1, steps)
+
+
+def pieces_of(text: str, size: int) -> int:
+    """``len(split(text, size))``, without cutting the text."""
+    return max(1, -(-len(text) // max(1, size)))

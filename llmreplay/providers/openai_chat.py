@@ -15,9 +15,11 @@ from llmreplay.model import Answer, Call, Frame, Quota, Reply, Request
 from llmreplay.providers import openai_chat_content as content
 from llmreplay.providers import openai_chat_request, openai_chat_stream, openai_common
 from llmreplay.providers.base import Codec, RenderOptions, Route, StreamEvent, content_steps, json_answer
+from llmreplay.providers.memo import BodyMemo
 from llmreplay.sse import encode_sse
 
 STREAM_CONTENT_TYPE = "text/event-stream; charset=utf-8"
+_JSON = ("content-type", "application/json")
 
 
 class OpenAIChatCodec(Codec):
@@ -48,15 +50,21 @@ class OpenAIChatCodec(Codec):
         *openai_common.SAMPLING_FIELDS,
     )
 
+    _read = BodyMemo(openai_chat_request.parse_chat)
+
     def parse_request(self, call: Call) -> Request:
-        return openai_chat_request.parse_chat(call)
+        return self._read(call)
 
     def render(self, reply: Reply, request: Request, opts: RenderOptions) -> Answer:
         headers = openai_common.base_headers(opts)
         if not request.stream:
+            steps = content_steps(reply, opts.chunk_size)
+            data = None if request.logprobs else content.one_text_body(reply)
+            if data is not None:
+                return Answer(200, (_JSON, *headers.items()), (Frame(data),), steps=steps)
             obj = content.body(reply, request.logprobs, request.top_logprobs, opts.seed, opts.chunk_size)
             answer = json_answer(200, obj, headers)
-            return Answer(answer.status, answer.headers, answer.frames, steps=content_steps(reply, opts.chunk_size))
+            return Answer(answer.status, answer.headers, answer.frames, steps=steps)
         frames = openai_chat_stream.render_frames(reply, request, opts.seed, opts.chunk_size)
         hs = (("content-type", STREAM_CONTENT_TYPE), *headers.items())
         return Answer(200, hs, frames, stream=True)

@@ -13,7 +13,7 @@ from typing import Any
 
 from llmreplay.ids import with_prefix
 from llmreplay.model import Candidate, Finish, Opaque, Part, Reply, Text, ToolCall, Usage
-from llmreplay.providers.base import split
+from llmreplay.providers.base import Template, slot, split
 from llmreplay.synth.tokens import pieces
 
 COMPLETION_PREFIX = "chatcmpl-"
@@ -170,6 +170,63 @@ def body(reply: Reply, logprobs: bool, top: int, seed: int, chunk_size: int) -> 
         "service_tier": "default",
         "system_fingerprint": fingerprint(reply),
     }
+
+
+_ONE_TEXT = Template(
+    {
+        "id": slot(0),
+        "object": "chat.completion",
+        "created": slot(1),
+        "model": slot(2),
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": slot(3), "refusal": None, "annotations": []},
+                "logprobs": None,
+                "finish_reason": slot(4),
+            }
+        ],
+        "usage": {
+            "prompt_tokens": slot(5),
+            "completion_tokens": slot(6),
+            "total_tokens": slot(7),
+            "prompt_tokens_details": {"cached_tokens": slot(8), "audio_tokens": 0},
+            "completion_tokens_details": {
+                "reasoning_tokens": slot(9),
+                "audio_tokens": 0,
+                "accepted_prediction_tokens": 0,
+                "rejected_prediction_tokens": 0,
+            },
+        },
+        "service_tier": "default",
+        "system_fingerprint": slot(10),
+    }
+)
+""":func:`body` of the most common reply, one choice of text alone, cut once."""
+
+
+def one_text_body(reply: Reply) -> bytes | None:
+    """:func:`body`'s encoding for one choice of one text part and no logprobs, filled into a template; None for
+    any other reply (or a value only the standard library encodes)."""
+    if len(reply.candidates) != 1:
+        return None
+    c = reply.candidates[0]
+    if len(c.parts) != 1 or type(c.parts[0]) is not Text:
+        return None
+    u = reply.usage
+    return _ONE_TEXT.fill(
+        completion_id(reply),
+        reply.created,
+        reply.model,
+        c.parts[0].text,
+        finish_reason(c),
+        u.input_tokens,
+        u.output_tokens,
+        u.total_tokens,
+        u.cached_input_tokens,
+        u.reasoning_tokens,
+        fingerprint(reply),
+    )
 
 
 # ---- recorded bodies → Reply ------------------------------------------------------------

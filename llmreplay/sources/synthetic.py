@@ -149,11 +149,14 @@ class SyntheticSource:
         elif req.output.kind == "json":
             body = json.dumps({"answer": texts.reply_text(rng, self.settings.default_response)}, ensure_ascii=False)
         else:
-            body = texts.reply_text(rng, self.settings.default_response)
+            body, counted = texts.counted_reply(rng, self.settings.default_response)
             # A model stops *at* a stop sequence; structured output is left whole so it stays valid JSON.
             for i, stop in sorted(((body.find(s), s) for s in req.stop if s and s in body), key=lambda x: x[0])[:1]:
                 parts.append(Text(body[:i]))
                 return _finish(parts, Finish.STOP_SEQUENCE, stop)
+            if not parts and (req.max_tokens is None or counted <= req.max_tokens):
+                # The common reply, whose tokens the text's maker counted once for every reply it makes.
+                return Candidate((Text(body),), Finish.STOP, None, counted)
         if req.max_tokens is not None and tokens.count(body) > req.max_tokens:
             parts.append(Text(tokens.truncate(body, req.max_tokens)))
             return _finish(parts, Finish.LENGTH)
@@ -209,6 +212,6 @@ def _with_tool_choice(req: Request, tool_call: bool | str | None) -> Request:
 
 
 def _finish(parts: list[Part], finish: Finish, stop: str | None = None) -> Candidate:
-    cand = Candidate(tuple(parts), finish, stop)
-    out, _ = tokens.candidate_tokens(cand)
-    return Candidate(cand.parts, finish, stop, out)
+    held = tuple(parts)
+    out, _ = tokens.parts_tokens(held)
+    return Candidate(held, finish, stop, out)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import random
+
+from llmreplay.synth.tokens import count
 
 ANSWERS: tuple[str, ...] = (
     "Sure! Here is a short overview. The key idea is to break the problem into smaller steps, "
@@ -35,24 +38,45 @@ _LOREM = (
     "velit esse cillum dolore eu fugiat nulla pariatur excepteur sint occaecat cupidatat non proident "
     "sunt in culpa qui officia deserunt mollit anim id est laborum"
 ).split()
+_WORD_TOKENS = {w: count(w) for w in _LOREM}
+_ANSWER_TOKENS = {a: count(a) for a in ANSWERS}
 
 
 def lorem(rng: random.Random, sentences: int) -> str:
     """``sentences`` sentences of lorem ipsum."""
+    return _lorem(rng, sentences)[0]
+
+
+def _lorem(rng: random.Random, sentences: int) -> tuple[str, int]:
+    """:func:`lorem` and its tokens, summed from its words' (a space or a full stop ends a token)."""
     out = []
+    n = 0
     for _ in range(sentences):
         words = rng.choices(_LOREM, k=rng.randint(6, 16))
         out.append(" ".join(words).capitalize() + ".")
-    return " ".join(out)
+        n += sum(map(_WORD_TOKENS.__getitem__, words)) + 1
+    return " ".join(out), n
 
 
 def reply_text(rng: random.Random, default: str | None = None) -> str:
     """A reply: ``default`` when set, else half the time from the pool, half lorem ipsum."""
+    return counted_reply(rng, default)[0]
+
+
+def counted_reply(rng: random.Random, default: str | None = None) -> tuple[str, int]:
+    """:func:`reply_text` (the same draws) and its tokens, counted once per canned text rather than per reply."""
     if default is not None:
-        return default
+        return default, _tokens(default)
     if rng.random() < 0.5:
-        return rng.choice(ANSWERS)
-    return lorem(rng, rng.randint(1, 5))
+        answer = rng.choice(ANSWERS)
+        return answer, _ANSWER_TOKENS[answer]
+    return _lorem(rng, rng.randint(1, 5))
+
+
+@functools.lru_cache(maxsize=16)
+def _tokens(text: str) -> int:
+    """Tokens of a configured reply, which a server sends again and again."""
+    return count(text)
 
 
 def thinking_text(rng: random.Random) -> str:

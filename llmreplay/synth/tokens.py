@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Iterable
 
-from llmreplay.model import Candidate, Request, Text, Thinking, ToolCall
+from llmreplay.model import Candidate, Part, Request, Text, Thinking, ToolCall
 
 _TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 _PIECE = re.compile(r"\w{1,8}|[^\w\s]", re.UNICODE)
@@ -105,8 +105,13 @@ def prompt_tokens(req: Request) -> int:
 
 def candidate_tokens(c: Candidate) -> tuple[int, int]:
     """(output tokens, of which reasoning) of one candidate's parts."""
+    return parts_tokens(c.parts)
+
+
+def parts_tokens(parts: Iterable[Part]) -> tuple[int, int]:
+    """(output tokens, of which reasoning) of a candidate's ``parts``."""
     out = reasoning = 0
-    for p in c.parts:
+    for p in parts:
         if isinstance(p, Text):
             out += count(p.text)
         elif isinstance(p, ToolCall):
