@@ -4,6 +4,7 @@
     python -m benchmarks --quick         # smaller sizes (under 2 minutes)
     python -m benchmarks --only 2,3      # some figures
     python -m benchmarks --write-doc     # also rewrite the results section of docs/performance.md
+    python -m benchmarks --peers         # figures 1 and 2 also for the peers (aimock, mock-llm, fakellm, llmock)
 
 Servers run on core 0, load generators on core 1 (taskset). A missed target is marked **NO**; the exit
 code is 0 unless a figure could not be measured at all.
@@ -24,8 +25,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks import cassette, held, plain, proxy, replay
+from benchmarks import cassette, held, peers, peers_figures, plain, proxy, replay
 from benchmarks.harness import ROOT, Row, raise_fd_limit, supports_workers, table
+from benchmarks.peers_install import default_root
 
 DOC = ROOT / "docs" / "performance.md"
 START, END = "<!-- results:start -->", "<!-- results:end -->"
@@ -36,20 +38,24 @@ TITLES = {
     4: "4. Record proxy overhead",
     5: "5. Cassette load",
 }
+PLAIN_SECONDS = {True: 3, False: 10}
+CONNECTIONS = 64
+EVENTS = 20
+PEER_FIGURES = (1, 2)
 
 
 def figures(quick: bool) -> dict[int, Callable[[], tuple[list[Row], dict[str, Any]]]]:
     if quick:
         return {
-            1: lambda: plain.measure(duration=3, connections=64),
-            2: lambda: held.measure([500, 1000], events=20, workers_level=1000),
+            1: lambda: plain.measure(duration=PLAIN_SECONDS[True], connections=CONNECTIONS),
+            2: lambda: held.measure([500, 1000], events=EVENTS, workers_level=1000),
             3: lambda: replay.measure(streams=200, events=30),
             4: lambda: proxy.measure(rounds_single=20, rounds_many=1, events=20),
             5: lambda: cassette.measure(interactions=2000),
         }
     return {
-        1: lambda: plain.measure(duration=10, connections=64),
-        2: lambda: held.measure([1000, 5000, 10_000], events=20, workers_level=10_000),
+        1: lambda: plain.measure(duration=PLAIN_SECONDS[False], connections=CONNECTIONS),
+        2: lambda: held.measure([1000, 5000, 10_000], events=EVENTS, workers_level=10_000),
         3: lambda: replay.measure(streams=1000, events=40),
         4: lambda: proxy.measure(rounds_single=100, rounds_many=3, events=20),
         5: lambda: cassette.measure(interactions=10_000),
@@ -82,7 +88,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", default="", help="comma-separated figure numbers (1-5)")
     ap.add_argument("--write-doc", action="store_true", help=f"rewrite the results section of {DOC.relative_to(ROOT)}")
     ap.add_argument("--json", type=Path, help="also write the raw measurements here")
+    ap.add_argument(
+        "--peers",
+        nargs="?",
+        const="all",
+        default="",
+        help="run figures 1 and 2 also for the peers, all or those named (aimock,mock-llm,fakellm,llmock),"
+        " installing them first at their pinned versions",
+    )
+    ap.add_argument("--peers-dir", type=Path, default=default_root(), help="where the peers are installed")
     args = ap.parse_args(argv)
+    try:
+        rivals = peers.select(args.peers) if args.peers else []
+    except ValueError as exc:
+        ap.error(str(exc))
     raise_fd_limit()
     wanted = [int(x) for x in args.only.split(",") if x.strip()] or [1, 2, 3, 4, 5]
     command = "python -m benchmarks" + (" " + " ".join(argv if argv is not None else sys.argv[1:])).rstrip()
@@ -103,6 +122,10 @@ def main(argv: list[str] | None = None) -> int:
         try:
             rows, raw[str(n)] = run[n]()
             body = table(rows)
+            if rivals and n in PEER_FIGURES:
+                sizes = {"duration": PLAIN_SECONDS[args.quick], "connections": CONNECTIONS, "events": EVENTS}
+                peer_table = peers_figures.section(n, raw[str(n)], rivals, args.peers_dir, **sizes)
+                body += f"\n\nPeers, in the same run:\n\n{peer_table}"
         except Exception as exc:  # one broken figure must not hide the others
             failed = True
             body = f"figure {n} could not be measured: {exc}"
