@@ -15,14 +15,16 @@ Endpoint names: generation counts as ``vertex-gemini``, configured apart as ``ve
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import Field
 
-from llmreplay.model import Answer, Call
+from llmreplay.errors import ApiError
+from llmreplay.model import Answer, Call, Frame
 from llmreplay.providers import gemini, gemini_ops
 from llmreplay.providers.base import Body, RenderOptions, Route, dumps
-from llmreplay.providers.gemini_render import json_body
+from llmreplay.providers.gemini_render import error_status, json_body
 from llmreplay.providers.gemini_request import load_body, model_name
 from llmreplay.synth import embeddings
 from llmreplay.synth.tokens import count
@@ -32,6 +34,36 @@ VERSIONS = ("v1", "v1beta1")
 ENDPOINT = "vertex-gemini"
 PUBLISHER_PATH = "/projects/{project}/locations/{location}/publishers"
 """What every Vertex AI publisher-model path has between the version and the publisher's name."""
+
+RESOURCE_EXHAUSTED = (
+    "Resource exhausted. Please try again later. Please refer to "
+    "https://cloud.google.com/vertex-ai/generative-ai/docs/error-code-429 for more details."
+)
+"""What Vertex AI says on a 429 for Gemini models (shared quota); the Gemini API words its own otherwise."""
+
+
+def quota_error(error: ApiError, message: str) -> ApiError:
+    """A 429 as Vertex AI sends it: Google's envelope with ``message`` and no ``details``. The Gemini API's
+    QuotaFailure and Help name generativelanguage.googleapis.com quotas and an ai.google.dev page, and its
+    RetryInfo is not sent by Vertex either."""
+    return dataclasses.replace(error, message=message, quota=None, retry_after=None)
+
+
+class VertexGeminiCodec(gemini.GeminiCodec):
+    """The Gemini codec with Vertex AI's 429."""
+
+    def render_error(self, error: ApiError, opts: RenderOptions) -> Answer:
+        return super().render_error(_vertex(error), opts)
+
+    def in_stream_error(self, error: ApiError, opts: RenderOptions, sent: Sequence[Frame] = ()) -> bytes | None:
+        return super().in_stream_error(_vertex(error), opts, sent)
+
+
+def _vertex(error: ApiError) -> ApiError:
+    return quota_error(error, RESOURCE_EXHAUSTED) if error_status(error) == 429 else error
+
+
+CODEC = VertexGeminiCodec()
 
 _PREDICT_DIMENSIONS = {"text-embedding-005": 768, "text-multilingual-embedding-002": 768}
 
@@ -100,7 +132,7 @@ def batch_embed_contents(call: Call, opts: RenderOptions) -> Answer:
 
 
 def _generation(base: str) -> list[Route]:
-    codec = gemini.CODEC
+    codec = CODEC
     return [
         Route("POST", f"{base}:generateContent", ENDPOINT, codec, key="vertex-generate"),
         Route("POST", f"{base}:streamGenerateContent", ENDPOINT, codec, key="vertex-stream"),
@@ -110,7 +142,7 @@ def _generation(base: str) -> list[Route]:
 
 def _routes(ver: str) -> list[Route]:
     base = f"/{ver}{PUBLISHER_PATH}/google/models/{gemini.MODEL}"
-    codec = gemini.CODEC
+    codec = CODEC
     # A tuned model is served from an endpoint of the project: its id stands where the model's name does.
     tuned = f"/{ver}/projects/{{project}}/locations/{{location}}/endpoints/{gemini.MODEL}"
     return [

@@ -18,9 +18,9 @@ from typing import ClassVar
 
 from llmreplay.errors import ApiError, ErrorKind
 from llmreplay.model import Answer, Call, Request
-from llmreplay.providers import anthropic_messages
+from llmreplay.providers import anthropic_messages, gemini_render
 from llmreplay.providers.base import RenderOptions, Route, dumps, load_json
-from llmreplay.providers.vertex import PUBLISHER_PATH
+from llmreplay.providers.vertex import PUBLISHER_PATH, quota_error
 
 ENDPOINT = "vertex-anthropic-messages"
 MODEL = "{model:[^/:]+}"
@@ -56,6 +56,28 @@ class VertexAnthropicCodec(anthropic_messages.AnthropicMessagesCodec):
 
     def parse_request(self, call: Call) -> Request:
         return super().parse_request(_with_model(call))
+
+    def render_error(self, error: ApiError, opts: RenderOptions) -> Answer:
+        if error.http_status != 429:
+            return super().render_error(error, opts)
+        return gemini_render.render_error(quota_error(error, _quota_message(error)), opts)
+
+
+def _quota_message(error: ApiError) -> str:
+    """Vertex AI's words for a per-model quota run out: ``claude-sonnet-4-5@20250929``'s base model is
+    ``anthropic-claude-sonnet-4-5``."""
+    quota = error.quota
+    per_tokens = quota is not None and quota.requests is None and quota.tokens is not None
+    metric = (
+        "online_prediction_input_tokens_per_minute_per_base_model"
+        if per_tokens
+        else "online_prediction_requests_per_base_model"
+    )
+    base = "anthropic-" + (error.model or "claude").split("@", 1)[0]
+    return (
+        f"Quota exceeded for aiplatform.googleapis.com/{metric} with base model: {base}. "
+        "Please submit a quota increase request. https://cloud.google.com/vertex-ai/docs/generative-ai/quotas-genai."
+    )
 
 
 CODEC = VertexAnthropicCodec()
