@@ -2,9 +2,13 @@
 
 aiohttp starts a handler once the loop gets round to it; under a burst of requests that can be
 milliseconds after the bytes came in, and every deadline counted from the handler's start would carry
-that delay. The server's connections therefore note the time of their latest read, and an exchange
-starts then (the writer's clock). Servers built elsewhere (aiohttp's test servers) do not note it, and
-their exchanges start when the handler does.
+that delay. The server's connections therefore note when their latest read's bytes came in, and an
+exchange starts then (the writer's clock). On asyncio's own loop that is the kernel's receive time of
+the bytes (``SO_TIMESTAMPNS``, read with a one-byte ``MSG_PEEK`` before the transport's read): a burst
+that keeps the loop busy for tens of milliseconds leaves requests waiting in the socket, and the time
+the loop got round to reading them was that much late, which every frame of a replayed stream carried.
+Where the transport's socket is not Python's (uvloop, TLS) it is the time of the read. Servers built
+elsewhere (aiohttp's test servers) do not note it, and their exchanges start when the handler does.
 
 The same connections guard against slow clients, which aiohttp alone does not: a request line and
 headers trickling in a byte at a time would hold a connection (a file descriptor) for as long as the client
@@ -19,6 +23,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import resource
+import socket
+import struct
+import sys
+import time
+from collections.abc import Callable
 
 from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
@@ -31,18 +40,56 @@ FILE_MARGIN = 64
 """Descriptors kept back from the connection cap: cassettes, logs, the upstream's and Redis's sockets."""
 CAP_LOG_EVERY_S = 10.0
 """A server at its connection cap says so at most this often (a flood would otherwise flood the log)."""
+SO_TIMESTAMPNS: int | None = getattr(socket, "SO_TIMESTAMPNS", 35 if sys.platform == "linux" else None)
+"""Linux's receive stamps (Python names the constant only on some builds; 35 is its generic value)."""
+_STAMP_SPACE = socket.CMSG_SPACE(16) if hasattr(socket, "CMSG_SPACE") else 0
+_TIMESPEC = struct.Struct("qq")
+
+
+def kernel_stamps(transport: asyncio.BaseTransport) -> socket.socket | None:
+    """The socket under ``transport``, set to have the kernel stamp what it receives; None where that cannot
+    be read (a transport not of asyncio's selector loop, no ``SO_TIMESTAMPNS``)."""
+    sock = getattr(transport, "_sock", None)
+    if SO_TIMESTAMPNS is None or not _STAMP_SPACE or not isinstance(sock, socket.socket):
+        return None
+    if not callable(getattr(transport, "_read_ready_cb", None)):
+        return None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+    except OSError:
+        return None
+    return sock
+
+
+def received_at(sock: socket.socket) -> float:
+    """When the kernel received the first of the bytes waiting on ``sock``, on the writer's clock (never after
+    now); 0.0 when none wait or they carry no stamp."""
+    try:
+        _, ancillary, _, _ = sock.recvmsg(1, _STAMP_SPACE, socket.MSG_PEEK)
+    except OSError:
+        return 0.0
+    for level, kind, data in ancillary:
+        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= _TIMESPEC.size:
+            sec, ns = _TIMESPEC.unpack_from(data)
+            now = clock()
+            # The stamp is wall-clock time: moved onto the monotonic clock by the two clocks' offset now.
+            return min(now, sec + ns * 1e-9 - time.time() + now)
+    return 0.0
 
 
 class _StampedHandler(RequestHandler):
     """aiohttp's connection protocol, noting when it last received bytes and closing one whose request head
     is late."""
 
-    __slots__ = ("_head_due", "arrived")
+    __slots__ = ("_head_due", "_kernel_at", "_read", "_sock", "arrived")
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.arrived = 0.0
         self._head_due: asyncio.TimerHandle | None = None
+        self._kernel_at = 0.0
+        self._sock: socket.socket | None = None
+        self._read: Callable[[], None] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
@@ -52,9 +99,20 @@ class _StampedHandler(RequestHandler):
                 self._drop()
                 return
             self._expect_head(server.header_timeout_s)
+            self._sock = kernel_stamps(transport)
+            if self._sock is not None:
+                # The stamp is read before the transport's own read takes the bytes (and their stamp) away.
+                self._read = transport._read_ready_cb  # type: ignore[attr-defined]
+                transport._read_ready_cb = self._read_stamped  # type: ignore[attr-defined]
+
+    def _read_stamped(self) -> None:
+        if self._sock is None or self._read is None:  # a read the loop had queued before the connection was lost
+            return
+        self._kernel_at = received_at(self._sock)
+        self._read()
 
     def data_received(self, data: bytes) -> None:
-        self.arrived = clock()
+        self.arrived = self._kernel_at or clock()
         server = self._manager
         idle = self._head_due is None and not self._messages and not self._request_in_progress
         if idle and isinstance(server, _StampingServer):
@@ -69,6 +127,7 @@ class _StampedHandler(RequestHandler):
         if self._head_due is not None:
             self._head_due.cancel()
             self._head_due = None
+        self._sock = self._read = None
         super().connection_lost(exc)
 
     def _expect_head(self, timeout_s: float) -> None:

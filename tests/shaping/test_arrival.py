@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
+import pytest
 from aiohttp import web
 
 from llmreplay import arrival
@@ -12,7 +14,9 @@ from tests.schedule_spy import spy_on_streams, steps
 from tests.shaping.test_stream_timing import CHUNKS, TEXT, read_stream, text_of
 
 
-async def _seen_arrival(stamped: bool) -> float:
+async def _seen_arrival(stamped: bool, held_s: float = 0.0) -> tuple[float, float, float]:
+    """When the server said the request arrived, and the writer's clock just before it was sent and when the
+    loop (held for ``held_s`` after sending, as by a burst of other requests) could next read it."""
     seen: list[float] = []
 
     async def handler(request: web.BaseRequest) -> web.Response:
@@ -27,20 +31,31 @@ async def _seen_arrival(stamped: bool) -> float:
     port = listener.sockets[0].getsockname()[1]
     try:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        writer.write(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        await asyncio.sleep(0.05)  # the server has the connection
+        sent = clock()
+        writer.write(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")  # sent at once: the buffer is empty
+        time.sleep(held_s)
+        free = clock()
         await reader.read()
         writer.close()
     finally:
         listener.close()
         await server.shutdown()
-    return seen[0]
+    return sent, seen[0], free
 
 
 async def test_a_stamped_server_notes_when_the_request_arrived() -> None:
-    before = clock()
-    seen = await _seen_arrival(stamped=True)
-    assert before <= seen <= clock()
-    assert await _seen_arrival(stamped=False) == 0.0
+    sent, seen, _ = await _seen_arrival(stamped=True)
+    assert sent - 0.01 <= seen <= clock()  # (the kernel's stamp is wall-clock time: a little slack for its offset)
+    assert (await _seen_arrival(stamped=False))[1] == 0.0
+
+
+@pytest.mark.skipif(arrival.SO_TIMESTAMPNS is None, reason="the kernel's receive stamps are Linux's")
+async def test_a_request_waiting_in_the_socket_while_the_loop_is_busy_arrived_when_the_kernel_took_it() -> None:
+    # Held 300 ms, as a burst of requests holds the loop: the bytes wait in the socket meanwhile, and every frame
+    # of a stream timed from when the loop read them would be that much late.
+    sent, seen, free = await _seen_arrival(stamped=True, held_s=0.3)
+    assert sent - 0.01 <= seen < free
 
 
 def test_a_stream_past_its_first_deadline_starts_at_once_and_keeps_its_gaps(make_server, monkeypatch):
