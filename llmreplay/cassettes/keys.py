@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal, NamedTuple
@@ -53,6 +53,14 @@ MAX_DIFFS = 5
 """At most this many differing fields are reported for a miss."""
 
 RequestLike = Call | RecordedRequest
+
+VIEWS_KEPT = 512
+"""Calls whose view a :class:`Keyer` keeps, by their bytes: a load test sends the same few requests again and again,
+and a view costs ~10 µs (parsing, scrubbing, normalising)."""
+VIEW_BODY_MAX = 16 * 1024
+"""Bodies longer than this are not kept (the views kept hold at most ~8 MiB of bodies, with their parsed fields)."""
+_PLAIN_PARTS = frozenset({"method", "path", "body", "model"})
+"""Parts a call's view is made of when it depends on nothing but its method, path and body."""
 
 
 DEFAULT_SCRUB = ScrubConfig()
@@ -296,6 +304,9 @@ class Keyer:
     def __init__(self, cfg: MatchConfig) -> None:
         self.cfg = cfg
         self._shapes: dict[str, tuple[tuple[str, ...], ...]] = {}
+        self._views: dict[tuple[str, str, bytes], View] = {}
+        # With the query or a header in the key, a call's bytes alone do not say its view.
+        self._keep_views = _PLAIN_PARTS.issuperset(cfg.match_on)
 
     def recording(self, req: RequestLike, verbatim: bool = False) -> str:
         view = view_of(req, self.cfg, verbatim)
@@ -313,16 +324,29 @@ class Keyer:
                 if names not in mine:
                     self._shapes[base] = tuple(sorted((*mine, names), key=len, reverse=True))
 
-    def candidates(self, call: RequestLike, verbatim: bool | None = None) -> list[str]:
+    def candidates(self, call: RequestLike, verbatim: bool | None = None) -> Iterator[str]:
         """Keys ``call`` may be filed under, best first: the codec's view (unless ``verbatim``), then the
-        verbatim one (unless ``verbatim`` is False)."""
-        out: list[str] = []
+        verbatim one (unless ``verbatim`` is False), worked out only when asked for (a hit on the codec's key
+        needs no other)."""
         if verbatim is not True:
-            view = view_of(call, self.cfg)
-            out += [with_fields(view, names, self.cfg) for names in self._shapes.get(view.base, ())]
+            view = self._view(call)
+            for names in self._shapes.get(view.base, ()):
+                yield with_fields(view, names, self.cfg)
         if verbatim is not False:
-            out.append(verbatim_key(call, self.cfg))
-        return out
+            yield verbatim_key(call, self.cfg)
+
+    def _view(self, call: RequestLike) -> View:
+        """``call``'s codec view, kept by its bytes (:data:`VIEWS_KEPT`); nothing reads a view but to build keys."""
+        if not self._keep_views or len(call.body) > VIEW_BODY_MAX:
+            return view_of(call, self.cfg)
+        kept = (call.method, call.path, call.body)
+        view = self._views.get(kept)
+        if view is None:
+            view = view_of(call, self.cfg)
+            if len(self._views) >= VIEWS_KEPT:
+                self._views.clear()
+            self._views[kept] = view
+        return view
 
 
 def _model(req: RequestLike) -> str:

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from llmreplay.cassettes import keys
 from llmreplay.cassettes.differences import differences
 from llmreplay.cassettes.keys import MatchConfig, key_of, normalise_body, verbatim_key
 from llmreplay.cassettes.matching import Index
@@ -186,6 +187,30 @@ def test_keys_keep_separate_cursors_and_volatile_fields_match() -> None:
     assert idx.lookup_named(call(chat("a"))) is not None
     named = idx.lookup_named(call(chat("a")))
     assert named is not None and named[0] == "c"
+
+
+def test_a_call_sent_again_is_keyed_from_its_kept_view_and_a_hit_needs_no_exact_key(monkeypatch) -> None:
+    idx = Index([("c", interaction(chat("a"), reply=b'{"n":1}'))])
+    made: list[bool] = []
+    real = keys.view_of
+
+    def counted(req: Any, cfg: MatchConfig, verbatim: bool = False) -> keys.View:
+        made.append(verbatim)
+        return real(req, cfg, verbatim)
+
+    monkeypatch.setattr(keys, "view_of", counted)
+    assert [_n(idx.lookup(call(chat("a")))) for _ in range(3)] == [1, 1, 1]
+    # One view of the codec's for the three calls (a load test sends the same request again and again), and no
+    # exact key, which only a codec-key miss needs.
+    assert made == [False]
+    assert idx.lookup(call(chat("b"))) is None and made == [False, False, True]
+
+
+def test_with_the_query_in_the_key_calls_of_the_same_bytes_still_differ() -> None:
+    cfg = MatchConfig(match_on=("method", "path", "query", "body"))
+    idx = Index([("c", interaction(chat(), reply=b'{"n":1}', query=(("a", "1"),)))], cfg)
+    assert _n(idx.lookup(call(chat(), query={"a": "1"}))) == 1
+    assert idx.lookup(call(chat(), query={"a": "2"})) is None
 
 
 def test_add_makes_new_recordings_findable() -> None:
