@@ -131,6 +131,11 @@ class LazyEvents(Sequence[RecordedEvent]):
             self._events, self._raw = events, None
         return self._events
 
+    def decode(self) -> None:
+        """Decode the events now and keep them (a small cassette's, as it loads); raises :class:`BadRecording` as
+        :meth:`check` does."""
+        self._decoded()
+
     def check(self) -> tuple[tuple[int, bytes], ...]:
         """The events decoded and checked (:func:`fields.events`), keeping nothing: the loader checks every stream
         this way and leaves its bytes undecoded until it is played, as most of a cassette's streams never are."""

@@ -134,7 +134,8 @@ def test_save_round_trip_and_overwrite(tmp_path: Path) -> None:
     assert [p.name for p in path.parent.iterdir()] == ["s.msgpack"]
 
 
-def test_loaded_stream_events_decode_on_first_use(tmp_path: Path) -> None:
+def test_a_large_cassettes_stream_events_decode_on_first_use(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store, "EAGER_FILE_MAX", 0)  # every cassette is larger
     path = tmp_path / "lazy.msgpack"
     save(path, new_header("u"), [streamed(1, 4), plain(2)])
     first, second = load(path).interactions
@@ -153,6 +154,26 @@ def test_loaded_stream_events_decode_on_first_use(tmp_path: Path) -> None:
     assert load(path).interactions == [streamed(1, 4), plain(2)]
 
 
+def test_a_small_cassettes_stream_events_are_decoded_as_it_loads(tmp_path: Path) -> None:
+    # So that a replay does not decode them on its way to its first byte.
+    path = tmp_path / "small.msgpack"
+    save(path, new_header("u"), [streamed(1, 4), plain(2)])
+    first, second = load(path).interactions
+    events = first.response.events
+    assert isinstance(events, LazyEvents) and repr(events) != "LazyEvents(pending)"
+    assert first == streamed(1, 4) and second == plain(2)
+    save(path, new_header("u"), load(path).interactions)
+    assert load(path).interactions == [streamed(1, 4), plain(2)]
+
+
+@pytest.fixture(params=["small", "large"])
+def either_size(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cassette loaded as a small one (events decoded as it loads) or a large one (events decoded when played)."""
+    if request.param == "large":
+        monkeypatch.setattr(store, "EAGER_FILE_MAX", 0)
+
+
+@pytest.mark.usefixtures("either_size")
 def test_a_malformed_event_skips_its_recording_at_load(tmp_path: Path) -> None:
     obj = streamed(1).to_obj()
     obj["response"]["events"] = [[1000, b"data: ok\n\n"], [2000]]
@@ -162,6 +183,7 @@ def test_a_malformed_event_skips_its_recording_at_load(tmp_path: Path) -> None:
     assert cassette.skipped == [f"{path}: recording #0 skipped: events is not a list of [at_us, bytes] pairs"]
 
 
+@pytest.mark.usefixtures("either_size")
 def test_events_that_are_not_a_list_skip_their_recording(tmp_path: Path) -> None:
     obj = streamed(1).to_obj()
     obj["response"]["events"] = "data: x"
