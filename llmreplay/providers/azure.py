@@ -27,6 +27,7 @@ from llmreplay.providers import (
     openai_embeddings,
     openai_models,
     openai_responses,
+    openai_responses_background,
     openai_responses_store,
 )
 from llmreplay.providers.base import Codec, RenderOptions, Route, SimpleOp, dumps, json_answer, load_json
@@ -141,6 +142,13 @@ def _responses_routes(base: str) -> list[Route]:
         Route("GET", f"{base}/responses/{{response_id}}", "azure-responses", RESPONSES, op=ops.retrieve),
         Route("DELETE", f"{base}/responses/{{response_id}}", "azure-responses", RESPONSES, op=ops.delete),
         Route("GET", f"{base}/responses/{{response_id}}/input_items", "azure-responses", RESPONSES, op=ops.input_items),
+        Route(
+            "POST",
+            f"{base}/responses/{{response_id}}/cancel",
+            "azure-responses",
+            RESPONSES,
+            op=openai_responses_background.cancel,
+        ),
     ]
 
 

@@ -19,6 +19,7 @@ from llmreplay.errors import ApiError, ErrorKind
 from llmreplay.model import Answer, Call, Frame, Request
 from llmreplay.providers import openai_common
 from llmreplay.providers.base import RenderOptions, Route, dumps
+from llmreplay.providers.openai_chat import STREAM_CONTENT_TYPE
 from llmreplay.providers.openai_responses import CODEC
 from llmreplay.providers.openai_responses_store import API, Stored, not_found
 
@@ -51,13 +52,39 @@ def with_status(response: bytes, status: str, error: dict[str, str] | None = Non
     return dumps(obj)
 
 
-def made(rec: Stored, done_at: float, interrupted: bool) -> Stored:
+def made(rec: Stored, done_at: float, interrupted: bool, events: bytes = b"") -> Stored:
     """``rec``, a response made with ``background: true``, as kept until ``done_at``: done then, ``failed`` if a
-    fault ``interrupted`` its making."""
+    fault ``interrupted`` its making; a stream's ``events`` (:func:`events_of`) kept to resume it."""
     response = rec.response
     if interrupted:
         response = with_status(response, "failed", {"code": "server_error", "message": INTERRUPTED})
-    return dataclasses.replace(rec, response=response, background=True, done_at=done_at)
+    return dataclasses.replace(rec, response=response, background=True, done_at=done_at, events=events)
+
+
+def events_of(made: Answer, shaped: Answer) -> bytes:
+    """A background stream's events as made, each at the time the shaper gave it: a fault that cut the client's
+    stream short leaves the making alone, so the events past the cut are kept too (at the cut's time)."""
+    times = [f.at or 0.0 for f in shaped.frames]
+    last = times[-1] if times else 0.0
+    return dumps([[times[i] if i < len(times) else last, f.data.decode()] for i, f in enumerate(made.frames)])
+
+
+def resume(call: Call, opts: RenderOptions, rec: Stored, now: float) -> Answer:
+    """``GET /v1/responses/{id}?stream=true&starting_after=N`` of a background stream: its events after sequence
+    number ``N`` (all without it), each when it was due: at once if that is past, else as it is made."""
+    after = call.query.get("starting_after", "-1")
+    try:
+        first = int(after) + 1
+    except ValueError:
+        raise ApiError(
+            ErrorKind.INVALID_REQUEST, "Invalid 'starting_after': expected an integer.", param="starting_after"
+        ) from None
+    events = orjson.loads(rec.events)
+    # The events are numbered from 0 in order, so an event's sequence number is its place.
+    arrived = (rec.done_at or now) - events[-1][0]
+    frames = tuple(Frame(data.encode(), at=max(0.0, arrived + at - now)) for at, data in events[max(0, first) :])
+    headers = (("content-type", STREAM_CONTENT_TYPE), *openai_common.base_headers(opts).items())
+    return Answer(200, headers, frames, stream=True)
 
 
 def as_of(rec: Stored, now: float) -> Stored:
@@ -69,7 +96,7 @@ def as_of(rec: Stored, now: float) -> Stored:
 
 def cancelled(rec: Stored) -> Stored:
     """A running ``rec`` stopped: ``cancelled``, and done."""
-    return dataclasses.replace(rec, response=with_status(rec.response, "cancelled"), done_at=None)
+    return dataclasses.replace(rec, response=with_status(rec.response, "cancelled"), done_at=None, events=b"")
 
 
 def queued(answer: Answer, rec: Stored) -> Answer:
@@ -96,4 +123,17 @@ def cancel(call: Call, opts: RenderOptions, stored: Stored | None = None) -> Ans
 
 ROUTES = [Route("POST", "/v1/responses/{response_id}/cancel", "responses", CODEC, op=cancel)]
 
-__all__ = ["ROUTES", "as_of", "cancel", "cancelled", "check", "made", "queued", "requested", "running", "with_status"]
+__all__ = [
+    "ROUTES",
+    "as_of",
+    "cancel",
+    "cancelled",
+    "check",
+    "events_of",
+    "made",
+    "queued",
+    "requested",
+    "resume",
+    "running",
+    "with_status",
+]

@@ -46,11 +46,14 @@ class Stored:
     """Made with ``background: true``: it runs until ``done_at``, and may be cancelled meanwhile."""
     done_at: float | None = None
     """When a background response is done (Unix time); None once it is (or for any other)."""
+    events: bytes = b""
+    """A background stream's events, as JSON ``[[at, event], …]`` (``at`` its offset from the request's arrival),
+    for a ``GET …?stream=true`` that resumes it; empty for any other response."""
 
     @property
     def size(self) -> int:
         """What it holds, in bytes (the store's bound counts these)."""
-        return len(self.response) + len(self.inputs) + len(self.id)
+        return len(self.response) + len(self.inputs) + len(self.id) + len(self.events)
 
     def outputs(self) -> list[Any]:
         out = orjson.loads(self.response).get("output")
@@ -271,8 +274,8 @@ ROUTES = [
 
 __all__ = [
     "PREVIOUS",
-    "RUNNING",
     "ROUTES",
+    "RUNNING",
     "STORED_OPS",
     "Stored",
     "continued",

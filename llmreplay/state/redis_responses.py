@@ -37,7 +37,7 @@ TTL_S = 24 * 3600
 BATCH = 100
 """Records sent in one round trip at most."""
 
-_FIELDS = ("response", "inputs", "previous", "background", "done_at")
+_FIELDS = ("response", "inputs", "previous", "background", "done_at", "events")
 
 # KEYS: record, index, sizes, total. ARGV: id, now, ttl, max_count, max_bytes, record prefix, size, then the fields.
 _PUT = """
@@ -54,7 +54,7 @@ forget(id)
 for _, gone in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now - ttl)) do forget(gone) end
 if size > max_bytes then return 0 end
 redis.call('HSET', KEYS[1], 'response', ARGV[8], 'inputs', ARGV[9], 'previous', ARGV[10], 'background', ARGV[11],
-  'done_at', ARGV[12])
+  'done_at', ARGV[12], 'events', ARGV[13])
 redis.call('EXPIRE', KEYS[1], ttl)
 redis.call('ZADD', KEYS[2], now, id)
 redis.call('HSET', KEYS[3], id, size)
@@ -70,18 +70,19 @@ return 1
 
 # ARGV: id, record prefix, longest. Answers the records newest first, each its id and then its fields.
 _CHAIN = """
+local FIELDS = {FIELD_NAMES}
 local id, prefix, longest = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local out = {}
 for _ = 1, longest do
-  local rec = redis.call('HMGET', prefix .. id, 'response', 'inputs', 'previous', 'background', 'done_at')
+  local rec = redis.call('HMGET', prefix .. id, unpack(FIELDS))
   if not rec[1] then break end
   table.insert(out, id)
-  for _, v in ipairs(rec) do table.insert(out, v) end
-  if rec[3] == '' then break end
+  for k = 1, #FIELDS do table.insert(out, rec[k] or '') end
+  if not rec[3] or rec[3] == '' then break end
   id = rec[3]
 end
 return out
-"""
+""".replace("FIELD_NAMES", ", ".join(f"'{f}'" for f in _FIELDS))
 
 
 class RedisShelf:
@@ -149,6 +150,7 @@ class RedisShelf:
         keys = [self.prefix + rec.id, self._index, self._sizes, self._total]
         args: list[Any] = [rec.id, now, self.ttl_s, self.max_count, self.max_bytes, self.prefix, rec.size]
         args += [rec.response, rec.inputs, rec.previous or "", "1" if rec.background else "", rec.done_at or ""]
+        args.append(rec.events)
         return keys, args
 
     async def settled(self) -> None:
@@ -171,7 +173,7 @@ class RedisShelf:
             return None
         keys = [self.prefix + response_id, self._index, self._sizes, self._total]
         # A put of nothing over the bounds lets the record go and keeps nothing in its place.
-        args = [response_id, self._now(), self.ttl_s, self.max_count, -1, self.prefix, 0, "", "", "", "", ""]
+        args = [response_id, self._now(), self.ttl_s, self.max_count, -1, self.prefix, 0, "", "", "", "", "", ""]
         try:
             await self._link.call(lambda: self._put(keys=keys, args=args))
         except Unavailable:
@@ -184,7 +186,7 @@ def _records(flat: list[str]) -> list[Stored]:
     step = 1 + len(_FIELDS)
     out = []
     for i in range(0, len(flat) - step + 1, step):
-        rid, response, inputs, previous, background, done_at = flat[i : i + step]
+        rid, response, inputs, previous, background, done_at, events = flat[i : i + step]
         out.append(
             Stored(
                 rid,
@@ -193,6 +195,7 @@ def _records(flat: list[str]) -> list[Stored]:
                 previous or None,
                 background == "1",
                 float(done_at) if done_at else None,
+                (events or "").encode(),
             )
         )
     return out

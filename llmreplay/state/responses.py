@@ -62,6 +62,8 @@ class ResponseStore:
             if op is background.cancel and background.running(rec, now):
                 rec = background.cancelled(rec)
                 await self.shelf.put(rec)
+            if op is wire.retrieve and rec.events and ex.call.query.get("stream") == "true":
+                return background.resume(ex.call, ex.opts, rec, now)
             rec = background.as_of(rec, now)
         return op(ex.call, ex.opts, rec)  # type: ignore[call-arg]
 
@@ -115,6 +117,7 @@ class ResponseStore:
         # A fault that cuts the client's stream short leaves a background stream's making alone, as the real
         # service goes on without its client; a plain answer cut short is a failed response.
         interrupted = shaped.status != 200 or (shaped.cut is not None and not req.stream)
-        rec = background.made(rec, arrived + last, interrupted)
+        events = background.events_of(made, shaped) if req.stream else b""
+        rec = background.made(rec, arrived + last, interrupted, events)
         await self.shelf.put(rec)
         return shaped if req.stream else background.queued(shaped, rec)

@@ -159,3 +159,47 @@ def test_the_forms_of_a_background_response() -> None:
     assert failed["status"] == "failed" and failed["error"]["code"] == "server_error" and failed["output"] == []
     stopped = background.cancelled(kept)
     assert stopped.done_at is None and json.loads(stopped.response)["status"] == "cancelled"
+
+
+def test_a_dropped_background_stream_is_resumed_after_the_last_event_seen(client: openai.OpenAI) -> None:
+    seen: list[Any] = []
+    stream = client.responses.create(model=MODEL, input="Tell me a story", background=True, stream=True)
+    for event in stream:
+        seen.append(event)
+        if len(seen) == 4:
+            break  # the client drops the stream
+    stream.close()
+    rid = seen[0].response.id
+    rest = list(client.responses.retrieve(rid, stream=True, starting_after=seen[-1].sequence_number))
+    assert [e.sequence_number for e in rest] == list(range(4, 4 + len(rest)))
+    assert rest[-1].type == "response.completed"
+    text = "".join(e.delta for e in [*seen, *rest] if e.type == "response.output_text.delta")
+    assert text == rest[-1].response.output_text == client.responses.retrieve(rid).output_text
+    whole = list(client.responses.retrieve(rid, stream=True))
+    assert [e.sequence_number for e in whole] == list(range(len(whole)))
+    with pytest.raises(openai.BadRequestError, match="starting_after"):
+        client.responses.retrieve(rid, stream=True, starting_after="x")  # type: ignore[arg-type]
+
+
+def test_a_resumed_stream_sends_each_event_when_it_is_due() -> None:
+    events = [b'event: a\ndata: {"sequence_number": %d}\n\n' % i for i in range(3)]
+    made = Answer(200, (), tuple(Frame(e) for e in events), stream=True)
+    shaped = Answer(200, (), tuple(Frame(e, at=float(i)) for i, e in enumerate(events)), stream=True)
+    rec = wire.Stored("resp_1", b"{}", b"[]", None)
+    kept = background.made(rec, 1002.0, interrupted=False, events=background.events_of(made, shaped))  # came at 1000
+    call = Call("GET", "/v1/responses/resp_1", params={"response_id": "resp_1"}, query={"starting_after": "0"})
+    resumed = background.resume(call, RenderOptions(), kept, now=1000.5)
+    assert resumed.stream and [f.data for f in resumed.frames] == events[1:]
+    assert [f.at for f in resumed.frames] == [0.5, 1.5]
+    # a fault that cut the client's stream after the first event leaves the rest to be made, at the cut's time
+    cut = Answer(200, (), shaped.frames[:1], stream=True)
+    assert json.loads(background.events_of(made, cut)) == [[0.0, e.decode()] for e in events]
+
+
+def test_azure_openai_polls_and_cancels_a_background_response(server: BackgroundServer) -> None:
+    azure = openai.AzureOpenAI(
+        azure_endpoint=server.url, api_key="azure-secret-key", api_version="2025-04-01-preview", max_retries=0
+    )
+    made = azure.responses.create(model="my-deployment", input="Write a novel", background=True, extra_headers=LONG)
+    assert made.status == "queued" and azure.responses.retrieve(made.id).status == "in_progress"
+    assert azure.responses.cancel(made.id).status == "cancelled"

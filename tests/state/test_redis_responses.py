@@ -63,7 +63,7 @@ def test_a_response_made_on_one_server_is_known_to_the_other(clients: list[opena
         a.responses.create(model=MODEL, input="Again", previous_response_id="resp_nowhere")
 
 
-def test_a_background_response_is_cancelled_on_the_other_server(clients: list[openai.OpenAI]) -> None:
+def test_a_background_response_is_cancelled_and_resumed_on_the_other_server(clients: list[openai.OpenAI]) -> None:
     a, b = clients
     made = a.responses.create(
         model=MODEL, input="Write a novel", background=True, extra_headers={"x-llmreplay-ttft-ms": "60000"}
@@ -71,6 +71,12 @@ def test_a_background_response_is_cancelled_on_the_other_server(clients: list[op
     assert b.responses.retrieve(made.id).status == "in_progress"
     assert b.responses.cancel(made.id).status == "cancelled"
     assert a.responses.retrieve(made.id).status == "cancelled"
+    # a background stream dropped on one server is resumed on the other
+    stream = a.responses.create(model=MODEL, input="Tell me a story", background=True, stream=True)
+    first = next(iter(stream))
+    stream.close()
+    rest = list(b.responses.retrieve(first.response.id, stream=True, starting_after=first.sequence_number))
+    assert rest[0].sequence_number == first.sequence_number + 1 and rest[-1].type == "response.completed"
 
 
 def _rec(rid: str, size: int, previous: str | None = None) -> Stored:
