@@ -20,7 +20,8 @@ from pathlib import Path
 
 from benchmarks.peers import Peer, select
 
-INSTALL_TIMEOUT_S = 600
+INSTALL_TIMEOUT_S = 180
+"""Each install takes 10-30 s here; offline, npm and pip retry for minutes before giving up."""
 MARKER = ".installed"
 
 
@@ -43,8 +44,10 @@ def _run(cmd: list[str], what: str) -> None:
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise PeerError(f"{what}: {exc}") from None
     if out.returncode != 0:
-        last = (out.stderr.strip() or out.stdout.strip()).splitlines()[-1:] or ["no output"]
-        raise PeerError(f"{what} exited with {out.returncode}: {last[0][:200]}")
+        lines = [x for x in (out.stderr or out.stdout).splitlines() if x.strip() and "complete log" not in x]
+        # npm's first error line names the cause (``npm error code ECONNREFUSED``), pip's last one does.
+        said = next((x for x in lines if x.startswith("npm error")), lines[-1] if lines else "no output")
+        raise PeerError(f"{what} exited with {out.returncode}: {said[:200]}")
 
 
 def install(peer: Peer, root: Path) -> Path:

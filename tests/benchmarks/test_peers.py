@@ -118,3 +118,14 @@ def test_figure_1_table_has_ratios_against_the_bare_handler_and_llmreplay() -> N
     assert lines[3] == "| llmreplay | 0.1.0 | 10,000 | 0.50× | — | 4.00 ms | 10.00 ms | 2.00× |"
     assert lines[4] == "| @copilotkit/aimock | 1.43.0 | 5,000 | 0.25× | 2.00× | 8.00 ms | 20.00 ms | 4.00× |"
     assert lines[5] == "| llmock | 0.2.2 | failed to start: server exited with 1 | — | — | — | — | — |"
+
+
+def test_a_failed_install_says_what_the_installer_said() -> None:
+    from benchmarks.peers_install import PeerError, _run
+
+    npm_like = "import sys; sys.stderr.write('npm error code ECONNREFUSED\\nnpm error A complete log\\n'); sys.exit(1)"
+    with pytest.raises(PeerError, match=r"^npm install exited with 1: npm error code ECONNREFUSED$"):
+        _run([sys.executable, "-c", npm_like], "npm install")
+    pip_like = "import sys; sys.stderr.write('Looking\\nERROR: No matching distribution\\n'); sys.exit(1)"
+    with pytest.raises(PeerError, match=r": ERROR: No matching distribution$"):
+        _run([sys.executable, "-c", pip_like], "pip install")
