@@ -46,8 +46,8 @@ def measure(rounds_single: int, rounds_many: int, events: int, many: int = 200) 
         with serve(cmd, port, env={"LLMREPLAY_QUIET": "1"}) as proxy:
             for label, base_url in (("direct", up.url), ("proxy", proxy.url)):
                 # Warm-up: as many streams as the concurrent run, so that the proxy's pool holds a connection to
-                # the upstream for each (opening 200 of them, once, took ~0.2 ms of CPU a stream from the first
-                # round's ramp: docs/performance.md, "Record proxy at scale").
+                # the upstream for each; opening them (~0.1 ms of CPU each) is then not in the measured ramp
+                # (docs/performance.md, "Record proxy at scale").
                 run_client(base_url + query, many, body=BODY, gap_ms=GAP_MS, ramp_s=0.05)
                 for n, rounds in ((1, rounds_single), (many, rounds_many)):
                     before = cpu_s(proxy.proc.pid)
