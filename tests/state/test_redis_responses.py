@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 
+import httpx
 import openai
 import pytest
 
@@ -77,6 +78,24 @@ def test_a_background_response_is_cancelled_and_resumed_on_the_other_server(clie
     stream.close()
     rest = list(b.responses.retrieve(first.response.id, stream=True, starting_after=first.sequence_number))
     assert rest[0].sequence_number == first.sequence_number + 1 and rest[-1].type == "response.completed"
+
+
+def test_workers_sharing_a_state_know_each_others_responses(redis_server: RedisServer) -> None:
+    """``--workers 2``: each call on a new connection, so the kernel hands it to either worker (without --state,
+    6 of 20 retrieves missed in one run)."""
+    server = serverproc.start("--workers", "2", env={"LLMREPLAY_STATE": redis_server.url})
+    try:
+
+        def fresh() -> openai.OpenAI:
+            url = f"http://127.0.0.1:{server.port}/v1"
+            return openai.OpenAI(base_url=url, api_key="sk-test", max_retries=0, http_client=httpx.Client())
+
+        for _ in range(20):
+            made = fresh().responses.create(model=MODEL, input="Hi")
+            assert fresh().responses.retrieve(made.id).id == made.id
+            fresh().responses.create(model=MODEL, input="Again", previous_response_id=made.id)
+    finally:
+        serverproc.stop(server)
 
 
 def _rec(rid: str, size: int, previous: str | None = None) -> Stored:
