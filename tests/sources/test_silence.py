@@ -30,15 +30,19 @@ def _silence(clock: _Clock) -> Silence:
     return Silence(10.0, now=clock)
 
 
+def _after(watch: Silence, clock: _Clock, seconds: float) -> None:
+    """``seconds`` later, the timer's look (called here rather than waited for)."""
+    clock.t += seconds
+    watch._look()
+
+
 async def test_a_stream_silent_for_the_timeout_gets_the_socket_timeout() -> None:
     clock, reader = _Clock(), _Reader()
     watch = _silence(clock)
     watch.watch(reader, lambda: reader.total_bytes)  # type: ignore[arg-type]
-    clock.t += 9.9
-    watch._look()
+    _after(watch, clock, 9.9)
     assert reader.error is None
-    clock.t += 0.1
-    watch._look()
+    _after(watch, clock, 0.1)
     assert isinstance(reader.error, aiohttp.ServerTimeoutError)
     assert watch._timer is None  # nothing left to watch: no timer
 
@@ -48,11 +52,9 @@ async def test_bytes_arriving_start_the_silence_again() -> None:
     watch = _silence(clock)
     watch.watch(reader, lambda: reader.total_bytes)  # type: ignore[arg-type]
     for _ in range(5):
-        clock.t += 8
         reader.total_bytes += 100
-        watch._look()
-    clock.t += 9
-    watch._look()
+        _after(watch, clock, 8)
+    _after(watch, clock, 9)
     assert reader.error is None
     watch.forget(reader)  # type: ignore[arg-type]
     assert watch._timer is None
@@ -64,13 +66,10 @@ async def test_bytes_waiting_to_be_read_are_a_slow_client_not_a_silent_upstream(
     taken = [0]
     watch = _silence(clock)
     watch.watch(reader, lambda: taken[0])  # type: ignore[arg-type]
-    clock.t += 30
-    watch._look()
+    _after(watch, clock, 30)
     assert reader.error is None
     taken[0] = 500  # the client caught up: the upstream's silence is counted from the look that saw it
-    clock.t += 5
-    watch._look()
+    _after(watch, clock, 5)
     assert reader.error is None
-    clock.t += 5
-    watch._look()
+    _after(watch, clock, 5)
     assert isinstance(reader.error, aiohttp.ServerTimeoutError)
