@@ -1,4 +1,5 @@
-"""The reading of a big request body runs on a worker thread, so that it does not hold the event loop.
+"""The reading of a big request body, and the making of a long stream, run on a worker thread, so that they do not
+hold the event loop.
 
 Parsing, validating and counting the tokens of a 30 MB body took seconds of CPU; on the loop, no other client
 (``/health`` included) was answered meanwhile. A body of :data:`BIG_BODY` bytes or more is read on one worker
@@ -6,6 +7,11 @@ thread instead; smaller ones, nearly all, stay on the loop, where the hop would 
 worker shares the GIL with the loop, which gets it back every few milliseconds while Python code runs there;
 the long single calls into C a body could cost (orjson, pydantic, the regex engine) are bounded by
 :mod:`llmreplay.providers.json_caps` and by :func:`llmreplay.synth.tokens.count`'s slices.
+
+A small request can ask for a long stream: a 60,000-character tool argument at one character a frame is 60,000
+frames to render, time and join, ~90 ms of CPU in one loop callback (issue 19, case 7). Once the reply is known, and
+before any frame is made, :func:`streams_many` says whether its frames are made on the worker too; an answer of
+:data:`MANY_FRAMES` frames or more is then timed (:func:`few_frames`) and laid out for the writer there as well.
 
 While the worker builds a big body's objects the cyclic collector is paused: its passes, triggered by those
 allocations, walk every object in the process in one call, which held the loop as long as the parse did.
@@ -20,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 from llmreplay.codec import Codec
-from llmreplay.model import Call, Request
+from llmreplay.model import Answer, Call, Reply, Request, Text, Thinking, ToolCall
 from llmreplay.synth.tokens import prompt_tokens
 
 T = TypeVar("T")
@@ -50,6 +56,32 @@ def answered_off_loop(call: Call, request: Request | None) -> bool:
         return True
     has_schemas = request is not None and (bool(request.tools) or request.output.schema is not None)
     return has_schemas and len(call.body) >= SCHEMA_BODY
+
+
+MANY_FRAMES = 4096
+"""Frames of a stream from which it is rendered, timed and joined off the loop: each costs ~1-1.5 µs of CPU there
+(render, timing, join, and the collector's passes over the new frames), so 4,096 are ~5 ms, and the streams of
+nearly every request, tens to hundreds of frames, pay nothing for the hop."""
+
+
+def streams_many(reply: Reply, request: Request | None, chunk_size: int) -> bool:
+    """Whether ``reply``, streamed ``chunk_size`` characters a frame, makes :data:`MANY_FRAMES` frames or more: its
+    text, reasoning and tool arguments counted, a pass over its parts (not over their characters)."""
+    if request is None or not request.stream:
+        return False
+    chars = 0
+    for cand in reply.candidates:
+        for part in cand.parts:
+            if isinstance(part, Text | Thinking):
+                chars += len(part.text)
+            elif isinstance(part, ToolCall):
+                chars += len(part.arguments)
+    return chars >= MANY_FRAMES * max(1, chunk_size)
+
+
+def few_frames(answer: Answer) -> bool:
+    """Whether ``answer`` is timed and laid out on the loop (fewer than :data:`MANY_FRAMES` frames)."""
+    return len(answer.frames) < MANY_FRAMES
 
 
 async def run(fn: Callable[..., T], *args: object) -> T:

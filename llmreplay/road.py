@@ -184,7 +184,9 @@ async def _answer(rt: Runtime, ex: Exchange) -> Answer:
         rl = ex.config.rate_limit
         if ex.output_tokens and rl.enabled and rl.tokens_per_minute:
             await rt.state.charge(ex.route.config_key, ex.api_key if rl.per_key else "", rl, ex.output_tokens)
-        return await rt.responses.keep(ex, answer, rt.shaper.shape(ex, answer))
+        shape = rt.shaper.shape  # a stream of many frames is timed off the loop (issue 19, case 7)
+        shaped = shape(ex, answer) if offload.few_frames(answer) else await offload.run(shape, ex, answer)
+        return await rt.responses.keep(ex, answer, shaped)
     except BaseException:
         if answer.live is not None:
             answer.live.close(drain=False)  # no writer will read it: let the source let go of its upstream

@@ -27,8 +27,8 @@ from collections.abc import Callable
 from aiohttp import web
 from multidict import CIMultiDict
 
-from llmreplay import collector
-from llmreplay.model import Answer, Cut
+from llmreplay import collector, offload
+from llmreplay.model import Answer, Cut, Frame
 from llmreplay.shaping.clock import clock
 from llmreplay.shaping.lateness import BOUNDS_S, Lateness
 from llmreplay.shaping.timing import batches
@@ -75,7 +75,6 @@ class Writer:
                 marks["first"] = self._now()
             return web.Response(status=answer.status, headers=headers, body=answer.body)
 
-        plan = batches(answer.frames)
         resp = web.StreamResponse(status=answer.status, headers=headers)
         try:
             await resp.prepare(request)
@@ -84,17 +83,19 @@ class Writer:
             if transport is None or transport.is_closing():
                 raise ConnectionResetError("client gone before the first frame")
             chunked = "chunked" in resp.headers.get("Transfer-Encoding", "").lower()
-            due = array("d", [t0 + at for at, _ in plan])
+            if offload.few_frames(answer):
+                due, pieces = laid_out(answer.frames, t0, chunked)
+            else:
+                due, pieces = await offload.run(laid_out, answer.frames, t0, chunked)
             behind = self._now() - due[0] if due else 0.0
             if behind > 0:
                 # Busy past the first frame's due time: it goes out now, counted late, and the rest keep their
                 # gaps from it, as a provider's stream does after a slow first token (no burst of catch-up).
                 for i in range(1, len(due)):
                     due[i] += behind
-            pieces = [part for _, data in plan for part in _chunk(data)] if chunked else [data for _, data in plan]
             job = self._scheduler(loop).submit(transport, due, pieces, 3 if chunked else 1)
             # From here the job alone holds the frames, and lets each go once it is sent.
-            del answer, plan, due, pieces
+            del answer, due, pieces
             collector.hold()
             await job.done
             # Streams that started together end together: let the scheduler write what is due between the
@@ -178,6 +179,16 @@ class Writer:
 
 _SIZE_LINES = tuple(b"%x\r\n" % n for n in range(4096))
 """Chunk size lines for the frame sizes of nearly every stream, shared rather than formatted per frame."""
+
+
+def laid_out(frames: tuple[Frame, ...], t0: float, chunked: bool) -> tuple[array[float], list[bytes]]:
+    """The scheduler's job for ``frames`` sent from ``t0``: each write's absolute deadline, and its pieces (chunk
+    encoded when ``chunked``), frames due together joined (:func:`batches`). Done before the first byte, on the
+    worker thread for a stream of many frames (:func:`llmreplay.offload.few_frames`)."""
+    plan = batches(frames)
+    due = array("d", [t0 + at for at, _ in plan])
+    pieces = [part for _, data in plan for part in _chunk(data)] if chunked else [data for _, data in plan]
+    return due, pieces
 
 
 def _chunk(data: bytes) -> tuple[bytes, ...]:

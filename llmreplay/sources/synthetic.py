@@ -71,20 +71,35 @@ class SyntheticSource:
                 # for, the cached prefixes), and a big schema is checked: off the loop, with one budget for the
                 # values it fakes.
                 return await offload.run(one_budget, self.answer, ex)
-            return self.answer(ex)
+            if ex.route.op is not None:
+                return ex.route.op(ex.call, ex.opts)
+            reply = self._reply_to(ex)
+            if offload.streams_many(reply, ex.request, ex.opts.chunk_size):
+                # A small request may ask for tens of thousands of frames (issue 19, case 7): made off the loop.
+                return await offload.run(self._render, ex, reply)
+            return self._render(ex, reply)
 
         return play
 
     def answer(self, ex: Exchange) -> Answer:
-        route, d = ex.route, ex.directives
-        if route.op is not None:
-            return route.op(ex.call, ex.opts)
+        if ex.route.op is not None:
+            return ex.route.op(ex.call, ex.opts)
+        return self._render(ex, self._reply_to(ex))
+
+    @staticmethod
+    def _render(ex: Exchange, reply: Reply) -> Answer:
         assert ex.request is not None
+        return ex.route.codec.render(reply, ex.request, ex.opts)
+
+    def _reply_to(self, ex: Exchange) -> Reply:
+        """The exchange's reply, kept on it with its usage (the request too, with a tool the headers force)."""
+        assert ex.request is not None
+        d = ex.directives
         req = ex.request = _with_tool_choice(ex.request, d.tool_call)
         force = d.tool_call if isinstance(d.tool_call, bool) else None
         reply = ex.reply = self.reply(req, ex.rng, force, ex.input_tokens)
         ex.input_tokens, ex.output_tokens = reply.usage.input_tokens, reply.usage.output_tokens
-        return route.codec.render(reply, req, ex.opts)
+        return reply
 
     def reply(
         self, req: Request, rng: random.Random, force_tool: bool | None = None, prompt_tokens: int | None = None

@@ -9,7 +9,6 @@ included, which is polled meanwhile too). Before, the parse and token count of o
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -20,6 +19,7 @@ import pytest
 import requests
 
 from llmreplay.server import BackgroundServer
+from tests.reliability.loop_watch import HealthPoller, LoopCpu, LoopLag
 
 MB30 = 30 * 1024 * 1024
 TINY = {"role": "user", "content": "x"}
@@ -75,70 +75,6 @@ BODIES: dict[str, tuple[str, Callable[[], dict[str, object]]]] = {
         lambda: {"contents": _many({"role": "user", "parts": [{"text": "x"}]})},
     ),
 }
-
-
-class LoopLag:
-    """A task in the server's loop that sleeps ``every_s`` at a time and keeps the longest it overslept."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, every_s: float = 0.005) -> None:
-        self.worst = 0.0
-        self._every = every_s
-        self._stop = threading.Event()
-        self._done = asyncio.run_coroutine_threadsafe(self._run(), loop)
-
-    async def _run(self) -> None:
-        while not self._stop.is_set():
-            before = time.perf_counter()
-            await asyncio.sleep(self._every)
-            self.worst = max(self.worst, time.perf_counter() - before - self._every)
-
-    def stop(self) -> float:
-        self._stop.set()
-        self._done.result(10)
-        return self.worst
-
-
-class LoopCpu:
-    """The most CPU time one callback of the server's loop took: the loop's own work between two chances to answer
-    anyone, which a busy machine does not stretch (waiting for the GIL or for a core is not counted)."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, thread: str = "llmreplay-server") -> None:
-        self.worst = 0.0
-        run = asyncio.events.Handle._run
-
-        def timed(handle: asyncio.events.Handle) -> None:
-            if threading.current_thread().name != thread:
-                return run(handle)
-            started = time.thread_time()
-            try:
-                return run(handle)
-            finally:
-                self.worst = max(self.worst, time.thread_time() - started)
-
-        monkeypatch.setattr(asyncio.events.Handle, "_run", timed)
-
-
-class HealthPoller:
-    """Polls ``/health`` every 20 ms from a thread and keeps the slowest answer."""
-
-    def __init__(self, url: str) -> None:
-        self.slowest = 0.0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(url,))
-        self._thread.start()
-
-    def _run(self, url: str) -> None:
-        with requests.Session() as http:
-            while not self._stop.is_set():
-                started = time.perf_counter()
-                http.get(f"{url}/health", timeout=60).raise_for_status()
-                self.slowest = max(self.slowest, time.perf_counter() - started)
-                time.sleep(0.02)
-
-    def stop(self) -> float:
-        self._stop.set()
-        self._thread.join()
-        return self.slowest
 
 
 @pytest.fixture(scope="module")
