@@ -9,6 +9,7 @@ deltas, ``content_block_stop`` (a ``ping`` after the first block start);
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from llmreplay.model import Frame, Part, Reply, Text, Thinking, ToolCall
@@ -27,14 +28,20 @@ def event(data: dict[str, Any]) -> bytes:
 # ---- rendering ------------------------------------------------------------------------
 
 
+Encode = Callable[[dict[str, Any]], bytes]
+"""One event's data as a framing carries it: :func:`event` for SSE; Bedrock wraps the JSON in an event-stream
+chunk instead, from the same data (``bedrock_invoke``), so the events' shape has this one home."""
+
+
 class _Frames:
     """Collects the frames of one stream; content pieces are paced, bookkeeping is not."""
 
-    def __init__(self) -> None:
+    def __init__(self, encode: Encode) -> None:
         self.frames: list[Frame] = []
+        self.encode = encode
 
     def add(self, data: dict[str, Any], paced: bool = False) -> None:
-        self.frames.append(Frame(event(data), paced=paced))
+        self.frames.append(Frame(self.encode(data), paced=paced))
 
     def delta(self, index: int, delta: dict[str, Any], paced: bool = True) -> None:
         self.add({"type": "content_block_delta", "index": index, "delta": delta}, paced)
@@ -70,10 +77,13 @@ def _deltas(out: _Frames, index: int, part: Part, chunk_size: int) -> None:
             out.delta(index, {"type": "input_json_delta", "partial_json": piece})
 
 
-def render_frames(reply: Reply, chunk_size: int) -> tuple[Frame, ...]:
-    """The frames of a stream telling ``reply`` (its first candidate)."""
+def render_frames(
+    reply: Reply, chunk_size: int, encode: Encode = event, ping: bytes | None = _PING
+) -> tuple[Frame, ...]:
+    """The frames of a stream telling ``reply`` (its first candidate), each event as ``encode`` has it; ``ping``
+    (None: no ping) after the first block starts."""
     cand = content.first_candidate(reply)
-    out = _Frames()
+    out = _Frames(encode)
     start = {
         "id": content.message_id(reply),
         "type": "message",
@@ -91,13 +101,13 @@ def render_frames(reply: Reply, chunk_size: int) -> tuple[Frame, ...]:
         if block is None:
             continue
         out.add({"type": "content_block_start", "index": index, "content_block": block})
-        if index == 0:
-            out.frames.append(Frame(_PING, paced=False))
+        if index == 0 and ping is not None:
+            out.frames.append(Frame(ping, paced=False))
         _deltas(out, index, part, chunk_size)
         out.add({"type": "content_block_stop", "index": index})
         index += 1
-    if index == 0:
-        out.frames.append(Frame(_PING, paced=False))
+    if index == 0 and ping is not None:
+        out.frames.append(Frame(ping, paced=False))
     delta = {"stop_reason": content.stop_reason(cand), "stop_sequence": content.stop_sequence(cand)}
     out.add({"type": "message_delta", "delta": delta, "usage": content.delta_usage(reply.usage)})
     out.add({"type": "message_stop"})

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 from llmreplay import eventstream
 from llmreplay.errors import ApiError, ErrorKind
-from llmreplay.model import Answer, Call, Frame, Reply, Request, frame_of
+from llmreplay.model import Answer, Call, Frame, Reply, Request
 from llmreplay.providers import anthropic_messages, anthropic_stream, bedrock_common
 from llmreplay.providers.anthropic_request import invalid
 from llmreplay.providers.base import RenderOptions, Route, StreamEvent, dumps, load_json
@@ -29,7 +29,6 @@ STREAM_SUFFIX = "/invoke-with-response-stream"
 ANTHROPIC_VERSION = "bedrock-2023-05-31"
 
 _CHUNK = eventstream.event_prefix("chunk")
-_DATA = b"\ndata: "
 
 
 def parse_invoke(call: Call) -> Request:
@@ -49,36 +48,25 @@ def chunk(event_json: bytes) -> bytes:
     return eventstream.message(_CHUNK, b'{"bytes":"' + base64.b64encode(event_json) + b'"}')
 
 
-def _sse_json(sse: bytes) -> bytes | None:
-    """The JSON of one rendered Anthropic SSE event (``ping`` has no Bedrock counterpart: None)."""
-    if sse.startswith(b"event: ping"):
-        return None
-    at = sse.find(_DATA)
-    return sse[at + len(_DATA) :].rstrip(b"\n") if at >= 0 else None
-
-
-def _with_metrics(event_json: bytes, reply: Reply) -> bytes:
-    """``message_stop`` carries Bedrock's invocation metrics, as real streams' last chunk does."""
-    data = json.loads(event_json)
-    data["amazon-bedrock-invocationMetrics"] = {
+def _metrics(reply: Reply) -> dict[str, int]:
+    """Bedrock's invocation metrics, which real streams' last chunk (``message_stop``) carries."""
+    return {
         "inputTokenCount": reply.usage.input_tokens,
         "outputTokenCount": reply.usage.output_tokens,
         "invocationLatency": 0,
         "firstByteLatency": 0,
     }
-    return dumps(data)
 
 
 def render_frames(reply: Reply, chunk_size: int) -> tuple[Frame, ...]:
-    out: list[Frame] = []
-    for frame in anthropic_stream.render_frames(reply, chunk_size):
-        event_json = _sse_json(frame.data)
-        if event_json is None:
-            continue
-        if event_json.startswith(b'{"type":"message_stop"'):
-            event_json = _with_metrics(event_json, reply)
-        out.append(frame_of((chunk(event_json), None, frame.paced)))
-    return tuple(out)
+    """Anthropic's events (no ``ping``: Bedrock has none), each one's JSON in a chunk as it is rendered."""
+
+    def encode(data: dict[str, Any]) -> bytes:
+        if data["type"] == "message_stop":
+            data = {**data, "amazon-bedrock-invocationMetrics": _metrics(reply)}
+        return chunk(dumps(data))
+
+    return anthropic_stream.render_frames(reply, chunk_size, encode, ping=None)
 
 
 def parse_events(body: bytes) -> list[StreamEvent]:
