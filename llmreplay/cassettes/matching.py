@@ -110,6 +110,11 @@ class Index:
             if self.loose is not None:
                 self.loose.forget(cassette)
 
+    def recordings(self) -> list[Interaction]:
+        """Every recording, in the order added."""
+        with self._lock:
+            return [it for _, it in self._all]
+
     def position(self, interaction: Interaction) -> int:
         """Where ``interaction`` is in its cassette (0 for the first recording), for the journal."""
         return self._positions.get(id(interaction), -1)

@@ -131,6 +131,11 @@ class LazyEvents(Sequence[RecordedEvent]):
             self._events, self._raw = events, None
         return self._events
 
+    @property
+    def decoded(self) -> bool:
+        """Whether the events are decoded already (used, or loaded from a small cassette)."""
+        return self._raw is None
+
     def decode(self) -> None:
         """Decode the events now and keep them (a small cassette's, as it loads); raises :class:`BadRecording` as
         :meth:`check` does."""

@@ -35,6 +35,7 @@ from llmreplay.shaping.directives import TEST_ID
 from llmreplay.sources.base import Source
 from llmreplay.sources.cassette import CassetteSource, Notify
 from llmreplay.sources.cassette_config import match_config, scrub_config
+from llmreplay.sources.replay import warm_tokens
 from llmreplay.sources.upstream import Upstream
 from llmreplay.sources.upstreams import resolve_upstream
 
@@ -55,6 +56,7 @@ class Deck:
             raise ConfigError(str(exc)) from None
         self.catalog = Catalog(match, loaded)
         """The cassettes in play, by name (the admin API and ``--watch`` change them at run time)."""
+        warm_tokens(self.catalog.all.recordings())
         self.cassette = CassetteSource(self.catalog, cfg.speed, cfg.timing, notify)
         mode = cfg.record_mode
         if mode == "once":

@@ -10,11 +10,15 @@ from pathlib import Path
 import anthropic
 import httpx
 import openai
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from llmreplay.cassettes import store
 from llmreplay.cassettes.model import Interaction, RecordedEvent, RecordedRequest, RecordedResponse
+from llmreplay.config import CassetteSettings
 from llmreplay.runtime import RUNTIME
+from llmreplay.sources import replay
+from llmreplay.sources.deck import Deck
 from llmreplay.sources.replay import replayed_tokens
 from tests.dashboard.test_ws import _collect
 
@@ -121,3 +125,24 @@ def test_a_long_stream_counts_its_recorded_usage_else_the_estimate_of_its_text()
     assert counted is not None and (counted.input_tokens, counted.output_tokens) == (3, 512)  # as recorded
     counted = replayed_tokens(_long_stream(with_usage=False))
     assert counted is not None and counted.output_tokens == 500  # "word{i} " is one token each
+
+
+def test_a_small_cassettes_streams_are_counted_as_the_server_starts_not_as_each_replay_ends(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.save(tmp_path / "long.msgpack", store.new_header("u"), [_long_stream(with_usage=False)])
+    deck = Deck(CassetteSettings(dir=str(tmp_path)))
+    (it,) = deck.catalog.all.recordings()
+
+    def parsed(it: Interaction) -> None:
+        raise AssertionError("a replay's end parsed its whole stream to count it")
+
+    monkeypatch.setattr(replay, "reply_of", parsed)
+    counted = replayed_tokens(it)
+    assert counted is not None and counted.output_tokens == 500
+
+
+def test_streams_not_decoded_yet_are_counted_when_replayed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store, "EAGER_FILE_MAX", 0)  # a large cassette: its events wait until played
+    store.save(tmp_path / "long.msgpack", store.new_header("u"), [_long_stream(with_usage=False)])
+    assert replay.warm_tokens(store.load(tmp_path / "long.msgpack").interactions) == 0
