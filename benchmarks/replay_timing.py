@@ -67,6 +67,30 @@ def build(path: Path, streams: int, events: int, rng: random.Random) -> list[lis
     return offsets
 
 
+def build_plain(path: Path, body: dict[str, object], ms: int = 800) -> None:
+    """A cassette of one plain chat completion answering ``body``, recorded ``ms`` after it was sent."""
+    reply = {
+        "id": "chatcmpl-plain",
+        "object": "chat.completion",
+        "created": 1,
+        "model": "gpt-4o",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": "Hello! How can I help you today?"},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {"prompt_tokens": 9, "completion_tokens": 9, "total_tokens": 18},
+    }
+    req = RecordedRequest(
+        "POST", "/v1/chat/completions", (), (("content-type", "application/json"),), json.dumps(body).encode()
+    )
+    headers = (("content-type", "application/json"),)
+    resp = RecordedResponse(200, headers, json.dumps(reply).encode(), None, ms * 1000, ms * 1000)
+    save(path, new_header("benchmark"), [Interaction(req, resp, "openai-chat", "chat-completions")])
+
+
 async def _one(session: aiohttp.ClientSession, url: str, i: int, lateness: list[float]) -> list[float]:
     body = {"model": "gpt-4o", "stream": True, "messages": [{"role": "user", "content": f"prompt {i}"}]}
     arrivals: list[float] = []
