@@ -129,3 +129,17 @@ def test_the_shared_shelf_is_bounded_by_count_bytes_and_time(redis_server: Redis
             await link.redis.aclose()
 
     asyncio.run(run())
+
+
+def test_an_outage_leaves_answers_unkept_not_failed(redis_server: RedisServer) -> None:
+    server = serverproc.start(env={"LLMREPLAY_STATE": redis_server.url})
+    try:
+        client = openai.OpenAI(base_url=f"http://127.0.0.1:{server.port}/v1", api_key="sk-test", max_retries=0)
+        kept = client.responses.create(model=MODEL, input="Hi")
+        redis_server.stop()
+        made = client.responses.create(model=MODEL, input="Hi")  # answered, though Redis cannot keep it
+        assert made.output_text
+        with pytest.raises(openai.NotFoundError):
+            client.responses.retrieve(kept.id)  # nothing is found while Redis is away
+    finally:
+        serverproc.stop(server)
