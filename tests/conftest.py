@@ -12,6 +12,7 @@ from hypothesis import settings as hypothesis_settings
 
 from llmreplay.config import Settings
 from llmreplay.server import BackgroundServer
+from tests.state import RedisServer, start_redis
 
 # Property tests time nothing: hypothesis's per-example deadline (200 ms by default) and its too-slow health
 # check are wall-clock figures that a busy machine breaks without any bug. Tests that set their own settings
@@ -63,3 +64,12 @@ def no_gc_pauses() -> Iterator[None]:
         yield
     finally:
         gc.enable()
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    """A redis-server of this test's own on a free port (one per test: one test's stored state must not leak
+    into the next); the tests that ask for it skip where redis-server is not installed."""
+    srv = start_redis()
+    yield srv
+    srv.stop()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,20 +14,13 @@ from llmreplay.journal import Entry
 from llmreplay.runtime import RUNTIME
 from tests.conftest import settings
 from tests.journal.entries import entry
-from tests.state import REDIS_SERVER, RedisServer, start_redis
+from tests.state import REDIS_SERVER, RedisServer
 
 pytestmark = pytest.mark.skipif(REDIS_SERVER is None, reason="redis-server is not installed")
 pytest.importorskip("redis")
 redis_journal = pytest.importorskip("llmreplay.state.redis_journal")
 SEEN_WITHIN_S = 5.0
 """A hang guard, not a figure: finished entries are pushed every 0.2 s."""
-
-
-@pytest.fixture
-def redis_server() -> Iterator[RedisServer]:
-    srv = start_redis()
-    yield srv
-    srv.stop()
 
 
 async def two(aiohttp_client: Any, url: str) -> tuple[Any, Any]:

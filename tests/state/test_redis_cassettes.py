@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,7 +13,7 @@ import pytest
 from tests import serverproc
 from tests.cassettes.recorded_kit import QUESTION, record
 from tests.serverproc import request
-from tests.state import REDIS_SERVER, RedisServer, start_redis
+from tests.state import REDIS_SERVER, RedisServer
 
 pytestmark = pytest.mark.skipif(
     REDIS_SERVER is None, reason="redis-server is not installed (apt-get install redis-server)"
@@ -23,13 +23,6 @@ pytest.importorskip("redis")
 PUSHED_WITHIN_S = 10.0
 """A hang guard, not a figure: a change is published at once and the file read in milliseconds."""
 ASK = json.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": QUESTION}]}).encode()
-
-
-@pytest.fixture
-def redis_server() -> Iterator[RedisServer]:
-    srv = start_redis()
-    yield srv
-    srv.stop()
 
 
 def _answer(server: serverproc.Server, test_id: str) -> tuple[int, str]:

@@ -10,7 +10,7 @@ import pytest
 
 from tests import serverproc
 from tests.serverproc import CHAT, request
-from tests.state import REDIS_SERVER, RedisServer, start_redis
+from tests.state import REDIS_SERVER, RedisServer
 
 pytestmark = pytest.mark.skipif(
     REDIS_SERVER is None, reason="redis-server is not installed (apt-get install redis-server)"
@@ -20,14 +20,6 @@ PUSHED_WITHIN_S = 5.0
 STORED_WITHIN_S = 20.0
 """... and each process stores its metrics every second (METRICS_EVERY_S)."""
 pytest.importorskip("redis")
-
-
-@pytest.fixture
-def redis_server() -> Iterator[RedisServer]:
-    # One per test: the stored configuration of one test must not leak into the next.
-    srv = start_redis()
-    yield srv
-    srv.stop()
 
 
 @pytest.fixture

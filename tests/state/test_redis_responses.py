@@ -14,20 +14,13 @@ from llmreplay.providers.openai_responses_store import Stored
 from llmreplay.state.redis_link import RedisLink
 from llmreplay.state.redis_responses import RedisShelf
 from tests import serverproc
-from tests.state import REDIS_SERVER, RedisServer, start_redis
+from tests.state import REDIS_SERVER, RedisServer
 
 pytestmark = pytest.mark.skipif(
     REDIS_SERVER is None, reason="redis-server is not installed (apt-get install redis-server)"
 )
 pytest.importorskip("redis")
 MODEL = "gpt-4o-mini"
-
-
-@pytest.fixture
-def redis_server() -> Iterator[RedisServer]:
-    srv = start_redis()
-    yield srv
-    srv.stop()
 
 
 @pytest.fixture
