@@ -50,7 +50,8 @@ class OpenAIChatCodec(Codec):
         *openai_common.SAMPLING_FIELDS,
     )
 
-    _read = BodyMemo(openai_chat_request.parse_chat)
+    # Looked up on each read, not kept: tests put a spy in its place.
+    _read = BodyMemo(lambda call: openai_chat_request.parse_chat(call))
 
     def parse_request(self, call: Call) -> Request:
         return self._read(call)

@@ -117,14 +117,22 @@ class SyntheticSource:
             hidden = min(hidden, req.max_tokens // 2)
             shown = dataclasses.replace(req, max_tokens=req.max_tokens - hidden)
         n = max(1, req.n)
-        candidates = tuple(self._candidate(shown, rng, force_tool, asked) for _ in range(n))
+        if n == 1:
+            candidates: tuple[Candidate, ...] = (self._candidate(shown, rng, force_tool, asked),)
+        else:
+            candidates = tuple(self._candidate(shown, rng, force_tool, asked) for _ in range(n))
         if reasoning.shows_item(req, hidden):
             # Its reasoning is listed, not shown: an empty part, so what it counts is the unseen figure alone.
             candidates = tuple(
                 dataclasses.replace(c, parts=(Thinking("", signature=b64url_id(rng, 64)), *c.parts)) for c in candidates
             )
         out = sum(c.output_tokens for c in candidates) + hidden * n
-        thought = sum(tokens.count(p.text) for c in candidates for p in c.parts if isinstance(p, Thinking))
+        # Only a request that asks for thinking gets its text (a listed item's part is empty).
+        thought = (
+            sum(tokens.count(p.text) for c in candidates for p in c.parts if isinstance(p, Thinking))
+            if req.thinking
+            else 0
+        )
         usage = Usage(prompt, out, thought + hidden * n, *self.cache.use(req, prompt))
         return Reply(
             id=hex_id(rng, 24),

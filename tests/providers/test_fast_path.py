@@ -118,3 +118,32 @@ def test_a_family_is_priced_at_its_own_rates() -> None:
     assert cost_usd(mini, u) == pytest.approx((1000 * mini.input + 500 * mini.output) / 1e6)
     assert cost_usd(big, u) == pytest.approx((1000 * big.input + 500 * big.output) / 1e6)
     assert cost_usd(mini, u) != cost_usd(big, u)
+
+
+def test_small_bodies_go_to_orjson_exactly_when_the_regex_would_send_them() -> None:
+    from llmreplay.providers.base import _NOT_FOR_ORJSON, _for_orjson
+
+    alphabet = [
+        b"1",
+        b"2",
+        b"0",
+        b"9",
+        b"a",
+        b'"',
+        b"\\",
+        b"u",
+        b"d",
+        b"D",
+        b"8",
+        b"f",
+        b"\xed",
+        b"\xa0",
+        b"\x00",
+        b" ",
+    ]
+    for i in range(20000):
+        rng = random.Random(i)
+        body = b"".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 60)))
+        if rng.random() < 0.3:
+            body += b"7" * rng.randrange(15, 25)
+        assert _for_orjson(body) == (_NOT_FOR_ORJSON.search(body) is None), body
