@@ -47,6 +47,11 @@ class Silence:
     def _look(self) -> None:
         now = self._now()
         for reader, (taken, heard, since) in list(self._watched.items()):
+            if reader.is_eof() or reader.exception() is not None:
+                # Over (or broken) already: nothing is awaited of the upstream, however long its reader waits for
+                # a client to take the rest (aiohttp drops its timer at the end of the body too).
+                del self._watched[reader]
+                continue
             received = reader.total_bytes
             if received != heard or taken() < received:
                 # Bytes came, or some wait to be read (the client is slow, not the upstream): a new silence

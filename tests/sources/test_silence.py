@@ -13,9 +13,16 @@ class _Reader:
     def __init__(self) -> None:
         self.total_bytes = 0
         self.error: BaseException | None = None
+        self.eof = False
 
     def set_exception(self, exc: BaseException) -> None:
         self.error = exc
+
+    def exception(self) -> BaseException | None:
+        return self.error
+
+    def is_eof(self) -> bool:
+        return self.eof
 
 
 class _Clock:
@@ -73,3 +80,18 @@ async def test_bytes_waiting_to_be_read_are_a_slow_client_not_a_silent_upstream(
     assert reader.error is None
     _after(watch, clock, 5)
     assert isinstance(reader.error, aiohttp.ServerTimeoutError)
+
+
+async def test_a_finished_or_broken_body_is_let_go_not_timed_out() -> None:
+    # The upstream sent its last byte (or its connection broke) and a slow client still holds the stream: nothing
+    # more is awaited of the upstream, and the reader's own error, if any, is the one that stands.
+    clock, done, broken = _Clock(), _Reader(), _Reader()
+    done.eof = True
+    drop = ConnectionResetError("gone")
+    broken.set_exception(drop)
+    watch = _silence(clock)
+    for reader in (done, broken):
+        watch.watch(reader, lambda: 0)  # type: ignore[arg-type]
+    _after(watch, clock, 60)
+    assert done.error is None and broken.error is drop
+    assert watch._timer is None
