@@ -37,10 +37,11 @@ if TYPE_CHECKING:
 log = logging.getLogger("llmreplay.observers")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Done:
     """What the observers need of an answered exchange. Kept while its stream is held instead of the exchange
-    itself, whose call and request (and a seeded exchange's 2.5 KiB generator) are kilobytes."""
+    itself, whose call and request (and a seeded exchange's 2.5 KiB generator) are kilobytes. Not frozen: one is
+    made per request, and a frozen dataclass sets each of its 15 fields through ``object.__setattr__``."""
 
     endpoint: str = "other"
     model: str | None = None
@@ -135,11 +136,13 @@ class Observers:
             self.metrics.started(endpoint, stream=stream)
         except Exception:
             self._failed("metrics")
+        if not self.events.clients:
+            return  # no dashboard watching: nothing to word
         try:
             which = {"key": key} if key else {}
-            # Unread by the hub when no one listens: the redaction is only paid for a watched feed.
-            shown = without_keys(path) if self.events.clients else path
-            self.events.publish("request.start", endpoint=endpoint, method=method, path=shown, stream=stream, **which)
+            self.events.publish(
+                "request.start", endpoint=endpoint, method=method, path=without_keys(path), stream=stream, **which
+            )
         except Exception:
             self._failed("events")
 
@@ -202,19 +205,17 @@ class Observers:
         self, done: Done, status: int, stream: bool, ttfb: float | None, chunks: int, tokens_out: int, total: float
     ) -> None:
         m, endpoint = self.metrics, done.endpoint
-        if ttfb is not None:
-            m.first_byte(endpoint, ttfb)
-        if chunks:
-            m.chunks(endpoint, chunks)
         if done.denied:
             m.denied(endpoint)
         if done.outcome is not None and not done.outcome.is_ok:
             m.fault(endpoint, done.outcome.name)
-        m.finished(
+        m.answered(
             endpoint,
             status=status,
             stream=stream,
             total_s=total,
+            ttfb_s=ttfb,
+            chunks=chunks,
             input_tokens=done.input_tokens,
             output_tokens=tokens_out,
         )

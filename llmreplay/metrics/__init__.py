@@ -64,6 +64,43 @@ class Metrics(store.Metrics):
                 output_tokens=output_tokens,
             )
 
+    def answered(
+        self,
+        endpoint: str,
+        *,
+        status: int,
+        stream: bool,
+        total_s: float,
+        ttfb_s: float | None,
+        chunks: int,
+        input_tokens: int,
+        output_tokens: int,
+    ) -> None:
+        super().answered(
+            endpoint,
+            status=status,
+            stream=stream,
+            total_s=total_s,
+            ttfb_s=ttfb_s,
+            chunks=chunks,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+        )
+        prom = self.prometheus
+        if prom is not None:
+            if ttfb_s is not None:
+                prom.first_byte(endpoint, ttfb_s)
+            if chunks:
+                prom.chunks(endpoint, chunks)
+            prom.finished(
+                endpoint,
+                status=status,
+                stream=stream,
+                total_s=total_s,
+                input_tokens=input_tokens,
+                output_tokens=output_tokens,
+            )
+
     def chunks(self, endpoint: str, n: int) -> None:
         super().chunks(endpoint, n)
         if self.prometheus is not None:

@@ -33,7 +33,9 @@ Prometheus expects of a counter.
 
 from __future__ import annotations
 
+import bisect
 import hmac
+import math
 import os
 from typing import Any
 
@@ -42,6 +44,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from llmreplay.metrics.tally import EndpointTally, Flush
 from llmreplay.runtime import RUNTIME
 from llmreplay.shaping.lateness import BOUNDS_S as LATENESS_BUCKETS
 
@@ -55,35 +58,8 @@ TTFB_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 3
 DURATION_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 
 
-class _Endpoint:
-    """The label children of one endpoint, looked up once: ``labels()`` is the slow part of a hook."""
-
-    __slots__ = (
-        "chunks",
-        "denied",
-        "duration",
-        "faults",
-        "in_flight",
-        "input",
-        "name",
-        "output",
-        "status",
-        "streams",
-        "ttfb",
-    )
-
-    def __init__(self, m: PrometheusMetrics, name: str) -> None:
-        self.name = name
-        self.status: dict[int, Any] = {}
-        self.faults: dict[str, Any] = {}
-        self.in_flight = m.in_flight.labels(name)
-        self.streams = m.streams.labels(name)
-        self.ttfb = m.ttfb.labels(name)
-        self.duration = m.duration.labels(name)
-        self.input = m.input_tokens.labels(name)
-        self.output = m.output_tokens.labels(name)
-        self.chunks = m.chunks_total.labels(name)
-        self.denied = m.denied_total.labels(name)
+_TTFB_BOUNDS = (*TTFB_BUCKETS, math.inf)
+_DURATION_BOUNDS = (*DURATION_BUCKETS, math.inf)
 
 
 class PrometheusMetrics:
@@ -92,6 +68,8 @@ class PrometheusMetrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry(auto_describe=True)
         reg = self.registry
+        # Registered first, so that every read of the registry (a scrape, a test's collect()) sees the figures.
+        reg.register(Flush(self))
         ep = ("endpoint",)
         self.requests = Counter("llmreplay_requests", "Requests answered, by status.", (*ep, "status"), registry=reg)
         self.in_flight = Gauge(
@@ -121,33 +99,58 @@ class PrometheusMetrics:
             (*ep, "model"),
             registry=reg,
         )
-        self._costs: dict[tuple[str, str], Any] = {}
+        self._costs: dict[tuple[str, str], list[Any]] = {}
+        """Per (endpoint, model): its label child and the total it should hold."""
         self.lateness = Histogram(
             "llmreplay_frame_lateness_seconds",
             "How late each stream write left against its deadline.",
             registry=reg,
             buckets=LATENESS_BUCKETS,
         )
-        self._endpoints: dict[str, _Endpoint] = {}
+        self._endpoints: dict[str, EndpointTally] = {}
+        self._dirty: list[EndpointTally] = []
+        self._direct = bool(os.environ.get(MULTIPROC_ENV))
+        """Under ``--workers`` another worker may answer the scrape, reading this one's files: each hook writes
+        through at once there."""
 
-    def _ep(self, endpoint: str) -> _Endpoint:
+    def _ep(self, endpoint: str) -> EndpointTally:
         e = self._endpoints.get(endpoint)
         if e is None:
             name = endpoint if isinstance(endpoint, str) and len(self._endpoints) < MAX_ENDPOINTS - 1 else OTHER
-            e = self._endpoints.get(name) or _Endpoint(self, name)
+            e = self._endpoints.get(name) or EndpointTally(self, name)
             self._endpoints[name] = self._endpoints[endpoint] = e
+        if not e.dirty:
+            e.dirty = True
+            self._dirty.append(e)
         return e
+
+    def flush(self) -> None:
+        """Copy every figure changed since the last flush into its prometheus_client value."""
+        dirty, self._dirty = self._dirty, []
+        for e in dirty:
+            e.flush(self)
+        for child, total in self._costs.values():
+            child._value.set(total)
 
     # The hooks: the same names and arguments as llmreplay.metrics.store.Metrics.
 
     def started(self, endpoint: str, *, stream: bool) -> None:
         e = self._ep(endpoint)
-        e.in_flight.inc()
+        e.in_flight += 1
         if stream:
-            e.streams.inc()
+            e.streams += 1
+        if self._direct:
+            self.flush()
 
     def first_byte(self, endpoint: str, ttfb_s: float) -> None:
-        self._ep(endpoint).ttfb.observe(ttfb_s)
+        e = self._ep(endpoint)
+        # The bucket observe() would count it in: the first whose upper bound is at or above it.
+        t = e.ttfb
+        t.sum += ttfb_s
+        if ttfb_s == ttfb_s:  # observe() counts NaN in no bucket
+            t.counts[bisect.bisect_left(_TTFB_BOUNDS, ttfb_s)] += 1
+        if self._direct:
+            self.flush()
 
     def finished(
         self,
@@ -160,43 +163,54 @@ class PrometheusMetrics:
         output_tokens: int = 0,
     ) -> None:
         e = self._ep(endpoint)
-        child = e.status.get(status)
-        if child is None:
-            child = e.status[status] = self.requests.labels(e.name, str(status))
-        child.inc()
-        e.in_flight.dec()
+        codes = e.status
+        codes[status] = codes.get(status, 0.0) + 1
+        e.in_flight -= 1
         if stream:
-            e.streams.dec()
-        e.duration.observe(total_s)
+            e.streams -= 1
+        d = e.duration
+        d.sum += total_s
+        if total_s == total_s:
+            d.counts[bisect.bisect_left(_DURATION_BOUNDS, total_s)] += 1
         if input_tokens:
-            e.input.inc(input_tokens)
+            e.input += input_tokens
         if output_tokens:
-            e.output.inc(output_tokens)
+            e.output += output_tokens
+        if self._direct:
+            self.flush()
 
     def chunks(self, endpoint: str, n: int) -> None:
-        self._ep(endpoint).chunks.inc(n)
+        self._ep(endpoint).chunks += n
+        if self._direct:
+            self.flush()
 
     def denied(self, endpoint: str) -> None:
-        self._ep(endpoint).denied.inc()
+        self._ep(endpoint).denied += 1
+        if self._direct:
+            self.flush()
 
     def fault(self, endpoint: str, kind: str) -> None:
         e = self._ep(endpoint)
         kind = str(kind)
-        child = e.faults.get(kind)
-        if child is None:
-            label = kind if len(e.faults) < MAX_KINDS - 1 and len(kind) <= 64 else OTHER
-            child = e.faults[kind] = self.faults.labels(e.name, label)
-        child.inc()
+        label = e.fault_labels.get(kind)
+        if label is None:
+            label = kind if len(e.fault_labels) < MAX_KINDS - 1 and len(kind) <= 64 else OTHER
+            e.fault_labels[kind] = label
+        e.faults[label] = e.faults.get(label, 0.0) + 1
+        if self._direct:
+            self.flush()
 
     def cost(self, endpoint: str, model: str, usd: float) -> None:
         key = (endpoint, model)
-        child = self._costs.get(key)
-        if child is None:
+        held = self._costs.get(key)
+        if held is None:
             if len(self._costs) >= MAX_KINDS * 4 or len(model) > 128:  # clients name models: bounded labels
                 key = (endpoint, OTHER)
-            child = self._costs.get(key) or self.cost_total.labels(self._ep(endpoint).name, key[1])
-            self._costs[key] = child
-        child.inc(usd)
+            held = self._costs.get(key) or [self.cost_total.labels(self._ep(endpoint).name, key[1]), 0.0]
+            self._costs[key] = held
+        held[1] += usd
+        if self._direct:
+            self.flush()
 
     def frame_lateness(self, counts: list[int], total_s: float) -> None:
         """Add counts taken from the scheduler in bulk (one per bucket of ``LATENESS_BUCKETS``, then +Inf):
@@ -212,6 +226,7 @@ class PrometheusMetrics:
 
     def exposition(self) -> bytes:
         """The text format: this process's registry, or every worker's files under ``--workers``."""
+        self.flush()
         path = os.environ.get(MULTIPROC_ENV)
         if path:
             registry = CollectorRegistry()

@@ -154,6 +154,32 @@ class Metrics:
         self._stats(endpoint).finished(s, status, stream, bucket, total_s, input_tokens, output_tokens)
         self._all.finished(s, status, stream, -1, total_s, input_tokens, output_tokens)
 
+    def answered(
+        self,
+        endpoint: str,
+        *,
+        status: int,
+        stream: bool,
+        total_s: float,
+        ttfb_s: float | None,
+        chunks: int,
+        input_tokens: int,
+        output_tokens: int,
+    ) -> None:
+        """An answer is over: :meth:`first_byte` (when it sent one), :meth:`chunks` and :meth:`finished` in one
+        call, the one the observers make per request (one clock read and one lookup for the three)."""
+        s = self._second()
+        stats, every = self._stats(endpoint), self._all
+        if ttfb_s is not None:
+            stats.first_byte(s, LAYOUT.index(ttfb_s), ttfb_s)
+            every.first_byte(s, -1, ttfb_s)
+        if chunks:
+            stats.chunks += chunks
+            every.chunks += chunks
+        bucket = LAYOUT.index(total_s)
+        stats.finished(s, status, stream, bucket, total_s, input_tokens, output_tokens)
+        every.finished(s, status, stream, -1, total_s, input_tokens, output_tokens)
+
     def chunks(self, endpoint: str, n: int) -> None:
         """``n`` stream chunks were written."""
         self._stats(endpoint).chunks += n

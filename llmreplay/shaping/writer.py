@@ -25,7 +25,6 @@ from array import array
 from collections.abc import Callable
 
 from aiohttp import web
-from multidict import CIMultiDict
 
 from llmreplay import collector, offload
 from llmreplay.model import Answer, Cut, Frame
@@ -34,6 +33,8 @@ from llmreplay.shaping.lateness import BOUNDS_S, Lateness
 from llmreplay.shaping.timing import batches
 
 log = logging.getLogger("llmreplay.writer")
+
+Headers = tuple[tuple[str, str], ...]
 
 _HANG_POLL_S = 0.25
 """How often a hanging exchange checks whether its client has gone."""
@@ -63,9 +64,8 @@ class Writer:
         if cut is not None and cut.before_headers:
             await _carry_out(request, cut, t0, self._now)
             return _Dead()
-        headers = CIMultiDict(answer.headers)
-        if extra:
-            headers.extend(extra)
+        # Pairs, not a CIMultiDict: aiohttp makes its own of whatever it is given.
+        headers = answer.headers + extra if extra else answer.headers
         if answer.live is not None:
             return await self._send_live(request, answer, t0, marks, headers)
         if not answer.stream and cut is None:
@@ -116,7 +116,7 @@ class Writer:
         return resp
 
     async def _send_live(
-        self, request: web.Request, answer: Answer, t0: float, marks: dict[str, float] | None, headers: CIMultiDict[str]
+        self, request: web.Request, answer: Answer, t0: float, marks: dict[str, float] | None, headers: Headers
     ) -> web.StreamResponse:
         """A stream whose frames are still arriving: each is written as it comes (or when a stage holds it to),
         after the status line, the headers and the frames already known, which leave in one write."""

@@ -7,6 +7,7 @@ from llmreplay.config import LatencySettings
 from llmreplay.exchange import Exchange
 from llmreplay.model import Answer, Call, Frame
 from llmreplay.providers.base import Route
+from llmreplay.shaping.outcomes import OK, parse
 from llmreplay.shaping.timing import TimingStage, batches, body_delay, offsets
 
 
@@ -59,3 +60,23 @@ def test_stage_times_a_stream_and_a_body():
     ex.request = object()  # type: ignore[assignment]
     body = Answer(200, (), (Frame(b"{}"),), stream=False, steps=5)
     assert TimingStage().shape(ex, body).frames[0].at == pytest.approx(0.3 + 4 * 0.05)
+
+
+def test_with_nothing_delayed_the_answer_goes_as_it_is():
+    # Issue 23: the load tests' setting. Every untimed frame is due at once, which the writer reads it as, so the
+    # stage makes no new answer (stamping every frame with 0 cost more than the rest of the stage).
+    ex = _exchange(LatencySettings(initial_delay_ms=0, delay_ms=0, jitter_ms=0, chunk_size=10))
+    ex.request = object()  # type: ignore[assignment]
+    ex.outcome = OK
+    body = Answer(200, (), (Frame(b"{}"),), steps=5)
+    stream = Answer(200, (), (Frame(b"h", paced=False), Frame(b"a"), Frame(b"b")), stream=True)
+    assert TimingStage().shape(ex, body) is body and TimingStage().shape(ex, stream) is stream
+    assert batches(stream.frames) == [(0.0, b"hab")]
+
+
+def test_with_nothing_delayed_a_fault_still_reads_the_frames_times():
+    # The fault stages after the timing stage place their cut from the frames' times: those are given.
+    ex = _exchange(LatencySettings(initial_delay_ms=0, delay_ms=0, jitter_ms=0, chunk_size=10))
+    ex.outcome = parse("disconnect@1")
+    stream = Answer(200, (), (Frame(b"h", paced=False), Frame(b"a"), Frame(b"b")), stream=True)
+    assert [f.at for f in TimingStage().shape(ex, stream).frames] == [0.0, 0.0, 0.0]
