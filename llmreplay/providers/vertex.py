@@ -2,9 +2,10 @@
 
 ``POST /{v1,v1beta1}/projects/{project}/locations/{location}/publishers/google/models/{model}:generateContent``
 (and ``:streamGenerateContent``, ``:countTokens``, ``:embedContent``, ``:batchEmbedContents``, ``:predict``;
-generation also under ``…/endpoints/{id}``, where tuned models are served) speak the Gemini API's wire format,
-so the Gemini codec answers them; the project and location are taken and ignored, and so is the bearer token
-(never checked). google-genai in Vertex mode embeds with ``:predict`` (``instances``/``predictions``) for the
+generation also under ``…/endpoints/{id}``, where tuned models are served; all of them under
+``/{version}/publishers/google/models/{model}`` too, where express mode's API keys call) speak the Gemini API's
+wire format, so the Gemini codec answers them; the project and location are taken and ignored, and so are the
+bearer token and the API key (never checked). google-genai in Vertex mode embeds with ``:predict`` (``instances``/``predictions``) for the
 text-embedding models and with ``:embedContent`` for Gemini's, whose options it nests in ``embedContentConfig``.
 
 Endpoint names: generation counts as ``vertex-gemini``, configured apart as ``vertex-generate`` and
@@ -140,17 +141,24 @@ def _generation(base: str) -> list[Route]:
     ]
 
 
-def _routes(ver: str) -> list[Route]:
-    base = f"/{ver}{PUBLISHER_PATH}/google/models/{gemini.MODEL}"
+def _models(base: str) -> list[Route]:
     codec = CODEC
-    # A tuned model is served from an endpoint of the project: its id stands where the model's name does.
-    tuned = f"/{ver}/projects/{{project}}/locations/{{location}}/endpoints/{gemini.MODEL}"
     return [
         *_generation(base),
-        *_generation(tuned),
         Route("POST", f"{base}:embedContent", "embeddings", codec, op=embed_content),
         Route("POST", f"{base}:batchEmbedContents", "embeddings", codec, op=batch_embed_contents),
         Route("POST", f"{base}:predict", "embeddings", codec, op=predict),
+    ]
+
+
+def _routes(ver: str) -> list[Route]:
+    # A tuned model is served from an endpoint of the project: its id stands where the model's name does.
+    tuned = f"/{ver}/projects/{{project}}/locations/{{location}}/endpoints/{gemini.MODEL}"
+    return [
+        *_models(f"/{ver}{PUBLISHER_PATH}/google/models/{gemini.MODEL}"),
+        *_generation(tuned),
+        # Express mode (google-genai's vertexai=True with an api_key): no project or location in the path.
+        *_models(f"/{ver}/publishers/google/models/{gemini.MODEL}"),
     ]
 
 

@@ -31,7 +31,17 @@ AWS_KEY_ID = "AKIA" + "LLMREPLAYCLIENT1"
 AWS_SECRET = "LLMREPLAYclientSECRET/accessKEY0123456789"
 AWS_SESSION = "FwoGZXIvYXdz" + "LLMREPLAYclientSESSIONtoken0123456789"
 BEDROCK_API_KEY = "ABSK" + "LLMREPLAYbedrockAPIkey0123456789"
-SECRETS = (AZURE_KEY, AZURE_AD_TOKEN, GOOGLE_TOKEN, AWS_KEY_ID, AWS_SECRET, AWS_SESSION, BEDROCK_API_KEY)
+VERTEX_API_KEY = "AQ." + "LLMREPLAYvertexEXPRESSkey0123456789"
+SECRETS = (
+    AZURE_KEY,
+    AZURE_AD_TOKEN,
+    GOOGLE_TOKEN,
+    AWS_KEY_ID,
+    AWS_SECRET,
+    AWS_SESSION,
+    BEDROCK_API_KEY,
+    VERTEX_API_KEY,
+)
 
 API_ERRORS = (
     openai.APIError,
@@ -75,30 +85,35 @@ def _azure(cred: dict[str, str]) -> tuple[Ask, Bad]:
     return ask, bad
 
 
-def _gemini_client(url: str, headers: Headers) -> genai.Client:
+def gemini_client(url: str, headers: Headers, express: bool = False) -> genai.Client:
+    options = types.HttpOptions(
+        base_url=url, headers=headers, timeout=20_000, retry_options=types.HttpRetryOptions(attempts=1)
+    )
+    if express:  # an API key, and no project or location in the path
+        return genai.Client(vertexai=True, api_key=VERTEX_API_KEY, http_options=options)
     # A token already given is never refreshed: the client asks no Google server for one.
     return genai.Client(
         vertexai=True,
         project="my-project",
         location="us-central1",
         credentials=Credentials(token=GOOGLE_TOKEN),
-        http_options=types.HttpOptions(
-            base_url=url, headers=headers, timeout=20_000, retry_options=types.HttpRetryOptions(attempts=1)
-        ),
+        http_options=options,
     )
 
 
-def _gemini_ask(url: str, prompt: str, stream: bool, headers: Headers) -> Any:
-    c = _gemini_client(url, headers)  # held: a client dropped mid-call closes itself
-    if stream:
-        return list(c.models.generate_content_stream(model="gemini-2.5-flash", contents=prompt))
-    return c.models.generate_content(model="gemini-2.5-flash", contents=prompt)
+def _gemini(express: bool) -> tuple[Ask, Bad]:
+    def ask(url: str, prompt: str, stream: bool, headers: Headers) -> Any:
+        c = gemini_client(url, headers, express)  # held: a client dropped mid-call closes itself
+        if stream:
+            return list(c.models.generate_content_stream(model="gemini-2.5-flash", contents=prompt))
+        return c.models.generate_content(model="gemini-2.5-flash", contents=prompt)
 
+    def bad(url: str) -> Any:
+        c = gemini_client(url, {}, express)
+        robot = types.Content(role="robot", parts=[types.Part(text="x")])
+        return c.models.generate_content(model="gemini-2.5-flash", contents=[robot])
 
-def _gemini_bad(url: str) -> Any:
-    bad = types.Content(role="robot", parts=[types.Part(text="x")])
-    c = _gemini_client(url, {})
-    return c.models.generate_content(model="gemini-2.5-flash", contents=[bad])
+    return ask, bad
 
 
 def _claude(
@@ -211,7 +226,8 @@ def _invoke_bad(url: str) -> Any:
 CLIENTS: dict[str, tuple[Ask, Bad]] = {
     "azure-api-key": _azure({"api_key": AZURE_KEY}),
     "azure-entra-token": _azure({"azure_ad_token": AZURE_AD_TOKEN}),
-    "vertex-gemini": (_gemini_ask, _gemini_bad),
+    "vertex-gemini": _gemini(express=False),
+    "vertex-express": _gemini(express=True),
     "vertex-claude": _claude(_vertex_claude, "claude-sonnet-4-5@20250929"),
     "bedrock-converse": (_converse_ask, _converse_bad),
     "bedrock-invoke": (_invoke_ask, _invoke_bad),
