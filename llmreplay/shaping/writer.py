@@ -86,7 +86,7 @@ class Writer:
             if offload.few_frames(answer):
                 due, pieces = laid_out(answer.frames, t0, chunked)
             else:
-                due, pieces = await offload.run(laid_out, answer.frames, t0, chunked)
+                due, pieces = await offload.run(laid_out, answer.frames, t0, chunked, True)
             behind = self._now() - due[0] if due else 0.0
             if behind > 0:
                 # Busy past the first frame's due time: it goes out now, counted late, and the rest keep their
@@ -181,11 +181,28 @@ _SIZE_LINES = tuple(b"%x\r\n" % n for n in range(4096))
 """Chunk size lines for the frame sizes of nearly every stream, shared rather than formatted per frame."""
 
 
-def laid_out(frames: tuple[Frame, ...], t0: float, chunked: bool) -> tuple[array[float], list[bytes]]:
+SLICE = 1 << 20
+"""Bytes of one write, for a stream of many frames: frames due together (a gap-0 stream's, all of them) are joined
+into one write, and 19 MB of them held the loop ~20 ms in one call (issue 19, case 7)."""
+SLICE_GAP_S = 0.001
+"""Between the writes a batch is cut into: the loop answers others between two (about a GB a second, more than a
+client on the same host reads)."""
+
+
+def laid_out(
+    frames: tuple[Frame, ...], t0: float, chunked: bool, sliced: bool = False
+) -> tuple[array[float], list[bytes]]:
     """The scheduler's job for ``frames`` sent from ``t0``: each write's absolute deadline, and its pieces (chunk
-    encoded when ``chunked``), frames due together joined (:func:`batches`). Done before the first byte, on the
-    worker thread for a stream of many frames (:func:`llmreplay.offload.few_frames`)."""
+    encoded when ``chunked``), frames due together joined (:func:`batches`), and, ``sliced``, cut into writes of at
+    most :data:`SLICE` bytes. Done before the first byte, on the worker thread (and sliced) for a stream of many
+    frames (:func:`llmreplay.offload.few_frames`)."""
     plan = batches(frames)
+    if sliced:
+        plan = [
+            (at + k * SLICE_GAP_S, data[lo : lo + SLICE])
+            for at, data in plan
+            for k, lo in enumerate(range(0, len(data), SLICE) if len(data) > SLICE else (0,))
+        ]
     due = array("d", [t0 + at for at, _ in plan])
     pieces = [part for _, data in plan for part in _chunk(data)] if chunked else [data for _, data in plan]
     return due, pieces
