@@ -64,7 +64,16 @@ def exception_name(error: ApiError) -> str:
     return _EXCEPTIONS.get(error.kind, "InternalServerException")
 
 
+_TOO_MANY_TOKENS = "Too many tokens, please wait before trying again."
+
+
 def message_of(error: ApiError) -> str:
+    if error.kind is ErrorKind.RATE_LIMIT:
+        # Bedrock words every throttle alike, naming only what ran out, where llmreplay's own names the limit.
+        quota = error.quota
+        if quota is not None and quota.requests is None and quota.tokens is not None:
+            return _TOO_MANY_TOKENS
+        return _DEFAULT_MESSAGES[ErrorKind.RATE_LIMIT]
     return error.message or _DEFAULT_MESSAGES.get(error.kind, exception_name(error))
 
 
