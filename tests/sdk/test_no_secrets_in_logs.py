@@ -195,7 +195,7 @@ def test_a_presigned_bedrock_url_keeps_its_signature_and_token_out(
     """SigV4 in the query (a URL boto3 presigned) rather than in headers: X-Amz-Signature, X-Amz-Credential and
     X-Amz-Security-Token are credentials too."""
     body = {"messages": [{"role": "user", "content": [{"text": "Hi"}]}]}
-    with caplog.at_level(logging.INFO), upstream_server(ZERO) as up:
+    with caplog.at_level(logging.DEBUG), upstream_server(ZERO) as up:
         cassettes = cassette_settings(tmp_path, upstream=up.url, record_mode="all")
         with BackgroundServer(settings(server={"quiet": False}, cassettes=cassettes)) as rec:
             signed = boto(rec.url, {}).generate_presigned_url("converse", Params={"modelId": BEDROCK_MODEL, **body})
