@@ -42,6 +42,8 @@ CAP_LOG_EVERY_S = 10.0
 """A server at its connection cap says so at most this often (a flood would otherwise flood the log)."""
 SO_TIMESTAMPNS: int | None = getattr(socket, "SO_TIMESTAMPNS", 35 if sys.platform == "linux" else None)
 """Linux's receive stamps (Python names the constant only on some builds; 35 is its generic value)."""
+STALE_STAMP_S = 60.0
+"""A receive stamp older than this is not believed: the wall clock, which stamps are read on, was set forward since."""
 _STAMP_SPACE = socket.CMSG_SPACE(16) if hasattr(socket, "CMSG_SPACE") else 0
 _TIMESPEC = struct.Struct("qq")
 
@@ -73,7 +75,9 @@ def received_at(sock: socket.socket) -> float:
             sec, ns = _TIMESPEC.unpack_from(data)
             now = clock()
             # The stamp is wall-clock time: moved onto the monotonic clock by the two clocks' offset now.
-            return min(now, sec + ns * 1e-9 - time.time() + now)
+            at = sec + ns * 1e-9 - time.time() + now
+            # Far in the past it is the wall clock stepped since (a head waits header_timeout_s at most).
+            return min(now, at) if now - at < STALE_STAMP_S else 0.0
     return 0.0
 
 

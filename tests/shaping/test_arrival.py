@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 
 import pytest
@@ -79,3 +80,21 @@ def test_a_stream_past_its_first_deadline_starts_at_once_and_keeps_its_gaps(make
     stream.check_schedule(steps(0.100, 0.050, CHUNKS))
     assert stream.t0 + 0.400 + 0.050 <= stream.due[1] <= stream.submitted_at + 0.050
     stream.check_reads_not_early(got.reads)
+
+
+@pytest.mark.skipif(arrival.SO_TIMESTAMPNS is None, reason="the kernel's receive stamps are Linux's")
+def test_a_stamp_from_before_the_wall_clock_was_set_forward_is_not_believed(monkeypatch: pytest.MonkeyPatch) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        client = socket.create_connection(listener.getsockname())
+        conn, _ = listener.accept()
+        with client, conn:
+            conn.setsockopt(socket.SOL_SOCKET, arrival.SO_TIMESTAMPNS, 1)
+            conn.setblocking(False)
+            assert arrival.received_at(conn) == 0.0  # nothing waiting
+            before = clock()
+            client.sendall(b"GET / HTTP/1.1\r\n\r\n")
+            time.sleep(0.05)
+            assert before - 0.01 <= arrival.received_at(conn) <= clock()
+            real = time.time
+            monkeypatch.setattr(arrival.time, "time", lambda: real() + 3600)  # an hour forward
+            assert arrival.received_at(conn) == 0.0
