@@ -39,17 +39,20 @@ PEER_MAX_STREAMS = 5000
 @contextlib.contextmanager
 def started(peer: Peer, shape: Shape, root: Path) -> Iterator[tuple[Server, str]]:
     """The peer installed, configured for ``shape`` and listening; yields the server and its request URL."""
-    home = install(peer, root)
-    with tempfile.TemporaryDirectory(prefix="llmreplay-peer-") as work:
+    try:
+        home = install(peer, root)
+    except PeerError as exc:
+        raise PeerError(f"failed to install: {exc}") from None
+    with tempfile.TemporaryDirectory(prefix="llmreplay-peer-") as work, contextlib.ExitStack() as stack:
         port = free_port()
         launch = peer.launch(home, Path(work), port, shape)
         try:
-            with serve(launch.cmd, port, env=launch.env) as server:
-                if launch.ready:
-                    launch.ready(server.url)
-                yield server, server.url + launch.path
+            server = stack.enter_context(serve(launch.cmd, port, env=launch.env))
+            if launch.ready:
+                launch.ready(server.url)
         except (RuntimeError, OSError) as exc:
             raise PeerError(f"failed to start: {str(exc).splitlines()[0][:200]}") from None
+        yield server, server.url + launch.path
 
 
 def attempt(peer: Peer, shape: Shape, root: Path, measure: Callable[[Server, str], Any]) -> Outcome:
@@ -62,8 +65,8 @@ def attempt(peer: Peer, shape: Shape, root: Path, measure: Callable[[Server, str
         with started(peer, shape, root) as (server, url):
             out.result = measure(server, url)
     except PeerError as exc:
-        out.problem = str(exc) if str(exc).startswith("failed") else f"failed to install: {exc}"
-    except (RuntimeError, OSError, ValueError, KeyError, subprocess.SubprocessError) as exc:
+        out.problem = str(exc)
+    except Exception as exc:  # whatever a peer does wrong is its row, never the end of the run
         out.problem = f"failed to measure: {str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__}"
     return out
 

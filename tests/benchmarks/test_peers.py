@@ -83,6 +83,14 @@ def test_a_peer_that_cannot_install_or_start_is_a_row_not_a_crash(tmp_path: Path
     assert out.problem.startswith("failed to start: server exited with 3")
 
 
+def test_a_peer_that_fails_while_measured_says_so(tmp_path: Path) -> None:
+    def measure(server: object, url: str) -> None:
+        raise RuntimeError("stream client failed (1): boom")
+
+    out = attempt(STAND_IN, Shape("x"), tmp_path, measure)
+    assert out.problem == "failed to measure: stream client failed (1): boom"
+
+
 def test_a_peer_answering_another_reply_is_not_measured(tmp_path: Path) -> None:
     # The bare handler answers its own fixed body, not figure 1's reply.
     [out] = peers_figures.run_plain([STAND_IN], tmp_path, 1, 1, drive=lambda url, d, c: pytest.fail("measured"))
