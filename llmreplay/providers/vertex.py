@@ -5,8 +5,9 @@
 generation also under ``…/endpoints/{id}``, where tuned models are served; all of them under
 ``/{version}/publishers/google/models/{model}`` too, where express mode's API keys call) speak the Gemini API's
 wire format, so the Gemini codec answers them; the project and location are taken and ignored, and so are the
-bearer token and the API key (never checked). google-genai in Vertex mode embeds with ``:predict`` (``instances``/``predictions``) for the
-text-embedding models and with ``:embedContent`` for Gemini's, whose options it nests in ``embedContentConfig``.
+bearer token and the API key (never checked). google-genai in Vertex mode embeds with ``:predict``
+(``instances``/``predictions``) for the text-embedding models and with ``:embedContent`` for Gemini's, whose
+options it nests in ``embedContentConfig``.
 
 Endpoint names: generation counts as ``vertex-gemini``, configured apart as ``vertex-generate`` and
 ``vertex-stream`` (as ``gemini-generate`` / ``gemini-stream`` refine ``gemini``); embeddings count as
