@@ -14,6 +14,7 @@ from typing import Any
 from benchmarks.held import Held
 from benchmarks.peers import Outcome
 
+AIMOCK_RATIO_TARGET = 1.2
 AGAIN = "bare handler again, after the peers"
 """The bare handler measured once more after the peers (``peers_figures.bare_again``)."""
 FIG1_HEADER = [
@@ -73,7 +74,33 @@ def plain_table(raw: Mapping[str, Any], outcomes: Sequence[Outcome], versions: M
     for o in outcomes:
         ver = versions.get(o.peer, o.version)
         rows.append(row(o.peer, ver, o.result) if o.result else _problem_row([o.peer, ver], o.problem, 8))
-    return _md(FIG1_HEADER, rows)
+    return _md(FIG1_HEADER, rows) + "\n\n" + plain_target(ours, outcomes)
+
+
+def _met(ok: bool) -> str:
+    return "met" if ok else "**NO**"
+
+
+def plain_target(ours: Mapping[str, float], outcomes: Sequence[Outcome]) -> str:
+    """Issue 23's target 1 against the peers: llmreplay's requests/s at least 1.2× aimock's."""
+    head = f"Target (issue 23): llmreplay ≥ {AIMOCK_RATIO_TARGET}× aimock's requests/s:"
+    aimock = next((o.result for o in outcomes if o.peer.endswith("/aimock") and o.result), None)
+    if aimock is None:
+        return f"{head} not measured (no aimock figure)."
+    ratio = ours["rps"] / aimock["rps"]
+    return f"{head} {ratio:.2f}×, {_met(ratio >= AIMOCK_RATIO_TARGET)}."
+
+
+def held_target(n: int, ours: Held, peers: Sequence[Outcome]) -> str:
+    """Issue 23's target 3 at one level: llmreplay's gap error p99 no worse than any peer's, every stream done."""
+    measured = [(o.result.gap("p99"), o.peer) for o in peers if o.result and o.peer != AGAIN]
+    head = f"Target (issue 23) at {n:,} streams: gap error p99 no worse than any peer's, every stream completed:"
+    if not measured:
+        return f"{head} not measured (no peer figure)."
+    best, name = min(measured)
+    done = ours.stats["completed"]
+    ok = ours.gap("p99") <= best and done == n
+    return f"{head} {_ms(ours.gap('p99'))} against {name}'s {_ms(best)}, {done:,} of {n:,} completed, {_met(ok)}."
 
 
 def _held_row(n: int, name: str, h: Held, base: Held, ours: Held) -> list[str]:
@@ -95,8 +122,10 @@ def _held_row(n: int, name: str, h: Held, base: Held, ours: Held) -> list[str]:
 def held_table(raw: Mapping[str, Any], outcomes: Mapping[int, Sequence[Outcome]], versions: Mapping[str, str]) -> str:
     """Figure 2: ``raw`` is ``held.measure``'s measurements by level, ``outcomes`` the peers' by level."""
     rows: list[list[str]] = []
+    targets = []
     for n, peers in outcomes.items():
         base, ours = (Held(**raw[str(n)][k]) for k in ("baseline", "llmreplay"))
+        targets.append(held_target(n, ours, peers))
         rows.append(_held_row(n, "bare aiohttp handler", base, base, ours))
         rows.append(_held_row(n, "llmreplay", ours, base, ours))
         for o in peers:
@@ -104,7 +133,7 @@ def held_table(raw: Mapping[str, Any], outcomes: Mapping[int, Sequence[Outcome]]
             rows.append(
                 _held_row(n, name, o.result, base, ours) if o.result else _problem_row([f"{n:,}", name], o.problem, 10)
             )
-    return _md(FIG2_HEADER, rows)
+    return _md(FIG2_HEADER, rows) + "".join(f"\n\n{t}" for t in targets)
 
 
 def raw_of(outcomes: Sequence[Outcome]) -> list[dict[str, Any]]:

@@ -103,7 +103,10 @@ def test_figure_2_runs_a_started_peer_with_the_stream_client_and_tables_it(tmp_p
     held = dataclasses.asdict(out.result)
     raw = {"5": {"baseline": held, "llmreplay": held}, "10000": {"baseline": held, "llmreplay": held}}
     text = section(2, raw, [STAND_IN], tmp_path, duration=1, connections=1, events=3)
-    rows = text.splitlines()[2:]
+    table, target = text.split("\n\n")
+    rows = table.splitlines()[2:]
+    assert target.startswith("Target (issue 23) at 5 streams: gap error p99 no worse than any peer's")
+    assert "against bare-handler-as-peer's" in target and "5 of 5 completed" in target
     names = [r.split(" | ")[1] for r in rows]
     assert names[:3] == ["bare aiohttp handler", "llmreplay", "bare-handler-as-peer 0"]
     assert names[3].startswith("bare handler again, after the peers (aiohttp ")
@@ -126,6 +129,9 @@ def test_figure_1_table_has_ratios_against_the_bare_handler_and_llmreplay() -> N
     assert lines[3] == "| llmreplay | 0.1.0 | 10,000 | 0.50× | — | 4.00 ms | 10.00 ms | 2.00× |"
     assert lines[4] == "| @copilotkit/aimock | 1.43.0 | 5,000 | 0.25× | 2.00× | 8.00 ms | 20.00 ms | 4.00× |"
     assert lines[5] == "| llmock | 0.2.2 | failed to start: server exited with 1 | — | — | — | — | — |"
+    assert lines[7] == "Target (issue 23): llmreplay ≥ 1.2× aimock's requests/s: 2.00×, met."
+    slower = [dataclasses.replace(outcomes[0], result={"rps": 9_000.0})]
+    assert peers_tables.plain_table(raw, slower, versions).endswith("requests/s: 1.11×, **NO**.")
 
 
 def test_a_failed_install_says_what_the_installer_said() -> None:
