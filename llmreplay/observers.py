@@ -113,16 +113,17 @@ class Observers:
             req = ex.request if ex is not None else None
             # The neutral view is read again from the call when the entry is shown, not kept (see Entry.codec).
             readable = ex is not None and not ex.verbatim and ex.route.op is None
+            # In field order, not by name: binding ten keywords took longer than making the entry (0.9 against 0.5 µs).
             entry = Entry(
-                id=request_id(),
-                time=time.time() - (clock() - t0),
-                test_id=test_id,
-                endpoint=endpoint,
-                method=call.method,
-                path=call.path,
-                model=req.model if req is not None else None,
-                call=call,
-                request=None,
+                request_id(),  # id
+                time.time() - (clock() - t0),  # time
+                test_id,
+                endpoint,
+                call.method,
+                call.path,
+                req.model if req is not None else None,  # model
+                call,
+                None,  # request
                 codec=ex.route.codec if readable and ex is not None else None,
             )
             journal.add(entry)
