@@ -52,7 +52,7 @@ def test_error_mix_scenario_and_rule_spell_content_faults(make_server: Callable[
     assert httpx.patch(srv.url + "/api/config/global", json={"failures": {"error_rate": 0.0}}).status_code == 200
     steps = {"x-llmreplay-scenario": "refusal,ok", "x-llmreplay-scenario-key": uuid.uuid4().hex}
     m = anthropic.Anthropic(base_url=srv.url, api_key="k", max_retries=0, default_headers=steps).messages
-    ask = {"model": "claude-sonnet-4-5", "max_tokens": 64, "messages": [{"role": "user", "content": "Hi"}]}
+    ask = {"model": "claude-sonnet-4-5", "max_tokens": 4096, "messages": [{"role": "user", "content": "Hi"}]}
     assert m.create(**ask).stop_reason == "refusal"
     assert m.create(**ask).stop_reason == "end_turn"
     rule = {"name": "filtered", "match": {}, "reply": {"outcome": "content-filter-prompt"}}
