@@ -98,6 +98,10 @@ def run_llmreplay(n: int, events: int, ramp_s: float, workers: int = 1) -> Held:
     port = free_port()
     extra = ["--workers", str(workers)] if workers > 1 else []
     env = llmreplay_env(TTFT_MS, GAP_MS, 0, CHUNK, "abcdefghi " * events)
+    # The client opens all N connections before it sends a request; on a busy machine accepting 5,000 takes
+    # longer than the slow-client guard's 5 s, which would close the first ones for want of a request line.
+    # The bare handler has no such guard: this figure measures held streams, not the guard.
+    env["LLMREPLAY_HEADER_TIMEOUT_S"] = "120"
     with serve(llmreplay_cmd(port, *extra), port, env=env) as s:
         held = _drive(s, f"{s.url}/v1/chat/completions", n, events, ramp_s)
         time.sleep(1.1)  # every worker moves its counts into the shared metrics once a second
