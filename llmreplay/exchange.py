@@ -44,7 +44,8 @@ class Exchange:
     outcome: Outcome | None = None
     """The chosen fault or status (header or scenario), or None to let failure injection draw."""
     api_key: str = "anonymous"
-    """Digest of the caller's credential (per-key quotas)."""
+    """Digest of the caller's credential, taken only where a quota is kept per key (a sha256 of it cost 2 µs a
+    request that no quota weighed)."""
     admission: Admission | None = None
     """What the quota said (taken before the shaper runs); None when rate limiting is off."""
     input_tokens: int | None = None

@@ -30,7 +30,7 @@ from llmreplay.observers import NOTHING_DONE, Done
 from llmreplay.providers import registry
 from llmreplay.providers.registry import api_key_of
 from llmreplay.runtime import RUNTIME, Runtime
-from llmreplay.shaping.directives import SETTLED_HERE, TEST_ID, Directives, parse_headers
+from llmreplay.shaping.directives import NONE, SETTLED_HERE, TEST_ID, Directives, parse_headers
 from llmreplay.shaping.outcomes import Outcome
 from llmreplay.shaping.scenarios import UnknownScenario
 from llmreplay.shaping.timing import load_factor
@@ -102,8 +102,9 @@ async def _prepare(
     except ApiError as err:
         bare = call_of(request)
         codec = route.codec if route is not None else registry.guess_codec(bare)
-        entry = rt.observers.opened(bare, _endpoint(route), t0, test_id_of(bare.headers))
-        done = dataclasses.replace(NOTHING_DONE, endpoint=_endpoint(route), entry=entry, source="error")
+        endpoint = route.endpoint if route is not None else "other"
+        entry = rt.observers.opened(bare, endpoint, t0, test_id_of(bare.headers))
+        done = dataclasses.replace(NOTHING_DONE, endpoint=endpoint, entry=entry, source="error")
         return codec.render_error(err, RenderOptions()), done, None
     verbatim = route is None
     if route is None:
@@ -126,10 +127,6 @@ async def _prepare(
     if ex.entry is not None:
         ex.entry.family = ex.family
     return answer, ex if ex.read_later else _done(ex), ex.settled
-
-
-def _endpoint(route: Route | None) -> str:
-    return route.endpoint if route is not None else "other"
 
 
 async def _answer(rt: Runtime, ex: Exchange) -> Answer:
@@ -161,7 +158,6 @@ async def _answer(rt: Runtime, ex: Exchange) -> Answer:
     # Admission, decided once and before any source: nothing is used up for a request that is refused.
     ruled = hit.outcome if hit is not None else None
     ex.outcome = d.outcome or ruled or await _scenario_step(rt, d, ex.test_id) or rt.draw(ex.config.failures, ex)
-    ex.api_key = api_key_of(call.headers, call.query)
     await _take_quota(rt, ex)
     early = rt.shaper.admit(ex)
     if early is not None:
@@ -248,8 +244,9 @@ async def _take_quota(rt: Runtime, ex: Exchange) -> None:
     if not rl.enabled:
         return
     tokens = input_tokens(ex) if rl.tokens_per_minute else 0
-    key = ex.api_key if rl.per_key else ""
-    ex.admission = await rt.state.admit(ex.route.config_key, key, rl, tokens)
+    if rl.per_key:  # the credential's digest (a sha256) only where a quota is kept per key
+        ex.api_key = api_key_of(ex.call.headers, ex.call.query)
+    ex.admission = await rt.state.admit(ex.route.config_key, ex.api_key if rl.per_key else "", rl, tokens)
 
 
 def input_tokens(ex: Exchange) -> int:
@@ -312,6 +309,8 @@ async def _scenario_step(rt: Runtime, d: Directives, test_id: str | None) -> Out
 
 def _latency(base: LatencyConfig, d: Directives, ruled: Mapping[str, float] | None) -> LatencyConfig:
     """The exchange's latency: the endpoint's, then a rule's, then the request's own headers."""
+    if d is NONE and not ruled:
+        return base
     update = dict(ruled) if ruled else {}
     for k, v in (
         ("initial_delay_ms", d.ttft_ms),
