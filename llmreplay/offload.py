@@ -50,12 +50,22 @@ def is_big(call: Call) -> bool:
     return len(call.body) >= BIG_BODY
 
 
+MANY_CHOICES = 128
+"""Choices (``n``, times the prompts of ``/v1/completions``) from which a reply is made off the loop: each is
+~15-50 µs of CPU to write and render, so 2,048 (the cap) held ``/health`` 31 ms on a quiet machine and 115 ms on a
+busy one (issue 19, case 6); nearly every request asks for one."""
+
+
 def answered_off_loop(call: Call, request: Request | None) -> bool:
-    """Whether the synthetic answer to ``call`` is made off the loop: a big body, or schemas in a body of some size."""
+    """Whether the synthetic answer to ``call`` is made off the loop: a big body, schemas in a body of some size,
+    or many choices."""
     if len(call.body) >= BIG_BODY:
         return True
-    has_schemas = request is not None and (bool(request.tools) or request.output.schema is not None)
-    return has_schemas and len(call.body) >= SCHEMA_BODY
+    if request is None:
+        return False
+    if request.n >= MANY_CHOICES:
+        return True
+    return (bool(request.tools) or request.output.schema is not None) and len(call.body) >= SCHEMA_BODY
 
 
 MANY_FRAMES = 4096
