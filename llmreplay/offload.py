@@ -55,14 +55,20 @@ MANY_CHOICES = 128
 ~15-50 µs of CPU to write and render, so 2,048 (the cap) held ``/health`` 31 ms on a quiet machine and 115 ms on a
 busy one (issue 19, case 6); nearly every request asks for one."""
 
+MANY_ITEMS = 64
+"""Commas in the body of a request a route answers itself (no neutral request: embeddings) from which it is
+answered off the loop. An embeddings input is at least one comma and up to 3,072-8,192 numbers to make and encode,
+~10 ns each: 64 inputs are a few ms; the cap, 2,048 × 3,072, was 50-120 ms (issue 19, case 9). A comma inside a
+string counts too, which only sends a request off the loop that did not need it."""
+
 
 def answered_off_loop(call: Call, request: Request | None) -> bool:
     """Whether the synthetic answer to ``call`` is made off the loop: a big body, schemas in a body of some size,
-    or many choices."""
+    many choices, or (a route that answers itself) a body listing many items."""
     if len(call.body) >= BIG_BODY:
         return True
     if request is None:
-        return False
+        return call.body.count(b",") >= MANY_ITEMS
     if request.n >= MANY_CHOICES:
         return True
     return (bool(request.tools) or request.output.schema is not None) and len(call.body) >= SCHEMA_BODY

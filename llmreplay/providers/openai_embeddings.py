@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+import orjson
 import pydantic
 
 from llmreplay.errors import ApiError, ErrorKind
 from llmreplay.model import Answer, Call
 from llmreplay.providers import openai_chat
-from llmreplay.providers.base import Body, RenderOptions, Route, json_answer, validate
+from llmreplay.providers.base import Body, RenderOptions, Route, dumps, json_answer, validate
 from llmreplay.providers.openai_common import base_headers
 from llmreplay.synth.embeddings import to_base64, vector
 from llmreplay.synth.tokens import count
@@ -93,11 +94,14 @@ def embeddings(call: Call, opts: RenderOptions) -> Answer:
             f"at most {MAX_VALUES} in one request.",
             param="dimensions",
         )
-    data: list[dict[str, Any]] = []
+    # Each vector is encoded as it is made: the whole list in one orjson call (25 MB at the cap) held the GIL
+    # ~20-40 ms, and so the loop, while a worker thread made it (llmreplay.offload, issue 19, case 9); the
+    # encoded pieces are then copied in whole.
+    data: list[orjson.Fragment] = []
     for i, text in enumerate(texts):
         values = vector(text, dims)
         encoded: Any = to_base64(values) if body.encoding_format == "base64" else values
-        data.append({"object": "embedding", "index": i, "embedding": encoded})
+        data.append(orjson.Fragment(dumps({"object": "embedding", "index": i, "embedding": encoded})))
     tokens = sum(count(t) for t in texts)
     out = {
         "object": "list",

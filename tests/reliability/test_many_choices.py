@@ -62,3 +62,10 @@ def _longest_share(monkeypatch: pytest.MonkeyPatch, path: str, body: dict[str, A
 def test_2048_completions_choices_are_made_off_the_loop(monkeypatch: pytest.MonkeyPatch) -> None:
     share = _longest_share(monkeypatch, "/v1/completions", CHOICES, {**CHOICES, "n": 1})
     assert share < 0.2  # 0.8-0.99 on the old code, ~0.02 now
+
+
+def test_the_largest_embeddings_reply_is_made_off_the_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    share = _longest_share(monkeypatch, "/v1/embeddings", EMBEDDINGS, {**EMBEDDINGS, "input": "x"})
+    # What stays on the loop is aiohttp's write of the 25 MB body (copies and the first sends): 0.17-0.18 of it
+    # now, 0.63 on the old code.
+    assert share < 0.35
