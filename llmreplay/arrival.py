@@ -85,12 +85,14 @@ class _StampedHandler(RequestHandler):
     """aiohttp's connection protocol, noting when it last received bytes and closing one whose request head
     is late."""
 
-    __slots__ = ("_head_due", "_kernel_at", "_read", "_sock", "arrived")
+    __slots__ = ("_head_by", "_head_due", "_kernel_at", "_read", "_sock", "arrived")
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.arrived = 0.0
         self._head_due: asyncio.TimerHandle | None = None
+        self._head_by = 0.0
+        """When the awaited head is due, on the loop's clock; 0.0 when none is awaited."""
         self._kernel_at = 0.0
         self._sock: socket.socket | None = None
         self._read: Callable[[], None] | None = None
@@ -118,27 +120,38 @@ class _StampedHandler(RequestHandler):
     def data_received(self, data: bytes) -> None:
         self.arrived = self._kernel_at or clock()
         server = self._manager
-        idle = self._head_due is None and not self._messages and not self._request_in_progress
+        idle = not self._head_by and not self._messages and not self._request_in_progress
         if idle and isinstance(server, _StampingServer):
             # The first bytes of a request on a kept-alive connection: its head now has a deadline.
             self._expect_head(server.header_timeout_s)
         super().data_received(data)
-        if self._head_due is not None and (self._messages or self._upgraded):
-            self._head_due.cancel()
-            self._head_due = None
+        if self._head_by and (self._messages or self._upgraded):
+            self._head_by = 0.0  # its timer, left to run, finds nothing due
 
     def connection_lost(self, exc: BaseException | None) -> None:
         if self._head_due is not None:
             self._head_due.cancel()
             self._head_due = None
+        self._head_by = 0.0
         self._sock = self._read = None
         super().connection_lost(exc)
 
     def _expect_head(self, timeout_s: float) -> None:
-        self._head_due = self._loop.call_later(timeout_s, self._head_late)
+        # One timer a connection, not one a request: a timer made and cancelled for each request on a kept-alive
+        # connection cost more than the stamp. A timer already running is moved on when it fires.
+        self._head_by = self._loop.time() + timeout_s
+        if self._head_due is None:
+            self._head_due = self._loop.call_at(self._head_by, self._head_late)
 
     def _head_late(self) -> None:
         self._head_due = None
+        due = self._head_by
+        if not due:
+            return
+        if due > self._loop.time():
+            self._head_due = self._loop.call_at(due, self._head_late)
+            return
+        self._head_by = 0.0
         if self._messages or self._request_in_progress or self._upgraded:
             return
         log.debug("closed a connection whose request head did not arrive in time")
