@@ -25,9 +25,11 @@ async def test_a_failing_observer_never_touches_the_answer(
 ) -> None:
     app = create_app(settings())
     rt = app[RUNTIME]
-    monkeypatch.setattr(rt.metrics, "finished", _broken)
+    monkeypatch.setattr(rt.metrics, "answered", _broken)
     monkeypatch.setattr(rt.metrics, "started", _broken)
     monkeypatch.setattr(rt.events, "publish", _broken)
+    # As if a dashboard were connected: with none, the events are not worded at all.
+    monkeypatch.setattr(rt.events, "clients", 1)
     client = await aiohttp_client(app)
     caplog.set_level(logging.ERROR, "llmreplay.observers")
     for _ in range(3):
@@ -38,6 +40,5 @@ async def test_a_failing_observer_never_touches_the_answer(
     # Once per observer and hook, with its traceback; the rest only counted.
     logged = [rec for rec in caplog.records if rec.name == "llmreplay.observers"]
     assert [rec.exc_info is not None for rec in logged] == [True, True]
-    # Per request: the metrics at the start and the end, the events at the start (with no dashboard connected
-    # the end is not worded).
-    assert rt.observers.failures == 3 * 3
+    # Per request: the metrics at the start and the end, the events at the start and the end.
+    assert rt.observers.failures == 3 * 4
