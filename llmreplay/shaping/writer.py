@@ -28,8 +28,10 @@ from aiohttp import web
 
 from llmreplay import collector, offload
 from llmreplay.model import Answer, Cut, Frame
+from llmreplay.shaping.chunked import chunk
 from llmreplay.shaping.clock import clock
 from llmreplay.shaping.lateness import BOUNDS_S, Lateness
+from llmreplay.shaping.relay import Piped, Relay
 from llmreplay.shaping.timing import batches
 
 log = logging.getLogger("llmreplay.writer")
@@ -130,6 +132,13 @@ class Writer:
             await resp.prepare(request)
             await resp.write(b"".join(f.data for f in answer.frames))
             first = self._now() if n else None
+            if isinstance(live, Piped):
+                relay = Relay(request, "chunked" in resp.headers.get("Transfer-Encoding", "").lower(), self._now)
+                try:
+                    await relay.run(live)
+                finally:
+                    n += relay.n
+                    first = first if first is not None else relay.first
             async for frame in live:
                 # A frame is due on arrival unless a stage holds it back (a stall): no sleep on the common path.
                 if frame.at is not None and t0 + frame.at > self._now():
@@ -177,10 +186,6 @@ class Writer:
         return sched
 
 
-_SIZE_LINES = tuple(b"%x\r\n" % n for n in range(4096))
-"""Chunk size lines for the frame sizes of nearly every stream, shared rather than formatted per frame."""
-
-
 SLICE = 1 << 20
 """Bytes of one write, for a stream of many frames: frames due together (a gap-0 stream's, all of them) are joined
 into one write, and 19 MB of them held the loop ~20 ms in one call (issue 19, case 7)."""
@@ -204,15 +209,8 @@ def laid_out(
             for k, lo in enumerate(range(0, len(data), SLICE) if len(data) > SLICE else (0,))
         ]
     due = array("d", [t0 + at for at, _ in plan])
-    pieces = [part for _, data in plan for part in _chunk(data)] if chunked else [data for _, data in plan]
+    pieces = [part for _, data in plan for part in chunk(data)] if chunked else [data for _, data in plan]
     return due, pieces
-
-
-def _chunk(data: bytes) -> tuple[bytes, ...]:
-    """HTTP/1.1 chunked encoding of one write, done before the first byte: the size line and the end of
-    the chunk around the frame's own bytes, not a copy of them (a held stream keeps its frames until sent)."""
-    n = len(data)
-    return (_SIZE_LINES[n] if n < 4096 else b"%x\r\n" % n, data, b"\r\n")
 
 
 class _Job:

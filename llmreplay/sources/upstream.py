@@ -33,6 +33,7 @@ from llmreplay.model import Answer, Call, Cut, Frame, frame_of
 from llmreplay.shaping.clock import clock
 from llmreplay.sources.base import Play
 from llmreplay.sources.capture import Capture, failure, is_stream, skip_header
+from llmreplay.sources.pipe import ChunkSink, Pipe, start_pipe
 from llmreplay.sources.sigv4 import resign
 from llmreplay.sources.silence import Silence
 from llmreplay.sources.upstreams import resolve_upstream
@@ -227,6 +228,7 @@ class _Body:
         self._error: str | None = None
         self._over = False
         self._closed = False
+        self._pipe: Pipe | None = None
 
     def ready(self) -> tuple[Frame, ...]:
         """What of the body is already in, without waiting."""
@@ -238,6 +240,16 @@ class _Body:
         now = clock()
         self._capture.add(data, now)
         return (frame_of((data, now - self._t0, True)),)
+
+    def pipe(self, sink: ChunkSink) -> asyncio.Future[None] | None:
+        """Hand each chunk to ``sink`` as the upstream connection reads it, kept for the recording as when
+        iterated (:mod:`llmreplay.sources.pipe`). The future is done when the pipe stops; the body is then
+        iterated on, from where it stopped. None: iterate it now."""
+        if self._over or self._closed:
+            return None
+        capture = self._capture
+        self._pipe = start_pipe(self._resp.content, lambda data: capture.add(data, clock()), sink)
+        return None if self._pipe is None else self._pipe.over
 
     @property
     def cut(self) -> Cut | None:
@@ -269,6 +281,8 @@ class _Body:
         if self._closed:
             return
         self._closed = True
+        if self._pipe is not None:
+            self._pipe.stop()
         if self._over or not drain:
             error = self._error or (None if self._over else "client-disconnect")
             self._end(error)
