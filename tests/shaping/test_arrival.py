@@ -91,6 +91,7 @@ def test_a_stamp_from_before_the_wall_clock_was_set_forward_is_not_believed(monk
             conn.setsockopt(socket.SOL_SOCKET, arrival.SO_TIMESTAMPNS, 1)
             conn.setblocking(False)
             assert arrival.received_at(conn) == 0.0  # nothing waiting
+            _until_stamped(client, conn)
             before = clock()
             client.sendall(b"GET / HTTP/1.1\r\n\r\n")
             time.sleep(0.05)
@@ -98,3 +99,18 @@ def test_a_stamp_from_before_the_wall_clock_was_set_forward_is_not_believed(monk
             real = time.time
             monkeypatch.setattr(arrival.time, "time", lambda: real() + 3600)  # an hour forward
             assert arrival.received_at(conn) == 0.0
+
+
+def _until_stamped(client: socket.socket, conn: socket.socket) -> None:
+    """Wait until the kernel stamps what ``conn`` receives. Linux turns stamping on for the whole machine the
+    first time a socket asks, in deferred work: when no other socket has it on (tests in parallel vary), the
+    first segments after ``setsockopt`` can arrive unstamped. The server reads those at the read's time."""
+    deadline = time.monotonic() + 5
+    while True:
+        client.sendall(b".")
+        time.sleep(0.005)
+        stamped = arrival.received_at(conn) != 0.0
+        conn.recv(1)
+        if stamped:
+            return
+        assert time.monotonic() < deadline, "the kernel never stamped a segment"
