@@ -28,6 +28,7 @@ from typing import Any, Literal, NamedTuple
 
 import orjson
 
+from llmreplay.bounded import keep
 from llmreplay.cassettes.model import RecordedRequest
 from llmreplay.cassettes.normalise import Rule, builtin, parse_rules
 from llmreplay.cassettes.scrub import Scrubber, ScrubConfig
@@ -342,10 +343,7 @@ class Keyer:
         kept = (call.method, call.path, call.body)
         view = self._views.get(kept)
         if view is None:
-            view = view_of(call, self.cfg)
-            if len(self._views) >= VIEWS_KEPT:
-                self._views.clear()
-            self._views[kept] = view
+            view = keep(self._views, kept, view_of(call, self.cfg), VIEWS_KEPT)
         return view
 
 

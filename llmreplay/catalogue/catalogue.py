@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
+from llmreplay.bounded import keep
 from llmreplay.catalogue.spec import FamilySpec, Provider, Reasoning
 
 DATA = "models.toml"
@@ -114,10 +115,7 @@ class Catalogue:
             return UNKNOWN
         name = model.removeprefix("models/")
         found = next((f for rx, f in self._compiled if rx.match(name)), UNKNOWN)
-        if len(self._kept) >= _KEPT:
-            self._kept.clear()
-        self._kept[model] = found
-        return found
+        return keep(self._kept, model, found, _KEPT)
 
     def of_provider(self, provider: str) -> Iterable[Family]:
         return (f for f in self.families if f.provider == provider)

@@ -9,6 +9,7 @@ long-context prices apply. A family without prices (an unknown model) costs None
 
 from __future__ import annotations
 
+from llmreplay.bounded import keep
 from llmreplay.catalogue.catalogue import Family
 from llmreplay.model import Usage
 
@@ -58,9 +59,8 @@ def _rates(family: Family, long: bool) -> Rates:
         out,
         _pick(family.reasoning_output, out),
     )
-    if len(_KEPT) >= 1024:
-        _KEPT.clear()  # catalogues replaced many times over: start again rather than keep dead families
-    _KEPT[(id(family), long)] = (family, rates)
+    # Bounded: families of catalogues replaced many times over age out rather than pile up.
+    keep(_KEPT, (id(family), long), (family, rates), 1024)
     return rates
 
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from llmreplay.bounded import keep
 from llmreplay.model import Call, Request
 
 MAX_BODY = 4096
 """Bytes of the largest body kept (a chat turn or two; long agent histories are seldom sent twice)."""
 MAX_ENTRIES = 256
-"""Bodies kept at once; the oldest goes first (at most ~1 MiB of keys)."""
+"""Bodies kept at once; the oldest goes first (at most ~1 MiB of keys; :func:`llmreplay.bounded.keep`)."""
 
 
 def plain(request: Request) -> bool:
@@ -40,7 +41,5 @@ class BodyMemo:
             return kept
         request = self._read(call)
         if plain(request):
-            if len(self._kept) >= MAX_ENTRIES:
-                self._kept.pop(next(iter(self._kept)), None)
-            self._kept[body] = request
+            keep(self._kept, body, request, MAX_ENTRIES)
         return request

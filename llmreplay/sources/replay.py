@@ -22,6 +22,7 @@ import time
 from collections.abc import Iterable
 from typing import Literal
 
+from llmreplay.bounded import keep
 from llmreplay.cassettes.matching import Index
 from llmreplay.cassettes.model import Interaction, LazyEvents, RecordedResponse
 from llmreplay.cassettes.summary import reply_of
@@ -282,10 +283,8 @@ def replayed_tokens(it: Interaction) -> Usage | None:
         if not usage.output_tokens:
             out = sum(tokens.candidate_tokens(c)[0] for c in reply.candidates)
             usage = dataclasses.replace(usage, output_tokens=out)
-    if len(_tokens_seen) >= _TOKENS_KEPT:
-        _tokens_seen.clear()
     # The recording is kept with its count, so its id cannot be reused by another while the count is here.
-    _tokens_seen[id(it)] = (it, usage)
+    keep(_tokens_seen, id(it), (it, usage), _TOKENS_KEPT)
     return usage
 
 
