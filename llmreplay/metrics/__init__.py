@@ -36,34 +36,6 @@ class Metrics(store.Metrics):
         if self.prometheus is not None:
             self.prometheus.first_byte(endpoint, ttfb_s)
 
-    def finished(
-        self,
-        endpoint: str,
-        *,
-        status: int,
-        stream: bool,
-        total_s: float,
-        input_tokens: int = 0,
-        output_tokens: int = 0,
-    ) -> None:
-        super().finished(
-            endpoint,
-            status=status,
-            stream=stream,
-            total_s=total_s,
-            input_tokens=input_tokens,
-            output_tokens=output_tokens,
-        )
-        if self.prometheus is not None:
-            self.prometheus.finished(
-                endpoint,
-                status=status,
-                stream=stream,
-                total_s=total_s,
-                input_tokens=input_tokens,
-                output_tokens=output_tokens,
-            )
-
     def answered(
         self,
         endpoint: str,

@@ -148,11 +148,18 @@ class Metrics:
         input_tokens: int = 0,
         output_tokens: int = 0,
     ) -> None:
-        """A request ended: its status, total time (seconds) and tokens; one connection (and stream) fewer."""
-        s = self._second()
-        bucket = LAYOUT.index(total_s)
-        self._stats(endpoint).finished(s, status, stream, bucket, total_s, input_tokens, output_tokens)
-        self._all.finished(s, status, stream, -1, total_s, input_tokens, output_tokens)
+        """A request ended: its status, total time (seconds) and tokens; one connection (and stream) fewer.
+        :meth:`answered` with neither a first byte nor chunks, so that a store that feeds others feeds them there."""
+        self.answered(
+            endpoint,
+            status=status,
+            stream=stream,
+            total_s=total_s,
+            ttfb_s=None,
+            chunks=0,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+        )
 
     def answered(
         self,
