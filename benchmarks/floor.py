@@ -33,6 +33,7 @@ def main(argv: list[str] | None = None) -> None:
     # A diagnostic, not a product path: the application is built exactly as `serve` builds it, with this
     # handler factory in place of llmreplay's.
     llm_app.handler = _fixed
+    llm_app.express = False  # the lane would answer before the fixed handler is asked
     from llmreplay.cli import main as cli_main
 
     sys.argv = ["llmreplay", "serve", *(sys.argv[1:] if argv is None else argv)]

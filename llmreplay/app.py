@@ -12,23 +12,29 @@ from llmreplay import limits
 from llmreplay.cassettes.watch import Watcher
 from llmreplay.config import Settings
 from llmreplay.control import admin, dashboard
+from llmreplay.lane import Lane
 from llmreplay.metrics import prometheus
 from llmreplay.middleware import front
 from llmreplay.providers import registry
 from llmreplay.road import handler
 from llmreplay.runtime import RUNTIME, Runtime, build_runtime
 
-__all__ = ["RUNTIME", "Runtime", "create_app"]
+__all__ = ["LANE", "RUNTIME", "Runtime", "create_app"]
+
+LANE = web.AppKey("llmreplay.lane", Lane)
+"""The express lane the server's connections offer their calls to first (:mod:`llmreplay.lane`)."""
+express = True
+"""Whether apps are made with an express lane (``benchmarks.floor`` measures the application without one)."""
 
 
 def create_app(settings: Settings | None = None) -> web.Application:
     """The application for ``settings`` (the embedded defaults when None)."""
     settings = settings or Settings()
-    app = web.Application(
-        middlewares=[front(settings.server.body_timeout_s)],
-        client_max_size=int(settings.server.max_body_mb * 1024 * 1024),
-    )
+    max_body = int(settings.server.max_body_mb * 1024 * 1024)
+    app = web.Application(middlewares=[front(settings.server.body_timeout_s)], client_max_size=max_body)
     app[RUNTIME] = build_runtime(settings)
+    if express:
+        app[LANE] = Lane(app[RUNTIME], max_body)
     limits.redact_parser_errors()
     for route in registry.routes():
         app.router.add_route(route.method, route.path, handler(route))

@@ -27,9 +27,12 @@ import socket
 import struct
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
 
 from aiohttp import web
+from aiohttp.http_parser import RawRequestMessage
+from aiohttp.streams import StreamReader
 from aiohttp.web_protocol import RequestHandler
 
 from llmreplay.shaping.writer import clock
@@ -81,11 +84,25 @@ def received_at(sock: socket.socket) -> float:
     return 0.0
 
 
+Parsed = tuple[RawRequestMessage, StreamReader]
+"""A request aiohttp's parser read: its head, and its body's reader."""
+Begun = tuple[float, Awaitable[Any]]
+"""A request the express lane began and hands on: its start, and the rest of its preparing to await."""
+
+
+class Lane(Protocol):
+    """What answers a request from the connection itself (:mod:`llmreplay.lane`)."""
+
+    def take(self, conn: _StampedHandler, message: RawRequestMessage, payload: StreamReader) -> Parsed | None:
+        """None where the request is answered; else the request to hand on to aiohttp (its body read again
+        where the lane read it)."""
+
+
 class _StampedHandler(RequestHandler):
     """aiohttp's connection protocol, noting when it last received bytes and closing one whose request head
-    is late."""
+    is late; where its server has an express lane, the lane answers what it can before aiohttp sees it."""
 
-    __slots__ = ("_head_by", "_head_due", "_kernel_at", "_read", "_sock", "arrived")
+    __slots__ = ("_handed", "_head_by", "_head_due", "_kernel_at", "_read", "_sock", "arrived")
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
@@ -96,6 +113,7 @@ class _StampedHandler(RequestHandler):
         self._kernel_at = 0.0
         self._sock: socket.socket | None = None
         self._read: Callable[[], None] | None = None
+        self._handed: dict[StreamReader, Begun] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
@@ -104,6 +122,8 @@ class _StampedHandler(RequestHandler):
             if server.over_cap():
                 self._drop()
                 return
+            if server.lane is not None and self._parser is not None:
+                self._parser = _LaneParser(self._parser, self, server.lane)
             self._expect_head(server.header_timeout_s)
             self._sock = kernel_stamps(transport)
             if self._sock is not None:
@@ -162,12 +182,90 @@ class _StampedHandler(RequestHandler):
         if self.transport is not None:
             self.transport.close()
 
+    def lane_open(self) -> bool:
+        """Whether the lane may answer now: aiohttp waits for a request (none queued, none being answered, so
+        an answer written now comes in order) and the client reads what is written to it."""
+        waiter = self._waiter
+        return (
+            waiter is not None
+            and not waiter.done()
+            and not self._messages
+            and not self._request_in_progress
+            and not self._force_close
+            and not self._close
+            and not self._upgraded
+            and not self._paused
+            and self.transport is not None
+        )
+
+    def lane_answered(self) -> None:
+        """What aiohttp does after each request it answers: the connection is kept alive from now on."""
+        self._head_by = 0.0
+        self._keepalive = True
+        loop = self._loop
+        close_time = loop.time() + self._keepalive_timeout
+        self._next_keepalive_close_time = close_time
+        if self._keepalive_handle is None:
+            self._keepalive_handle = loop.call_at(close_time, self._process_keepalive)
+        self._manager.requests_count += 1  # type: ignore[union-attr]
+
+    def hand_on(self, message: RawRequestMessage, body: bytes, begun: Begun | None) -> Parsed:
+        """``message`` for aiohttp to answer, with a reader of its ``body`` (the lane read the first) and,
+        where the lane began answering it, what :func:`handed` gives the handler."""
+        payload = StreamReader(self, 2**16, loop=self._loop)
+        if body:
+            payload.feed_data(body)
+        payload.feed_eof()
+        if begun is not None:
+            if self._handed is None:
+                self._handed = {}
+            self._handed[payload] = begun
+        return message, payload
+
+
+class _LaneParser:
+    """A connection's HTTP parser, whose requests the express lane sees first: those it answers aiohttp never
+    sees; from the first it does not, every later one goes to aiohttp, in order."""
+
+    __slots__ = ("_conn", "_lane", "_parser")
+
+    def __init__(self, parser: Any, conn: _StampedHandler, lane: Lane) -> None:
+        self._parser = parser
+        self._conn = conn
+        self._lane = lane
+
+    def feed_data(self, data: bytes) -> tuple[list[Parsed], bool, bytes]:
+        messages, upgraded, tail = self._parser.feed_data(data)
+        conn = self._conn
+        if not messages or not conn.lane_open():
+            return messages, upgraded, tail
+        passed: list[Parsed] = []
+        for message, payload in messages:
+            kept = (message, payload) if passed or not conn.lane_open() else self._lane.take(conn, message, payload)
+            if kept is None:
+                self._parser.message_consumed()  # the parser counts the requests waiting for aiohttp
+                conn.lane_answered()
+            else:
+                passed.append(kept)
+        return passed, upgraded, tail
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._parser, name)
+
+
+def handed(request: web.BaseRequest) -> Begun | None:
+    """What the express lane began of ``request``, which it hands to the handler to finish; None for a request
+    it did not begin."""
+    box = getattr(request.protocol, "_handed", None)
+    return box.pop(request.content, None) if box else None
+
 
 class _StampingServer(web.Server):
     """Builds :class:`_StampedHandler` connections and holds their limits; everything else is aiohttp's."""
 
     header_timeout_s = 5.0
     max_connections = 0
+    lane: Lane | None = None
     _cap_logged = -CAP_LOG_EVERY_S
 
     def __call__(self) -> RequestHandler:
@@ -195,14 +293,18 @@ def connection_cap(configured: int) -> int:
     return max(1, (soft if soft != resource.RLIM_INFINITY else 65536) - FILE_MARGIN)
 
 
-def stamp(server: web.Server, header_timeout_s: float = 5.0, max_connections: int = 0) -> None:
+def stamp(
+    server: web.Server, header_timeout_s: float = 5.0, max_connections: int = 0, lane: Lane | None = None
+) -> None:
     """Make ``server``'s new connections note when their requests arrive, bring their heads within
-    ``header_timeout_s`` and stay under ``max_connections`` (0: the file limit, see :func:`connection_cap`)."""
+    ``header_timeout_s``, stay under ``max_connections`` (0: the file limit, see :func:`connection_cap`) and
+    offer their requests to ``lane`` first."""
     if type(server) is web.Server:
         server.__class__ = _StampingServer
     if isinstance(server, _StampingServer):
         server.header_timeout_s = header_timeout_s
         server.max_connections = connection_cap(max_connections)
+        server.lane = lane
 
 
 def arrived(request: web.BaseRequest) -> float:

@@ -15,8 +15,9 @@ from llmreplay.codec import Codec, RenderOptions
 from llmreplay.control import admin
 from llmreplay.errors import ApiError, ErrorKind
 from llmreplay.journal.view import without_keys
+from llmreplay.labels import CASSETTE, SOURCE
 from llmreplay.providers import registry
-from llmreplay.road import CASSETTE, MATCH, SOURCE, Handler, call_of
+from llmreplay.road import MATCH, Handler, call_of
 from llmreplay.runtime import RUNTIME
 
 access_log = logging.getLogger("llmreplay.access")
@@ -106,23 +107,30 @@ def _log_access(request: web.Request, status: int, start: float, resp: web.Strea
     path is redacted), status, duration, what answered (a rule, a recording, the upstream, the synthetic
     source) and, where a cassette took part, ``hit``, ``recorded`` or ``miss`` and which cassette
     (``NAME#INDEX`` for a hit, ``*`` for a miss in every cassette loaded)."""
-    ms = (time.perf_counter() - start) * 1000
-    path = without_keys(request.path)
     source = cassette = None
     if resp is not None:
         # Ours are the last: an answer recorded from (or forwarded by) another llmreplay carries its labels too.
         source, cassette = _last(resp, SOURCE), _last(resp, CASSETTE)
     match = request.get(MATCH) if cassette is not None else None
+    log_access(request.method, request.path, status, start, source, match, cassette)
+
+
+def log_access(
+    method: str, path: str, status: int, start: float, source: str | None, match: str | None, cassette: str | None
+) -> None:
+    """The access log's line for one request (``start``: its ``time.perf_counter()``), wherever it was answered."""
+    ms = (time.perf_counter() - start) * 1000
+    path = without_keys(path)
     access_log.info(
         "%s %s %d %.1fms%s%s",
-        request.method,
+        method,
         path,
         status,
         ms,
         f" {source}" if source else "",
         f" {match} {cassette}" if match else "",
         extra={
-            "method": request.method,
+            "method": method,
             "path": path,
             "status": status,
             "duration_ms": round(ms, 1),

@@ -18,14 +18,14 @@ from collections.abc import Awaitable, Callable, Mapping
 from aiohttp import web
 
 from llmreplay import arrival, offload
-from llmreplay.cassettes.catalog import CASSETTE_HEADER
 from llmreplay.catalogue import limits
 from llmreplay.codec import RenderOptions, Route
 from llmreplay.configmodels import LatencyConfig
 from llmreplay.errors import ApiError, ErrorKind
 from llmreplay.exchange import Exchange
 from llmreplay.ids import hex_id
-from llmreplay.model import Answer, Call, Wire
+from llmreplay.labels import labels
+from llmreplay.model import Answer, Call, Request, Wire
 from llmreplay.observers import NOTHING_DONE, Done
 from llmreplay.providers import registry
 from llmreplay.providers.registry import api_key_of
@@ -35,16 +35,11 @@ from llmreplay.shaping.outcomes import Outcome
 from llmreplay.shaping.scenarios import UnknownScenario
 from llmreplay.shaping.timing import load_factor
 from llmreplay.shaping.writer import clock
-from llmreplay.sources.cassette import cassette_label, match_of
+from llmreplay.sources.cassette import match_of
 from llmreplay.synth.tokens import prompt_tokens
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-SOURCE = "x-llmreplay-source"
-"""The answer's header that says what answered it (:func:`_source_label`); the access log reads it too."""
-CASSETTE = CASSETTE_HEADER
-"""The answer's header naming the cassette it came from or went into (:func:`cassette_label`); the access log
-reads it too."""
 MATCH = web.RequestKey("llmreplay.match", str)
 """What the access log says of the call's cassette: ``hit``, ``recorded`` or ``miss`` (:func:`match_of`)."""
 STRICT_MISS = (
@@ -58,8 +53,13 @@ def handler(route: Route | None) -> Handler:
 
     async def handle(request: web.Request) -> web.StreamResponse:
         rt = request.app[RUNTIME]
-        t0 = arrival.start_of(request)
-        answer, later, settled = await _prepare(rt, request, route, t0)
+        handed = arrival.handed(request)
+        if handed is None:
+            t0 = arrival.start_of(request)
+            answer, later, settled = await _prepare(rt, request, route, t0)
+        else:  # begun in the express lane (llmreplay.lane), which cannot write this answer at once
+            t0, begun = handed
+            answer, later, settled = await begun
         rt.writer.poll()
         # Counted from here: everything before is a few hundred microseconds of CPU, not waiting.
         stream = answer.stream
@@ -70,7 +70,7 @@ def handler(route: Route | None) -> Handler:
         match = match_of(later.answered_by)
         if match is not None:
             request[MATCH] = match
-        sending = rt.writer.send(request, answer, t0, marks, _labels(later))
+        sending = rt.writer.send(request, answer, t0, marks, labels(later))
         del answer  # a held stream's frames are the writer's alone, let go of as they are sent
         try:
             return await sending
@@ -82,7 +82,7 @@ def handler(route: Route | None) -> Handler:
                 and offload.is_big(later.call)
             ):
                 await _read_late(later)
-            done = later if isinstance(later, Done) else _done(later)
+            done = later if isinstance(later, Done) else done_of(later)
             rt.observers.finished(done, status, stream, marks, t0, clock())
             rt.writer.poll()
             if settled is not None:
@@ -91,11 +91,13 @@ def handler(route: Route | None) -> Handler:
     return handle
 
 
-async def _prepare(
-    rt: Runtime, request: web.Request, route: Route | None, t0: float
-) -> tuple[Answer, Done | Exchange, asyncio.Future[None] | None]:
-    """Everything before the first byte: the answer and what the observers will need of it (or, for a request
-    read after its answer is sent, the exchange to read it from then)."""
+Prepared = tuple[Answer, Done | Exchange, asyncio.Future[None] | None]
+"""An answer and what the observers will need of it (or, for a request read after its answer is sent, the
+exchange to read it from then), and what the handler waits for after the last byte."""
+
+
+async def _prepare(rt: Runtime, request: web.Request, route: Route | None, t0: float) -> Prepared:
+    """Everything before the first byte, from the request as aiohttp gives it."""
     wire = rt.deck is not None and rt.deck.proxy is not None
     try:
         call = await _call(request, wire)
@@ -106,6 +108,12 @@ async def _prepare(
         entry = rt.observers.opened(bare, endpoint, t0, test_id_of(bare.headers))
         done = dataclasses.replace(NOTHING_DONE, endpoint=endpoint, entry=entry, source="error")
         return codec.render_error(err, RenderOptions()), done, None
+    return await prepare(rt, call, route, t0)
+
+
+async def prepare(rt: Runtime, call: Call, route: Route | None, t0: float, request: Request | None = None) -> Prepared:
+    """Everything before the first byte, from the call read whole (the handler's, or the express lane's, which
+    has read its ``request`` already)."""
     verbatim = route is None
     if route is None:
         route = Route(call.method, call.path, "other", registry.guess_codec(call), op=None)
@@ -114,7 +122,7 @@ async def _prepare(
     opts = RenderOptions(chunk_size=rt.settings.latency.chunk_size, request_id=hex_id(rng), seed=rng.getrandbits(32))
     # The finer key where the original server configured one endpoint's calls apart (Gemini's generate, stream).
     cfg = rt.live.for_endpoint(route.config_key)
-    ex = Exchange(call, route, t0, rng, cfg.latency, opts, config=cfg, verbatim=verbatim)
+    ex = Exchange(call, route, t0, rng, cfg.latency, opts, request=request, config=cfg, verbatim=verbatim)
     ex.test_id = test_id_of(call.headers)
     rt.writer.poll()
     try:
@@ -126,7 +134,7 @@ async def _prepare(
     ex.entry = rt.observers.opened(call, route.endpoint, t0, ex.test_id, ex)
     if ex.entry is not None:
         ex.entry.family = ex.family
-    return answer, ex if ex.read_later else _done(ex), ex.settled
+    return answer, ex if ex.read_later else done_of(ex), ex.settled
 
 
 async def _answer(rt: Runtime, ex: Exchange) -> Answer:
@@ -193,7 +201,7 @@ async def _read(rt: Runtime, ex: Exchange) -> None:
     """The neutral request, where the route's codec reads one. A request it cannot read is the provider's own
     400, unless a recording or the upstream may answer it (their answer to a bad request is the real one)."""
     route = ex.route
-    if ex.verbatim or route.op is not None:
+    if ex.verbatim or route.op is not None or ex.request is not None:
         return
     cfg = ex.config
     if rt.forwards_first and not cfg.rate_limit.enabled and not cfg.failures.stream_interrupt_rate:
@@ -262,7 +270,7 @@ async def _read_late(ex: Exchange) -> None:
         ex.request, ex.input_tokens = await offload.run(offload.read, ex.route.codec, ex.call)
 
 
-def _done(ex: Exchange) -> Done:
+def done_of(ex: Exchange) -> Done:
     if ex.read_later and ex.request is None:
         # The upstream had its say on a request its codec cannot read; the observers go without its model.
         with contextlib.suppress(ApiError):
@@ -337,34 +345,6 @@ def _disabled(endpoint: str) -> ApiError:
 def test_id_of(headers: Mapping[str, str]) -> str | None:
     """The test a call belongs to, where it names one."""
     return headers.get(TEST_ID) or None
-
-
-def _source_label(later: Done | Exchange) -> str:
-    """What answered, as ``x-llmreplay-source`` and the access log say it: ``rule:NAME#STEP``,
-    ``cassette:NAME#INDEX``, ``upstream``, ``synthetic``, ``fault``, ``rate-limit``, ``disabled`` (a
-    switched-off endpoint) or ``error``."""
-    source = later.source or "error"
-    by = later.answered_by
-    if by is not None:
-        if "rule" in by:
-            return f"rule:{by['rule']}#{by['step']}"
-        if "cassette" in by:
-            return f"cassette:{by['cassette']}#{by['index']}"
-    return source
-
-
-def _labels(later: Done | Exchange) -> tuple[tuple[str, str], ...]:
-    """The headers that tell the client which journal entry holds its exchange, what answered it and from or
-    into which cassette (the writer adds them: copying the answer to add them would cost more than the rest of
-    the journal)."""
-    entry = later.entry
-    labels = [(SOURCE, _source_label(later))]
-    if entry is not None:
-        labels.insert(0, ("x-llmreplay-request-id", entry.id))
-    cassette = cassette_label(later.answered_by)
-    if cassette is not None:
-        labels.append((CASSETTE, cassette))
-    return tuple(labels)
 
 
 async def _call(request: web.Request, wire: bool) -> Call:

@@ -1,0 +1,213 @@
+"""The express lane: a provider call answered on the connection that received it, as soon as aiohttp's parser has
+read it, without aiohttp's request, middleware, router, response and stream writer.
+
+Those cost about as much as llmreplay's own answer to a plain chat request (docs/performance.md, "The express
+lane"), and an answer that is whole and due at once needs none of them: the lane runs the same road
+(:func:`llmreplay.road.prepare`: the same admission, sources and shaper), writes the status line, headers and
+body in one write, and tells the observers and the access log as the road's handler does.
+
+Whatever the lane cannot write at once goes on to aiohttp, with the work already done, so nothing is done twice
+and nothing is answered out of order:
+
+- a stream, once its request is read: untouched;
+- an answer that is not whole and due now (a delay, a fault, a 429): the handler sends it when due
+  (:func:`llmreplay.arrival.handed`);
+- a road that has to wait (a worker thread, say): the handler's task goes on from where it stopped
+  (:class:`Resume`);
+- a request the lane does not take at all (a body still arriving, cassettes in play, shared state, HTTP/1.0, a
+  path with parameters or a query): aiohttp reads it as it always did.
+
+The lane takes a request only while its connection is idle, so a pipelined request never overtakes the one
+before it.
+"""
+
+from __future__ import annotations
+
+import functools
+import http
+import logging
+import time
+from collections.abc import Coroutine, Generator
+from typing import TYPE_CHECKING, Any
+
+from aiohttp.helpers import rfc822_formatted_time
+from aiohttp.http import SERVER_SOFTWARE, HttpVersion11
+from aiohttp.http_parser import RawRequestMessage
+from aiohttp.streams import StreamReader
+
+from llmreplay import offload, road
+from llmreplay.errors import ApiError
+from llmreplay.labels import labels, source_label
+from llmreplay.middleware import log_access
+from llmreplay.model import Answer, Call
+from llmreplay.observers import Done
+from llmreplay.providers import registry
+from llmreplay.runtime import Runtime
+from llmreplay.shaping.writer import clock
+from llmreplay.state.memory import MemoryState
+
+if TYPE_CHECKING:
+    from llmreplay.arrival import Parsed, _StampedHandler
+
+log = logging.getLogger("llmreplay")
+
+_SET_BY_AIOHTTP = frozenset({"content-length", "date", "server", "connection", "transfer-encoding"})
+"""Headers aiohttp sets or replaces in an answer: one that carries its own goes aiohttp's way."""
+
+
+class Lane:
+    """Answers, on their connections, the calls of ``rt`` whose answers are whole and due at once."""
+
+    def __init__(self, rt: Runtime, max_body: int) -> None:
+        self.rt = rt
+        self.max_body = min(max_body, offload.BIG_BODY)
+        """Bodies above this go aiohttp's way: over the server's limit (its 413), or read on a worker thread."""
+        self.open = rt.deck is None and isinstance(rt.state, MemoryState)
+        """Cassettes (files, an upstream, recordings settled after the answer) and shared state (Redis) wait on
+        I/O at every step: the lane would only hand such calls on."""
+        self._routes = {r.path: r for r in registry.routes() if r.method == "POST" and "{" not in r.path}
+        """The POST routes with a fixed path, by the raw target that names them (no parameters to capture,
+        nothing to decode): generation, embeddings and token counts."""
+        self.answered = 0
+        """Calls the lane answered itself (the rest of those it took went on to aiohttp)."""
+
+    def take(self, conn: _StampedHandler, message: RawRequestMessage, payload: StreamReader) -> Parsed | None:
+        route = self._routes.get(message.path)
+        if (
+            route is None
+            or not self.open
+            or message.version != HttpVersion11
+            or message.should_close
+            or message.upgrade
+            or message.method != "POST"
+            or not payload.is_eof()
+        ):
+            return message, payload
+        headers = {k.lower(): v for k, v in message.headers.items()}
+        if "expect" in headers:
+            return message, payload
+        body = payload.read_nowait()
+        if len(body) > self.max_body:
+            return conn.hand_on(message, body, None)
+        started = time.perf_counter()
+        rt = self.rt
+        t0 = conn.arrived or clock()
+        call = Call("POST", message.path, {}, {}, headers, body)
+        request = None
+        if route.op is None:
+            try:
+                request = route.codec.parse_request(call)
+            except ApiError:
+                pass  # the road answers it with the provider's own 400, which the lane writes
+            else:
+                if request.stream:
+                    # A stream is aiohttp's to write, frame by frame: it goes there untouched.
+                    return conn.hand_on(message, body, None)
+        coro = road.prepare(rt, call, route, t0, request)
+        try:
+            waiting = coro.send(None)
+        except StopIteration as stop:
+            prepared: road.Prepared = stop.value
+        except Exception:
+            # aiohttp's road meets the same error and answers it as it answers every unexpected one.
+            log.debug("the express lane could not prepare %s; handed on", message.path, exc_info=True)
+            return conn.hand_on(message, body, None)
+        else:
+            return conn.hand_on(message, body, (t0, Resume(coro, waiting)))
+        answer, later, settled = prepared
+        head = _head(answer, later) if settled is None and isinstance(later, Done) and _whole(answer) else None
+        if head is None:
+            return conn.hand_on(message, body, (t0, _ready(prepared)))
+        assert isinstance(later, Done)
+        rt.writer.poll()
+        rt.observers.started(later.endpoint, "POST", call.path, False, route.key)
+        out = answer.body
+        transport = conn.transport
+        assert transport is not None  # lane_open
+        transport.write(head + out)
+        self.answered += 1
+        marks = {"first": clock()}
+        rt.observers.finished(later, answer.status, False, marks, t0, marks["first"])
+        rt.writer.poll()
+        if not rt.settings.server.quiet:
+            log_access("POST", call.path, answer.status, started, source_label(later), None, None)
+        return None
+
+
+def _whole(answer: Answer) -> bool:
+    """Whether ``answer`` is one body due at once (the writer's own reading of an answer's times)."""
+    return (
+        not answer.stream
+        and answer.live is None
+        and answer.cut is None
+        and not answer.headers_at
+        and not (answer.frames and answer.frames[0].at)
+        and answer.status >= 200
+        and answer.status not in (204, 304)
+    )
+
+
+def _head(answer: Answer, later: Done) -> bytes | None:
+    """The status line and headers aiohttp would write for ``answer`` (its headers, then ours, then the length,
+    the date and the server, in that order); None where aiohttp would write others or refuse them."""
+    pairs = answer.headers + labels(later)
+    has_type = False
+    for name, _ in pairs:
+        low = name.lower()
+        if low in _SET_BY_AIOHTTP:
+            return None
+        has_type = has_type or low == "content-type"
+    lines = "".join([f"{name}: {value}\r\n" for name, value in pairs])
+    n = len(pairs)
+    if not has_type or lines.count("\r") != n or lines.count("\n") != n:
+        return None  # aiohttp adds a type, and refuses a header that would split the head
+    status = answer.status
+    body = answer.body
+    text = (
+        f"HTTP/1.1 {status} {_reason(status)}\r\n{lines}Content-Length: {len(body)}\r\n"
+        f"Date: {rfc822_formatted_time()}\r\nServer: {SERVER_SOFTWARE}\r\n\r\n"
+    )
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        return None
+
+
+@functools.cache
+def _reason(status: int) -> str:
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+async def _ready(prepared: road.Prepared) -> road.Prepared:
+    return prepared
+
+
+class Resume:
+    """The rest of a coroutine the lane started that then had to wait: awaited in the handler's task, it goes on
+    from where it stopped (the future it waits on is the task's to wait on), as ``await`` of it would have."""
+
+    def __init__(self, coro: Coroutine[Any, Any, Any], waiting: Any) -> None:
+        self._coro = coro
+        self._waiting = waiting
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        coro, out = self._coro, self._waiting
+        while True:
+            try:
+                sent = yield out
+            except GeneratorExit:
+                coro.close()
+                raise
+            except BaseException as exc:
+                try:
+                    out = coro.throw(exc)
+                except StopIteration as stop:
+                    return stop.value
+            else:
+                try:
+                    out = coro.send(sent)
+                except StopIteration as stop:
+                    return stop.value
