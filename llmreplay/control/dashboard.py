@@ -174,13 +174,15 @@ async def ws(request: web.Request) -> web.StreamResponse:
     hub.clients += 1
     request.app[SOCKETS].add(sock)
     reader = asyncio.create_task(_read_until_closed(sock))
+    # Events from the hello on: taken after the sends below, what happened while a slow client drained them
+    # (a request its hello prompted, say) was never told it.
+    cursor = hub.cursor
     try:
         await _send(sock, transport, json.dumps(hello(rt)))
         theirs = request.query.get("feed") != "dashboard"
         if theirs:
             config = original_ws.message("config", original.config_view(rt.live))
             await _send(sock, transport, config)
-        cursor = hub.cursor
         next_metrics = loop.time() + METRICS_EVERY_S
         next_detailed = loop.time() + DETAILED_EVERY_S
         while not sock.closed and not reader.done():
