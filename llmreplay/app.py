@@ -33,8 +33,9 @@ def create_app(settings: Settings | None = None) -> web.Application:
     max_body = int(settings.server.max_body_mb * 1024 * 1024)
     app = web.Application(middlewares=[front(settings.server.body_timeout_s)], client_max_size=max_body)
     app[RUNTIME] = build_runtime(settings)
-    if express:
-        app[LANE] = Lane(app[RUNTIME], max_body)
+    lane = Lane.of(app[RUNTIME], max_body) if express else None
+    if lane is not None:
+        app[LANE] = lane
     limits.redact_parser_errors()
     for route in registry.routes():
         app.router.add_route(route.method, route.path, handler(route))

@@ -196,6 +196,7 @@ class _StampedHandler(RequestHandler):
             and not self._upgraded
             and not self._paused
             and self.transport is not None
+            and not self.transport.is_closing()
         )
 
     def lane_answered(self) -> None:

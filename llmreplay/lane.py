@@ -14,8 +14,10 @@ and nothing is answered out of order:
   (:func:`llmreplay.arrival.handed`);
 - a road that has to wait (a worker thread, say): the handler's task goes on from where it stopped
   (:class:`Resume`);
-- a request the lane does not take at all (a body still arriving, cassettes in play, shared state, HTTP/1.0, a
-  path with parameters or a query): aiohttp reads it as it always did.
+- a request the lane does not take at all (a body still arriving, HTTP/1.0, a path with parameters or a
+  query): aiohttp reads it as it always did.
+
+With cassettes or shared state in play there is no lane (:meth:`Lane.of`): they wait on I/O at every step.
 
 The lane takes a request only while its connection is idle, so a pipelined request never overtakes the one
 before it.
@@ -62,20 +64,22 @@ class Lane:
         self.rt = rt
         self.max_body = min(max_body, offload.BIG_BODY)
         """Bodies above this go aiohttp's way: over the server's limit (its 413), or read on a worker thread."""
-        self.open = rt.deck is None and isinstance(rt.state, MemoryState)
-        """Cassettes (files, an upstream, recordings settled after the answer) and shared state (Redis) wait on
-        I/O at every step: the lane would only hand such calls on."""
         self._routes = {r.path: r for r in registry.routes() if r.method == "POST" and "{" not in r.path}
         """The POST routes with a fixed path, by the raw target that names them (no parameters to capture,
         nothing to decode): generation, embeddings and token counts."""
         self.answered = 0
         """Calls the lane answered itself (the rest of those it took went on to aiohttp)."""
 
+    @classmethod
+    def of(cls, rt: Runtime, max_body: int) -> Lane | None:
+        """The lane of ``rt``; None where it would only hand every call on: cassettes (files, an upstream,
+        recordings settled after the answer) and shared state (Redis) wait on I/O at every step."""
+        return cls(rt, max_body) if rt.deck is None and isinstance(rt.state, MemoryState) else None
+
     def take(self, conn: _StampedHandler, message: RawRequestMessage, payload: StreamReader) -> Parsed | None:
         route = self._routes.get(message.path)
         if (
             route is None
-            or not self.open
             or message.version != HttpVersion11
             or message.should_close
             or message.upgrade
