@@ -17,7 +17,7 @@ and nothing is answered out of order:
 - a request the lane does not take at all (a body still arriving, HTTP/1.0, a path with parameters or a
   query): aiohttp reads it as it always did.
 
-With cassettes or shared state in play there is no lane (:meth:`Lane.of`): they wait on I/O at every step.
+With an upstream or shared state in play there is no lane (:meth:`Lane.of`): they wait on I/O at every step.
 
 The lane takes a request only while its connection is idle, so a pipelined request never overtakes the one
 before it.
@@ -46,15 +46,13 @@ from llmreplay.observers import Done
 from llmreplay.providers import registry
 from llmreplay.runtime import Runtime
 from llmreplay.shaping.writer import clock
+from llmreplay.sources.cassette import cassette_label, match_of
 from llmreplay.state.memory import MemoryState
 
 if TYPE_CHECKING:
     from llmreplay.arrival import Parsed, _StampedHandler
 
 log = logging.getLogger("llmreplay")
-
-_SET_BY_AIOHTTP = frozenset({"content-length", "date", "server", "connection", "transfer-encoding"})
-"""Headers aiohttp sets or replaces in an answer: one that carries its own goes aiohttp's way."""
 
 
 class Lane:
@@ -72,9 +70,11 @@ class Lane:
 
     @classmethod
     def of(cls, rt: Runtime, max_body: int) -> Lane | None:
-        """The lane of ``rt``; None where it would only hand every call on: cassettes (files, an upstream,
-        recordings settled after the answer) and shared state (Redis) wait on I/O at every step."""
-        return cls(rt, max_body) if rt.deck is None and isinstance(rt.state, MemoryState) else None
+        """The lane of ``rt``; None where it would only hand every call on: an upstream (forwarded, recorded, its
+        recording settled after the answer) and shared state (Redis) wait on I/O at every step. Cassettes
+        replayed from memory do not."""
+        local = rt.deck is None or rt.deck.proxy is None
+        return cls(rt, max_body) if local and isinstance(rt.state, MemoryState) else None
 
     def take(self, conn: _StampedHandler, message: RawRequestMessage, payload: StreamReader) -> Parsed | None:
         route = self._routes.get(message.path)
@@ -134,7 +134,9 @@ class Lane:
         rt.observers.finished(later, answer.status, False, marks, t0, marks["first"])
         rt.writer.poll()
         if not rt.settings.server.quiet:
-            log_access("POST", call.path, answer.status, started, source_label(later), None, None)
+            cassette = cassette_label(later.answered_by)
+            match = match_of(later.answered_by) if cassette is not None else None
+            log_access("POST", call.path, answer.status, started, source_label(later), match, cassette)
         return None
 
 
@@ -152,27 +154,29 @@ def _whole(answer: Answer) -> bool:
 
 
 def _head(answer: Answer, later: Done) -> bytes | None:
-    """The status line and headers aiohttp would write for ``answer`` (its headers, then ours, then the length,
-    the date and the server, in that order); None where aiohttp would write others or refuse them."""
+    """The status line and headers aiohttp would write for ``answer``: its headers, then ours, then the length and,
+    where the answer has none of its own (a replayed one keeps the provider's date and server), a type, the date
+    and the server, in that order; None where aiohttp would frame it otherwise or refuse a header."""
     pairs = answer.headers + labels(later)
-    has_type = False
-    for name, _ in pairs:
-        low = name.lower()
-        if low in _SET_BY_AIOHTTP:
-            return None
-        has_type = has_type or low == "content-type"
     lines = "".join([f"{name}: {value}\r\n" for name, value in pairs])
     n = len(pairs)
-    if not has_type or lines.count("\r") != n or lines.count("\n") != n:
-        return None  # aiohttp adds a type, and refuses a header that would split the head
+    if lines.count("\r") != n or lines.count("\n") != n:
+        return None  # aiohttp refuses a header that would split the head
+    names = "\n" + lines.lower()  # each name follows a line break, and no value holds one
+    if "\ncontent-length:" in names or "\ntransfer-encoding:" in names or "\nconnection:" in names:
+        return None
     status = answer.status
     body = answer.body
-    text = (
-        f"HTTP/1.1 {status} {_reason(status)}\r\n{lines}Content-Length: {len(body)}\r\n"
-        f"Date: {rfc822_formatted_time()}\r\nServer: {SERVER_SOFTWARE}\r\n\r\n"
-    )
+    parts = [f"HTTP/1.1 {status} {_reason(status)}\r\n", lines, f"Content-Length: {len(body)}\r\n"]
+    if body and "\ncontent-type:" not in names:
+        parts.append("Content-Type: application/octet-stream\r\n")
+    if "\ndate:" not in names:
+        parts.append(f"Date: {rfc822_formatted_time()}\r\n")
+    if "\nserver:" not in names:
+        parts.append(f"Server: {SERVER_SOFTWARE}\r\n")
+    parts.append("\r\n")
     try:
-        return text.encode()
+        return "".join(parts).encode()
     except UnicodeEncodeError:
         return None
 

@@ -12,6 +12,7 @@ import re
 import socket
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,6 +22,8 @@ from llmreplay.app import LANE
 from llmreplay.server import BackgroundServer
 from llmreplay.sources.synthetic import SyntheticSource
 from llmreplay.state.responses import ResponseStore
+from tests.conftest import settings
+from tests.e2e.common import ZERO, cassette_settings, recorder, upstream_server
 
 BODY = json.dumps({"model": "gpt-4o", "messages": [{"role": "user", "content": "Hello!"}]}).encode()
 STREAM = json.dumps({"model": "gpt-4o", "stream": True, "messages": [{"role": "user", "content": "Hi"}]}).encode()
@@ -207,3 +210,27 @@ def test_the_access_log_has_a_line_for_each_call_the_lane_answers(
     lines = [r for r in caplog.records if r.name == "llmreplay.access"]
     assert [r.getMessage().split()[:3] for r in lines] == [["POST", "/v1/chat/completions", "200"]] * 2
     assert all(r.__dict__["source"] == "synthetic" for r in lines)
+
+
+def test_a_replayed_answer_is_written_as_the_road_writes_it_the_provider_s_date_and_server_kept(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with upstream_server(ZERO) as up, recorder(tmp_path, up.url) as rec:
+        _exchange(rec.port, _post(BODY))
+    cassettes = cassette_settings(tmp_path, record_mode="none", on_miss="error", speed=0)
+    with BackgroundServer(settings(server={"quiet": False}, latency=ZERO, cassettes=cassettes)) as rp:
+        with caplog.at_level("INFO", logger="llmreplay.access"):
+            (lane_head, lane_body), (road_head, road_body) = _exchange(
+                rp.port, _post(BODY), _post(BODY, "/v1/chat/completions?road=1")
+            )
+            deadline = time.monotonic() + 10  # a line is logged after its answer is written, as the road logs it
+            while len([r for r in caplog.records if r.name == "llmreplay.access"]) < 2 and time.monotonic() < deadline:
+                time.sleep(0.01)
+        assert _lane_answered(rp) == 1
+    assert lane_body == road_body  # the recording, byte for byte
+    assert _same_but_for_time(lane_head) == _same_but_for_time(road_head)
+    assert lane_head.lower().count(b"\r\ndate: ") == 1 and b"x-llmreplay-cassette: recorded#0" in lane_head
+    lines = [r.__dict__ for r in caplog.records if r.name == "llmreplay.access"]
+    assert [(r["source"], r["match"], r["cassette"]) for r in lines] == [
+        ("cassette:recorded#0", "hit", "recorded#0")
+    ] * 2
