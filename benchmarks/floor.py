@@ -1,10 +1,11 @@
 """llmreplay's server with every provider endpoint answering the baseline's fixed body: the floor under figure 1.
 
-Everything llmreplay puts around a request stays (its listener and connection class, the one middleware,
-the router with every provider route, the runtime); only the work of answering is taken out: each
-handler reads the body and returns ``baseline.CHAT``. Its requests/s is the most any answer built by
-llmreplay could reach on this machine, so figure 1 can say how much of the gap to the bare handler is the
-answering and how much the application around it.
+Everything llmreplay puts around a request through aiohttp stays (its listener and connection class, the one
+middleware, the router with every provider route, the runtime); only the work of answering is taken out, and
+the express lane (``llmreplay/lane.py``), which would answer before any handler: each handler reads the body
+and returns ``baseline.CHAT``. Its requests/s is the most any answer built through aiohttp's web layer could
+reach on this machine, so figure 1 can say how much of the gap to the bare handler is the answering and how
+much the application around it.
 
     python -m benchmarks.floor --port 8002 [llmreplay serve options]
 """

@@ -3,7 +3,8 @@
 Both servers run on core 0 with zero configured delay; wrk (Debian's package, installed with apt-get when
 missing) runs on core 1 with one thread and 64 connections, POSTing the same small chat request. A third
 server, llmreplay's application with every handler answering the baseline's fixed body
-(``benchmarks.floor``), gives the floor: the most any answer built inside that application could reach.
+(``benchmarks.floor``), gives the floor: the most any answer built through aiohttp's web layer could reach
+(llmreplay's express lane, ``llmreplay/lane.py``, answers plain calls without it).
 
     python -m benchmarks.plain [--duration 10] [--connections 64]
 """
@@ -107,7 +108,7 @@ def measure(duration: float = 10.0, connections: int = 64) -> tuple[list[Row], d
             ours["rps"] >= TARGET_RATIO * base["rps"],
         ),
         Row(
-            "1. requests/s, the floor: llmreplay's application answering a fixed body",
+            "1. requests/s, the floor: llmreplay's application answering a fixed body through aiohttp",
             floor["rps"],
             base["rps"],
             "req/s",
