@@ -4,6 +4,7 @@ clock; the figures in the comments are today's code's (2-core machine) before th
 
 import asyncio
 import contextlib
+import gc
 import random
 import time
 
@@ -163,3 +164,24 @@ def test_the_wall_clock_deadline_is_a_backstop():
 def test_default_deadline_is_far_beyond_the_counts():
     # The counts, not the clock, decide on any machine: a fresh budget does not expire while a test runs it.
     assert Budget(clock=time.monotonic)._deadline > time.monotonic()
+
+
+def test_a_full_collection_of_the_garbage_collector_is_not_counted_against_the_deadline():
+    # A gen-2 pause of over a second in a test process holding thousands of tests' objects once failed an SDK test.
+    was = gc.isenabled()
+    gc.disable()  # no collection of its own between the steps below
+    try:
+        late = Budget(seconds=0.001)
+        time.sleep(0.01)
+        with pytest.raises(OverBudget, match="longer than"):
+            late.spend()
+        paused = Budget(seconds=0.001)
+        gc.collect()
+        time.sleep(0.01)
+        paused.spend()  # the deadline is set again from now, once for that collection
+        time.sleep(0.01)
+        with pytest.raises(OverBudget, match="longer than"):
+            paused.spend()
+    finally:
+        if was:
+            gc.enable()
