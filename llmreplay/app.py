@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from llmreplay import limits
+from llmreplay.arrival import LANE
 from llmreplay.cassettes.watch import Watcher
 from llmreplay.config import Settings
 from llmreplay.control import admin, dashboard
@@ -21,8 +22,6 @@ from llmreplay.runtime import RUNTIME, Runtime, build_runtime
 
 __all__ = ["LANE", "RUNTIME", "Runtime", "create_app"]
 
-LANE = web.AppKey("llmreplay.lane", Lane)
-"""The express lane the server's connections offer their calls to first (:mod:`llmreplay.lane`)."""
 express = True
 """Whether apps are made with an express lane (``benchmarks.floor`` measures the application without one)."""
 

@@ -98,6 +98,10 @@ class Lane(Protocol):
         where the lane read it)."""
 
 
+LANE: web.AppKey[Lane] = web.AppKey("llmreplay.lane", Lane)
+"""Where an app keeps the lane its server's connections are to offer their requests to (:func:`stamp`)."""
+
+
 class _StampedHandler(RequestHandler):
     """aiohttp's connection protocol, noting when it last received bytes and closing one whose request head
     is late; where its server has an express lane, the lane answers what it can before aiohttp sees it."""

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from aiohttp import web
 
 from llmreplay import arrival, limits
-from llmreplay.app import LANE, create_app
+from llmreplay.app import create_app
 from llmreplay.config import Settings
 
 
@@ -68,7 +68,7 @@ class BackgroundServer:
         )
         await self._runner.setup()
         assert self._runner.server is not None
-        arrival.stamp(self._runner.server, srv.header_timeout_s, srv.max_connections, self.app.get(LANE))
+        arrival.stamp(self._runner.server, srv.header_timeout_s, srv.max_connections, self.app.get(arrival.LANE))
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
         server = site._server

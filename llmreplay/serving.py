@@ -118,8 +118,6 @@ async def _serve(
 
     for sig in signals:
         loop.add_signal_handler(sig, on_signal)
-    from llmreplay.app import LANE
-
     srv = app[RUNTIME].settings.server
     runner = web.AppRunner(
         app,
@@ -131,7 +129,7 @@ async def _serve(
     )
     await runner.setup()
     assert runner.server is not None
-    arrival.stamp(runner.server, srv.header_timeout_s, srv.max_connections, app.get(LANE))
+    arrival.stamp(runner.server, srv.header_timeout_s, srv.max_connections, app.get(arrival.LANE))
     collector.collect_all()
     tuner = asyncio.ensure_future(collector.watch(lambda: runner.server, in_flight=_in_flight(app)))
     try:
