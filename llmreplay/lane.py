@@ -13,7 +13,7 @@ and nothing is answered out of order:
 - an answer that is not whole and due now (a delay, a fault, a 429): the handler sends it when due
   (:func:`llmreplay.arrival.handed`);
 - a road that has to wait (a worker thread, say): the handler's task goes on from where it stopped
-  (:class:`Resume`);
+  (:class:`~llmreplay.resume.Resume`);
 - a request the lane does not take at all (a body still arriving, HTTP/1.0, a path with parameters or a
   query): aiohttp reads it as it always did.
 
@@ -29,8 +29,7 @@ import functools
 import http
 import logging
 import time
-from collections.abc import Coroutine, Generator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from aiohttp.helpers import rfc822_formatted_time
 from aiohttp.http import SERVER_SOFTWARE, HttpVersion11
@@ -44,6 +43,7 @@ from llmreplay.middleware import log_access
 from llmreplay.model import Answer, Call
 from llmreplay.observers import Done
 from llmreplay.providers import registry
+from llmreplay.resume import Resume
 from llmreplay.runtime import Runtime
 from llmreplay.shaping.writer import clock
 from llmreplay.sources.cassette import cassette_label, match_of
@@ -191,31 +191,3 @@ def _reason(status: int) -> str:
 
 async def _ready(prepared: road.Prepared) -> road.Prepared:
     return prepared
-
-
-class Resume:
-    """The rest of a coroutine the lane started that then had to wait: awaited in the handler's task, it goes on
-    from where it stopped (the future it waits on is the task's to wait on), as ``await`` of it would have."""
-
-    def __init__(self, coro: Coroutine[Any, Any, Any], waiting: Any) -> None:
-        self._coro = coro
-        self._waiting = waiting
-
-    def __await__(self) -> Generator[Any, Any, Any]:
-        coro, out = self._coro, self._waiting
-        while True:
-            try:
-                sent = yield out
-            except GeneratorExit:
-                coro.close()
-                raise
-            except BaseException as exc:
-                try:
-                    out = coro.throw(exc)
-                except StopIteration as stop:
-                    return stop.value
-            else:
-                try:
-                    out = coro.send(sent)
-                except StopIteration as stop:
-                    return stop.value
