@@ -57,7 +57,7 @@ def figures(quick: bool) -> dict[int, Callable[[], tuple[list[Row], dict[str, An
         1: lambda: plain.measure(duration=PLAIN_SECONDS[False], connections=CONNECTIONS),
         2: lambda: held.measure([1000, 5000, 10_000], events=EVENTS, workers_level=10_000),
         3: lambda: replay.measure(streams=1000, events=40),
-        4: lambda: proxy.measure(rounds_single=100, rounds_many=3, events=20),
+        4: lambda: proxy.measure(rounds_single=100, rounds_many=6, events=20),
         5: lambda: cassette.measure(interactions=10_000),
     }
 

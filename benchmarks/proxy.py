@@ -4,9 +4,10 @@ The upstream is the bare aiohttp streaming handler (``baseline.py``, K events 10
 client to core 1 so that it never competes with the proxy; ``llmreplay record --upstream`` runs alone on
 core 0 and writes its cassette to a temporary folder. The stream client measures TTFB (first event) and
 TTLB (last event) calling the upstream directly and then through the proxy, with 1 stream at a time (after
-5), then, after a warm-up round of 200, with 200 concurrent streams started within 50 ms (a burst) and with
-200 streams at 100 ms gaps arriving over a second (steady: all 200 open at once); the figures are the
-differences of the percentiles. Beside them, the proxy's CPU time per proxied stream at 200 concurrent streams
+5), then, after a warm-up round of 200, with 200 concurrent streams started within 50 ms (a burst; direct and
+through the proxy in turn, round by round, so that both see the machine's drift alike) and with 200 streams at
+100 ms gaps arriving over a second (steady: all 200 open at once); the figures are the differences of the
+percentiles. Beside them, the proxy's CPU time per proxied stream at 200 concurrent streams
 (``/proc/<pid>/stat``, the recording of each stream included), which a busy machine moves far less than the
 wall-clock figures.
 
@@ -16,12 +17,13 @@ wall-clock figures.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import tempfile
 import time
 from typing import Any
 
-from benchmarks.harness import CLIENT_CORE, Row, baseline_cmd, free_port, llmreplay_cmd, serve, table
+from benchmarks.harness import CLIENT_CORE, Row, baseline_cmd, free_port, llmreplay_cmd, pct, serve, table
 from benchmarks.streams import run_client
 
 GAP_MS = 10.0
@@ -52,7 +54,8 @@ def measure(rounds_single: int, rounds_many: int, events: int, many: int = 200) 
         port = free_port()
         cmd = llmreplay_cmd(port, "--upstream", up.url, "--cassettes", tmp, "--cassette", "bench", command="record")
         with serve(cmd, port, env={"LLMREPLAY_QUIET": "1"}) as proxy:
-            for label, base_url in (("direct", up.url), ("proxy", proxy.url)):
+            urls = {"direct": up.url, "proxy": proxy.url}
+            for label, base_url in urls.items():
                 # One stream at a time first, its pool warmed by a few: after a round of 200, the 200 idle pooled
                 # connections expire together 15 s later (aiohttp's keep-alive), and closing them holds the loop
                 # ~5-10 ms, which would fall on one of these streams (docs/performance.md, "The relay").
@@ -60,18 +63,15 @@ def measure(rounds_single: int, rounds_many: int, events: int, many: int = 200) 
                 raw[f"{label}-1"] = run_client(
                     base_url + query, 1, body=BODY, gap_ms=GAP_MS, ramp_s=0, rounds=rounds_single
                 )
+            for base_url in urls.values():
                 # Warm-up: as many streams as the concurrent run, so that the proxy's pool holds a connection to
                 # the upstream for each; opening them (~0.1 ms of CPU each) is then not in the measured ramp
                 # (docs/performance.md, "Record proxy at scale").
                 run_client(base_url + query, many, body=BODY, gap_ms=GAP_MS, ramp_s=0.05)
-                time.sleep(0.5)  # the warm-up's recordings are made and written after its last byte
-                before = cpu_s(proxy.proc.pid)
-                raw[f"{label}-{many}"] = run_client(
-                    base_url + query, many, body=BODY, gap_ms=GAP_MS, ramp_s=0.05, rounds=rounds_many
-                )
-                if label == "proxy":
-                    time.sleep(0.5)  # the last streams' recordings are made and written after their last byte
-                    raw["proxy-cpu-ms-per-stream"] = (cpu_s(proxy.proc.pid) - before) * 1000 / (many * rounds_many)
+            time.sleep(0.5)  # the warm-up's recordings are made and written after its last byte
+            raw[f"direct-{many}"], raw[f"proxy-{many}"], cpu = _bursts(urls, query, many, rounds_many, proxy.proc.pid)
+            raw["proxy-cpu-ms-per-stream"] = cpu * 1000 / (many * rounds_many)
+            for label, base_url in urls.items():
                 time.sleep(0.5)
                 raw[f"{label}-steady"] = run_client(
                     base_url + steady, many, body=BODY, gap_ms=STEADY_GAP_MS, ramp_s=STEADY_RAMP_S, rounds=rounds_many
@@ -117,10 +117,43 @@ def measure(rounds_single: int, rounds_many: int, events: int, many: int = 200) 
     return rows, raw
 
 
+def _bursts(
+    urls: dict[str, str], query: str, many: int, rounds: int, proxy_pid: int
+) -> tuple[dict[str, Any], dict[str, Any], float]:
+    """The burst rounds, direct and through the proxy in turn, round by round: this machine's pace drifts over
+    seconds (the same code's CPU per proxied stream moves from 0.95 to 1.5 ms between runs), and the two sides
+    of a difference must see the same drift (docs/performance.md, "The proxy's turns of the loop"). Each side's
+    figures are those of all its rounds' streams together; the proxy's CPU time is counted over its rounds, each
+    with the half second after it in which its recordings are made and written."""
+    samples: dict[str, dict[str, list[float]]] = {label: {"ttft_ms": [], "ttlb_ms": []} for label in urls}
+    completed = dict.fromkeys(urls, 0)
+    cpu = 0.0
+    with tempfile.TemporaryDirectory() as tmp:
+        dump = f"{tmp}/arrivals.json"
+        for _ in range(rounds):
+            for label, base_url in urls.items():
+                before = cpu_s(proxy_pid)
+                res = run_client(base_url + query, many, body=BODY, gap_ms=GAP_MS, ramp_s=0.05, dump=dump)
+                completed[label] += res["completed"]
+                with open(dump) as f:
+                    for arrivals in json.load(f):
+                        if arrivals:
+                            samples[label]["ttft_ms"].append(arrivals[0] / 1000)
+                            samples[label]["ttlb_ms"].append(arrivals[-1] / 1000)
+                if label == "proxy":
+                    time.sleep(0.5)
+                    cpu += cpu_s(proxy_pid) - before
+    out = {
+        label: {"completed": completed[label], **{k: {"p50": pct(v, 0.5), "p99": pct(v, 0.99)} for k, v in got.items()}}
+        for label, got in samples.items()
+    }
+    return out["direct"], out["proxy"], cpu
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=100, help="sequential single streams")
-    ap.add_argument("--rounds-many", type=int, default=3, help="rounds of 200 concurrent streams")
+    ap.add_argument("--rounds-many", type=int, default=6, help="rounds of 200 concurrent streams, each side")
     ap.add_argument("--events", type=int, default=20)
     args = ap.parse_args(argv)
     rows, _ = measure(args.rounds, args.rounds_many, args.events)
