@@ -27,11 +27,6 @@ from benchmarks.peers import STAND_IN, Outcome, Peer, Shape
 from benchmarks.peers_install import PeerError, install
 from benchmarks.peers_tables import AGAIN
 
-FIG1_TEXT = (
-    "Here's what I found: the function returns early when the input is empty, so the loop never runs. "
-    "Adding a guard at the top fixes it."
-)
-"""One of llmreplay's generated replies to figure 1's request: the peers answer a reply of the same length."""
 PEER_MAX_STREAMS = 5000
 """Figure 2's levels the peers run at: the issue's 1,000 and 5,000 (10,000 is llmreplay's memory figure)."""
 
@@ -89,10 +84,10 @@ def run_plain(
     drive: Callable[[str, float, int], dict[str, float]] = plain.drive,
 ) -> list[Outcome]:
     def measure(server: Server, url: str) -> dict[str, float]:
-        check_reply(url, FIG1_TEXT)
+        check_reply(url, plain.FIG1_TEXT)
         return drive(url, duration, connections)
 
-    return [attempt(p, Shape(FIG1_TEXT), root, measure) for p in peers]
+    return [attempt(p, Shape(plain.FIG1_TEXT), root, measure) for p in peers]
 
 
 def stream_shape(events: int) -> Shape:
@@ -150,7 +145,7 @@ def section(
     if figure == 1:
         outcomes = run_plain(peers, root, duration, connections)
         again = attempt(
-            bare_again(), Shape(FIG1_TEXT), root, lambda server, url: plain.drive(url, duration, connections)
+            bare_again(), Shape(plain.FIG1_TEXT), root, lambda server, url: plain.drive(url, duration, connections)
         )
         outcomes.append(again)
         raw["peers"] = peers_tables.raw_of(outcomes)

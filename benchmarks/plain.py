@@ -4,7 +4,9 @@ Both servers run on core 0 with zero configured delay; wrk (Debian's package, in
 missing) runs on core 1 with one thread and 64 connections, POSTing the same small chat request. A third
 server, llmreplay's application with every handler answering the baseline's fixed body
 (``benchmarks.floor``), gives the floor: the most any answer built through aiohttp's web layer could reach
-(llmreplay's express lane, ``llmreplay/lane.py``, answers plain calls without it).
+(llmreplay's express lane, ``llmreplay/lane.py``, answers plain calls without it). A fourth, llmreplay with a
+rules file whose one rule answers every call with a fixed text as long as a generated reply, gives issue 23's
+target 2 for scripted rules (reported).
 
     python -m benchmarks.plain [--duration 10] [--connections 64]
 """
@@ -34,6 +36,11 @@ from benchmarks.harness import (
 
 BODY = {"model": "gpt-4o", "messages": [{"role": "user", "content": "Hello!"}]}
 TARGET_RATIO = 0.8
+FIG1_TEXT = (
+    "Here's what I found: the function returns early when the input is empty, so the loop never runs. "
+    "Adding a guard at the top fixes it."
+)
+"""One of llmreplay's generated replies to figure 1's request: a scripted rule and the peers answer one as long."""
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
 
 
@@ -98,6 +105,13 @@ def measure(duration: float = 10.0, connections: int = 64) -> tuple[list[Row], d
     port = free_port()
     with serve(floor_cmd(port), port, env=llmreplay_env(0, 0)) as s:
         floor = drive(f"{s.url}/v1/chat/completions", duration, connections)
+    with tempfile.TemporaryDirectory() as tmp:
+        # Issue 23's target 2 (reported): the same request answered by a scripted rule with a fixed reply.
+        rules = Path(tmp) / "rules.json"
+        rules.write_text(json.dumps({"rules": [{"name": "bench", "reply": {"text": FIG1_TEXT}}]}))
+        port = free_port()
+        with serve(llmreplay_cmd(port, "--rules", str(rules)), port, env=llmreplay_env(0, 0)) as s:
+            ruled = drive(f"{s.url}/v1/chat/completions", duration, connections)
     rows = [
         Row(
             f"1. requests/s, {connections} connections",
@@ -108,6 +122,14 @@ def measure(duration: float = 10.0, connections: int = 64) -> tuple[list[Row], d
             ours["rps"] >= TARGET_RATIO * base["rps"],
         ),
         Row(
+            f"1. requests/s, answered by a scripted rule, {connections} connections",
+            ruled["rps"],
+            base["rps"],
+            "req/s",
+            f"≥ {TARGET_RATIO}× baseline (reported)",
+            ruled["rps"] >= TARGET_RATIO * base["rps"],
+        ),
+        Row(
             "1. requests/s, the floor: llmreplay's application answering a fixed body through aiohttp",
             floor["rps"],
             base["rps"],
@@ -115,10 +137,12 @@ def measure(duration: float = 10.0, connections: int = 64) -> tuple[list[Row], d
         ),
         Row("1. latency p50", ours.get("p50", float("nan")), base.get("p50", float("nan")), "ms"),
         Row("1. latency p99", ours.get("p99", float("nan")), base.get("p99", float("nan")), "ms"),
+        Row("1. latency p99, a scripted rule", ruled.get("p99", float("nan")), base.get("p99", float("nan")), "ms"),
     ]
-    if ours["non2xx"] or ours["socket_errors"]:
-        rows.append(Row("1. non-2xx / socket errors", f"{ours['non2xx']:.0f} / {ours['socket_errors']:.0f}"))
-    return rows, {"llmreplay": ours, "baseline": base, "floor": floor}
+    for what, got in (("", ours), (", a scripted rule", ruled)):
+        if got["non2xx"] or got["socket_errors"]:
+            rows.append(Row(f"1. non-2xx / socket errors{what}", f"{got['non2xx']:.0f} / {got['socket_errors']:.0f}"))
+    return rows, {"llmreplay": ours, "baseline": base, "floor": floor, "rule": ruled}
 
 
 def main(argv: list[str] | None = None) -> int:
