@@ -43,7 +43,7 @@ from llmreplay.middleware import log_access
 from llmreplay.model import Answer, Call
 from llmreplay.observers import Done
 from llmreplay.providers import registry
-from llmreplay.resume import Resume
+from llmreplay.resume import Resume, ready
 from llmreplay.runtime import Runtime
 from llmreplay.shaping.writer import clock
 from llmreplay.sources.cassette import cassette_label, match_of
@@ -121,7 +121,7 @@ class Lane:
         answer, later, settled = prepared
         head = _head(answer, later) if settled is None and isinstance(later, Done) and _whole(answer) else None
         if head is None:
-            return conn.hand_on(message, body, (t0, _ready(prepared)))
+            return conn.hand_on(message, body, (t0, ready(prepared)))
         assert isinstance(later, Done)
         rt.writer.poll()
         rt.observers.started(later.endpoint, "POST", call.path, False, route.key)
@@ -187,7 +187,3 @@ def _reason(status: int) -> str:
         return http.HTTPStatus(status).phrase
     except ValueError:
         return ""
-
-
-async def _ready(prepared: road.Prepared) -> road.Prepared:
-    return prepared

@@ -51,13 +51,14 @@ def begun(coro: Coroutine[Any, Any, T]) -> Coroutine[Any, Any, T]:
     try:
         waiting = coro.send(None)
     except StopIteration as stop:
-        return _returns(stop.value)
+        return ready(stop.value)
     except Exception as exc:
         return _raises(exc)
     return _rest(coro, waiting)
 
 
-async def _returns(value: T) -> T:
+async def ready(value: T) -> T:
+    """A coroutine that gives ``value`` at once: what is already done, awaited where a coroutine is expected."""
     return value
 
 
