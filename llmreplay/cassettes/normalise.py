@@ -24,10 +24,11 @@ from llmreplay.cassettes.textmarks import Marks, anchored, substitute
 ID_PREFIXES: tuple[str, ...] = ("call_", "toolu_", "srvtoolu_", "msg_", "resp_", "fc_", "rs_", "chatcmpl-")
 """Starts of the ids OpenAI and Anthropic generate (tool calls, messages, responses, reasoning items)."""
 _ID = re.compile(
-    r"(?<![A-Za-z0-9_-])(srvtoolu_|toolu_|call_|msg_|resp_|fc_|rs_|chatcmpl-)"
-    r"(?=[A-Za-z]*\d)[A-Za-z0-9]{8,}(?![A-Za-z0-9_-])"
+    r"(?<![A-Za-z0-9_-])(srvtoolu_|toolu_|call_|msg_|resp_|fc_|rs_|chatcmpl-)[A-Za-z0-9]{8,}(?![A-Za-z0-9_-])"
 )
-"""An id has a digit in its random part, so a function named ``call_weather`` is not one."""
+_DIGIT = re.compile(r"\d")
+_ID_FIELD = re.compile(r'"(?:id|tool_call_id|call_id|tool_use_id)" ?: ?"\Z')
+"""Where a value is an id whatever its letters: one in 68 of OpenAI's 24-letter call ids has no digit."""
 _UUID = re.compile(
     r"(?<![0-9A-Fa-f-])[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}(?![0-9A-Fa-f-])"
 )
@@ -57,7 +58,7 @@ def builtin(text: str, seen: dict[str, str], marks: Marks | None = None) -> str:
     # Every prefix but one ends in "_", which most plain chat bodies do not hold at all.
     if ("_" in text or "chatcmpl-" in text) and any(p in text for p in ID_PREFIXES):
         by_prefix = numbered(None)
-        spans += [(a, b, by_prefix) for a, b in matches(text, _ID, ID_PREFIXES)]
+        spans += [(a, b, by_prefix) for a, b in matches(text, _ID, ID_PREFIXES) if _is_id(text, a, b)]
     if "-" in text:
         if marks.has_hex(_UUID_SKELETON):
             uuid = numbered("uuid:")
@@ -75,6 +76,12 @@ def builtin(text: str, seen: dict[str, str], marks: Marks | None = None) -> str:
 _UUID_SKELETON = b"hhhhhhhh-hhhh-hhhh-hhhh-hhhhhhhhhhhh"
 _DATE = b"0000-00-00"
 _TEN = b"0" * 10
+
+
+def _is_id(text: str, start: int, end: int) -> bool:
+    """An id has a digit in its random part, so that a function named ``call_weather`` is not one, unless it is
+    the value of an id field (``tool_call_id``), where a generated id with no digit is still an id."""
+    return _DIGIT.search(text, start, end) is not None or _ID_FIELD.search(text[max(0, start - 20) : start]) is not None
 
 
 def _time(_: str) -> str:

@@ -58,6 +58,19 @@ def test_ids_are_numbered_by_first_appearance_and_times_become_placeholders() ->
     assert out["name"] == "call_weather"  # no digit: a function's name, not an id
 
 
+def test_an_id_field_holds_an_id_even_without_a_digit() -> None:
+    # One in 68 of OpenAI's call ids has no digit in its 24 letters; in an id field it is numbered all the same.
+    lettered = "call_abcdefghijklmnopqrstuvwX"
+    body = turn(lettered, "t", 1)
+    body["messages"][1]["tool_calls"][0]["function"]["name"] = "call_getWeatherNow"
+    for text in (json.dumps(body), json.dumps(body, separators=(",", ":"))):
+        out = json.loads(builtin(text, {}))
+        assert out["messages"][1]["tool_calls"][0]["id"] == out["messages"][2]["tool_call_id"] == "call_<1>"
+        assert out["messages"][1]["tool_calls"][0]["function"]["name"] == "call_getWeatherNow"
+    idx = Index([("c", recorded(turn("call_A1b2C3d4E5f6", "t", 1)))])
+    assert idx.lookup(call(turn(lettered, "t", 1))) is not None
+
+
 def test_a_second_turn_matches_when_its_ids_and_times_differ() -> None:
     idx = Index([("c", recorded(turn("call_A1b2C3d4E5f6", "2026-12-06T10:00:00Z", 1765015200)))])
     again = call(turn("call_Z9y8X7w6V5u4", "2026-12-07T11:30:05Z", 1765107005))
