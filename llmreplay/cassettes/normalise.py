@@ -58,7 +58,10 @@ def builtin(text: str, seen: dict[str, str], marks: Marks | None = None) -> str:
     # Every prefix but one ends in "_", which most plain chat bodies do not hold at all.
     if ("_" in text or "chatcmpl-" in text) and any(p in text for p in ID_PREFIXES):
         by_prefix = numbered(None)
-        spans += [(a, b, by_prefix) for a, b in matches(text, _ID, ID_PREFIXES) if _is_id(text, a, b)]
+        found = matches(text, _ID, ID_PREFIXES)
+        # An id is one wherever the body quotes it (a tool result naming its call), once an id field holds it.
+        held = {text[a:b] for a, b in found if _in_id_field(text, a)}
+        spans += [(a, b, by_prefix) for a, b in found if _is_id(text, a, b, held, seen)]
     if "-" in text:
         if marks.has_hex(_UUID_SKELETON):
             uuid = numbered("uuid:")
@@ -78,10 +81,15 @@ _DATE = b"0000-00-00"
 _TEN = b"0" * 10
 
 
-def _is_id(text: str, start: int, end: int) -> bool:
-    """An id has a digit in its random part, so that a function named ``call_weather`` is not one, unless it is
-    the value of an id field (``tool_call_id``), where a generated id with no digit is still an id."""
-    return _DIGIT.search(text, start, end) is not None or _ID_FIELD.search(text[max(0, start - 20) : start]) is not None
+def _in_id_field(text: str, start: int) -> bool:
+    return _ID_FIELD.search(text[max(0, start - 20) : start]) is not None
+
+
+def _is_id(text: str, start: int, end: int, held: set[str], seen: dict[str, str]) -> bool:
+    """An id has a digit in its random part, so that a function named ``call_weather`` is not one, unless an
+    id field (``tool_call_id``) of the body holds it: a generated id with no digit is still an id there and
+    wherever the body quotes it. ``seen``: ids already found in the key's other texts."""
+    return _DIGIT.search(text, start, end) is not None or text[start:end] in held or text[start:end] in seen
 
 
 def _time(_: str) -> str:

@@ -67,6 +67,13 @@ def test_an_id_field_holds_an_id_even_without_a_digit() -> None:
         out = json.loads(builtin(text, {}))
         assert out["messages"][1]["tool_calls"][0]["id"] == out["messages"][2]["tool_call_id"] == "call_<1>"
         assert out["messages"][1]["tool_calls"][0]["function"]["name"] == "call_getWeatherNow"
+    # Quoted in free text, it is the same id; with no id field to hold it, a word like it stays as it is.
+    quoted = turn(lettered, "t", 1)
+    quoted["messages"][2]["content"] = f"result of {lettered}"
+    assert json.loads(builtin(json.dumps(quoted), {}))["messages"][2]["content"] == "result of call_<1>"
+    alone = json.dumps({"content": f"result of {lettered}"})
+    assert json.loads(builtin(alone, {}))["content"] == f"result of {lettered}"
+    assert json.loads(builtin(alone, {lettered: "call_<1>"}))["content"] == "result of call_<1>"
     idx = Index([("c", recorded(turn("call_A1b2C3d4E5f6", "t", 1)))])
     assert idx.lookup(call(turn(lettered, "t", 1))) is not None
 
