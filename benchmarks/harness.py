@@ -189,6 +189,11 @@ def pct(xs: Sequence[float], p: float) -> float:
     return s[min(len(s) - 1, max(0, round(p * len(s) + 0.5) - 1))]
 
 
+def summary(xs: Sequence[float]) -> dict[str, float]:
+    """A sample's median, p99, maximum and size, as the figures report them."""
+    return {"p50": pct(xs, 0.5), "p99": pct(xs, 0.99), "max": max(xs, default=float("nan")), "n": len(xs)}
+
+
 @dataclasses.dataclass
 class Row:
     """One line of the results table: a figure, both values, and whether its target is met."""

@@ -23,7 +23,7 @@ import tempfile
 import time
 from typing import Any
 
-from benchmarks.harness import CLIENT_CORE, Row, baseline_cmd, free_port, llmreplay_cmd, pct, serve, table
+from benchmarks.harness import CLIENT_CORE, Row, baseline_cmd, free_port, llmreplay_cmd, serve, summary, table
 from benchmarks.streams import run_client
 
 GAP_MS = 10.0
@@ -144,7 +144,7 @@ def _bursts(
                     time.sleep(0.5)
                     cpu += cpu_s(proxy_pid) - before
     out = {
-        label: {"completed": completed[label], **{k: {"p50": pct(v, 0.5), "p99": pct(v, 0.99)} for k, v in got.items()}}
+        label: {"completed": completed[label], **{k: summary(v) for k, v in got.items()}}
         for label, got in samples.items()
     }
     return out["direct"], out["proxy"], cpu

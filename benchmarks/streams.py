@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from benchmarks.harness import CLIENT_CORE, ROOT, pct, pinned, raise_fd_limit
+from benchmarks.harness import CLIENT_CORE, ROOT, pinned, raise_fd_limit, summary
 
 _SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35 if sys.platform == "linux" else None)
 """Linux's receive timestamps (Python names the constant only on some builds; 35 is its generic value)."""
@@ -222,9 +222,6 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         held += d
         peak = max(peak, held)
 
-    def stats(xs: list[float]) -> dict[str, float]:
-        return {"p50": pct(xs, 0.5), "p99": pct(xs, 0.99), "max": max(xs) if xs else float("nan"), "n": len(xs)}
-
     if args.dump:
         dump = [[round((t - p.sent) * 1e6) for t, n in p.arrivals for _ in range(n)] for p in protos if p is not None]
         Path(args.dump).write_text(json.dumps(dump))
@@ -237,11 +234,11 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         "peak_held": peak,
         "connect_s": connect_s,
         "wall_s": wall,
-        "gap_error_ms": stats(gap_err),
-        "ttft_error_ms": stats(ttft_err),
-        "ttft_ms": stats(ttft),
-        "ttlb_ms": stats(ttlb),
-        "client_lateness_ms": stats(lateness),
+        "gap_error_ms": summary(gap_err),
+        "ttft_error_ms": summary(ttft_err),
+        "ttft_ms": summary(ttft),
+        "ttlb_ms": summary(ttlb),
+        "client_lateness_ms": summary(lateness),
         "unstamped_reads": sum(p.unstamped for p in live),
     }
 
