@@ -1,10 +1,7 @@
 """A coroutine run up to its first wait now, and the rest of it awaited later, where it is needed.
 
 The express lane runs the road's coroutine inside aiohttp's parser callback and, when the road has to wait,
-hands the rest to the handler's task (:mod:`llmreplay.lane`). The record proxy's upstream client writes a request
-body the same way (:mod:`llmreplay.sources.upstream`): aiohttp runs the body writer as a task of its own, which
-on Python 3.11 waits for its first turn behind everything the loop has ready, and in a burst that turn is
-milliseconds away (aiohttp starts it at once on 3.12 and later).
+hands the rest to the handler's task (:mod:`llmreplay.lane`).
 """
 
 from __future__ import annotations
@@ -45,27 +42,6 @@ class Resume:
                     return stop.value
 
 
-def begun(coro: Coroutine[Any, Any, T]) -> Coroutine[Any, Any, T]:
-    """``coro`` run now up to its first wait (or its end); awaiting what is returned, or running it as a task,
-    goes on from there and gives its result or raises its error, as ``coro`` itself would have."""
-    try:
-        waiting = coro.send(None)
-    except StopIteration as stop:
-        return ready(stop.value)
-    except Exception as exc:
-        return _raises(exc)
-    return _rest(coro, waiting)
-
-
 async def ready(value: T) -> T:
     """A coroutine that gives ``value`` at once: what is already done, awaited where a coroutine is expected."""
     return value
-
-
-async def _raises(exc: Exception) -> Any:
-    raise exc
-
-
-async def _rest(coro: Coroutine[Any, Any, T], waiting: Any) -> T:
-    result: T = await Resume(coro, waiting)
-    return result

@@ -1,15 +1,22 @@
-"""A coroutine begun now and finished where it is awaited (:mod:`llmreplay.resume`)."""
+"""The rest of a coroutine, started in one place and finished where it is awaited (:mod:`llmreplay.resume`)."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
+from typing import Any
 
 import pytest
 
-from llmreplay.resume import begun
+from llmreplay.resume import Resume, ready
 
 
-async def test_the_first_step_runs_at_once_and_the_rest_where_awaited() -> None:
+def _started(coro: Coroutine[Any, Any, Any]) -> Resume:
+    """``coro`` run up to its first wait, as the express lane runs the road in the parser's callback."""
+    return Resume(coro, coro.send(None))
+
+
+async def test_the_rest_goes_on_where_it_is_awaited() -> None:
     loop = asyncio.get_running_loop()
     seen: list[str] = []
     gate: asyncio.Future[str] = loop.create_future()
@@ -20,25 +27,22 @@ async def test_the_first_step_runs_at_once_and_the_rest_where_awaited() -> None:
         seen.append(got)
         return got + "!"
 
-    rest = begun(work())
+    rest = _started(work())
     assert seen == ["first"]  # before any turn of the loop
     gate.set_result("second")
     assert await rest == "second!"
     assert seen == ["first", "second"]
 
 
-async def test_a_coroutine_that_never_waits_gives_its_result_when_awaited() -> None:
-    async def at_once() -> int:
-        return 7
+async def test_an_error_after_the_wait_is_raised_where_awaited() -> None:
+    gate: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
-    assert await begun(at_once()) == 7
-
-
-async def test_an_error_before_the_first_wait_is_raised_where_awaited() -> None:
     async def broken() -> None:
+        await gate
         raise ValueError("bad")
 
-    rest = begun(broken())  # nothing raised here, as a task would not have raised here
+    rest = _started(broken())
+    gate.set_result(None)
     with pytest.raises(ValueError, match="bad"):
         await rest
 
@@ -54,10 +58,19 @@ async def test_run_as_a_task_the_rest_can_be_cancelled_at_its_wait() -> None:
         finally:
             cleaned.append("finally")
 
-    task = asyncio.ensure_future(begun(waits()))
+    rest = _started(waits())
+
+    async def awaiting() -> None:
+        await rest
+
+    task = asyncio.ensure_future(awaiting())
     await asyncio.sleep(0)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
     assert cleaned == ["finally"]
     assert never.cancelled()
+
+
+async def test_ready_gives_its_value_when_awaited() -> None:
+    assert await ready(7) == 7

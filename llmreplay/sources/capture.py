@@ -23,14 +23,14 @@ from llmreplay.model import Answer, Frame
 from llmreplay.providers.registry import streams_by_path
 from llmreplay.shaping.clock import clock
 
-# Connection-level headers (RFC 9110 §7.6.1) belong to one hop; aiohttp sets its own.
+# Connection-level headers (RFC 9110 §7.6.1) belong to one hop; each side's HTTP code sets its own.
 _HOP_BY_HOP = frozenset(
     {"host", "content-length", "connection", "transfer-encoding", "keep-alive", "te", "trailer", "upgrade"}
 )
 
 _URL_QUERY = re.compile(r"""(\b[a-z][a-z0-9+.-]*://[^\s'"?#]*)\?[^\s'"#]*""", re.IGNORECASE)
-"""A URL's query inside an error's text: aiohttp names the URL it asked (``url='…?key=…'``), and a query may
-carry the client's key, which must reach neither the client's 502 nor the recording."""
+"""A URL's query inside an error's text (``url='…?key=…'``, as an HTTP or TLS library may name what it asked): a
+query may carry the client's key, which must reach neither the client's 502 nor the recording."""
 
 _WHAT = {"connect": "is unreachable", "timeout": "timed out", "disconnect": "closed the connection"}
 

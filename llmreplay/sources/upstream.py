@@ -11,19 +11,18 @@ The upstream is read to its end even when a fault cut the client's stream short,
 upstream sent; a client that leaves ends the read (nobody pays for tokens no one reads).
 
 Upstream failures reach the client as they happened (an unreachable upstream as a 502, a silent one as a 504,
-a dropped connection as a dropped connection) and are recorded as such.
+a dropped connection as a dropped connection) and are recorded as such. The calls go through llmreplay's own
+HTTP/1.1 client (:mod:`llmreplay.sources.client`), whose connections hand each chunk of a stream straight to the
+client's relay (:mod:`llmreplay.shaping.relay`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from typing import Any
 
-import aiohttp
-from aiohttp.client_reqrep import ClientRequest
 from multidict import CIMultiDict
 from yarl import URL
 
@@ -32,11 +31,11 @@ from llmreplay.cassettes.scrub import Scrubber
 from llmreplay.codec import Codec
 from llmreplay.exchange import Exchange
 from llmreplay.model import Answer, Call, Cut, Frame, frame_of
-from llmreplay.resume import begun
 from llmreplay.shaping.clock import clock
 from llmreplay.sources.base import Play
 from llmreplay.sources.capture import Capture, failure, is_stream, skip_header
-from llmreplay.sources.pipe import ChunkSink, Pipe, start_pipe
+from llmreplay.sources.client import Client
+from llmreplay.sources.response import ChunkSink, Response, UpstreamError
 from llmreplay.sources.sigv4 import resign
 from llmreplay.sources.silence import Silence
 from llmreplay.sources.upstreams import resolve_upstream
@@ -67,7 +66,6 @@ class Upstream:
         scrub: Scrubber,
         *,
         timeout: float = 600,
-        session: aiohttp.ClientSession | None = None,
         max_recording: int = sys.maxsize,
         skipped: Skipped | None = None,
     ) -> None:
@@ -77,14 +75,12 @@ class Upstream:
         self.sink = sink
         self.scrub = scrub
         self.timeout = timeout
-        self._timeout = aiohttp.ClientTimeout(total=None, connect=timeout, sock_read=timeout)
         self._silence = Silence(timeout)
-        """Watches streams' bodies for a silent upstream instead of aiohttp's timer, moved on every chunk."""
+        """Watches answers' bodies for a silent upstream, with one timer rather than one moved on every chunk."""
         self.max_recording = max_recording
         """Most bytes of an answer recorded; a longer one is relayed whole and not recorded."""
         self.skipped = skipped
-        self._session = session
-        self._own_session = session is None
+        self._session: Client | None = None
         self._pending: set[asyncio.Task[None]] = set()
 
     def find(self, ex: Exchange) -> Play | None:
@@ -101,21 +97,13 @@ class Upstream:
     async def close(self) -> None:
         while self._pending:
             await asyncio.gather(*self._pending, return_exceptions=True)
-        if self._own_session and self._session is not None:
+        if self._session is not None:
             await self._session.close()
             self._session = None
 
-    def _client(self) -> aiohttp.ClientSession:
+    def _client(self) -> Client:
         if self._session is None:
-            # No pool limit: a proxy must not queue one client's request behind another's stream.
-            # No cookie jar: one client's cookies must never ride along on another's requests.
-            connector = aiohttp.TCPConnector(limit=0)
-            self._session = aiohttp.ClientSession(
-                connector=connector,
-                cookie_jar=aiohttp.DummyCookieJar(),
-                auto_decompress=True,
-                request_class=_REQUEST,
-            )
+            self._session = Client()
         return self._session
 
     def target(self, call: Call) -> URL:
@@ -146,34 +134,20 @@ class Upstream:
             headers=tuple((k.lower(), v) for k, v in sent if not skip_header(k)),
             body=call.body,
         )
-        # Only what the client sent goes upstream: no User-Agent, Accept or Content-Type of aiohttp's own.
-        auto = [h for h in ("User-Agent", "Accept", "Content-Type") if h not in headers]
         capture = Capture(recorded, api, endpoint, settled, self.max_recording)
         try:
-            resp = await self._client().request(
-                call.method,
-                target,
-                headers=headers,
-                data=call.body or None,
-                timeout=self._timeout,
-                allow_redirects=False,
-                skip_auto_headers=auto,
-            )
-        except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
-            return self._failed(capture, codec, "timeout", exc)
-        except aiohttp.ClientConnectorError as exc:
-            return self._failed(capture, codec, "connect", exc)
-        except aiohttp.ClientError as exc:
-            return self._failed(capture, codec, "disconnect", exc)
-        ctype = resp.headers.get("Content-Type", "")
+            resp = await self._client().request(call.method, target, headers.items(), call.body, self.timeout)
+        except UpstreamError as exc:
+            return self._failed(capture, codec, exc.kind, exc)
+        ctype = next((v for k, v in resp.headers if k.lower() == "content-type"), "")
         stream = is_stream(ctype, call.path)
-        out = tuple((k, v) for k, v in resp.headers.items() if not skip_header(k) and k.lower() != "content-encoding")
+        out = tuple((k, v) for k, v in resp.headers if not skip_header(k))
         capture.answered(resp.status, tuple((k.lower(), v) for k, v in out), ctype if stream else None)
         body = _Body(resp, capture, t0, self)
         # Whatever of the body came in with the headers leaves with them: one write, one wake-up of the client.
         first = body.ready()
+        body.watch()
         if stream:
-            body.watch()
             return Answer(resp.status, out, first, stream=True, live=body)
         frames = list(first)
         try:
@@ -219,20 +193,6 @@ class Upstream:
         task.add_done_callback(self._pending.discard)
 
 
-class _SentAtOnce(ClientRequest):
-    """A request whose body is written when aiohttp asks for its writer, not one turn of the loop later.
-
-    aiohttp buffers the headers to go out with the body, and writes the body from a task of its own, which it starts
-    at once on Python 3.12 and later. On 3.11 that task waits behind everything ready: in a burst of 200 proxied
-    streams, milliseconds before the request leaves (docs/performance.md, "The proxy's turns of the loop")."""
-
-    def write_bytes(self, *args: Any, **kwargs: Any) -> Coroutine[Any, Any, None]:
-        return begun(super().write_bytes(*args, **kwargs))
-
-
-_REQUEST: type[ClientRequest] = _SentAtOnce if sys.version_info < (3, 12) else ClientRequest
-
-
 class _Body:
     """The frames of an upstream answer as they arrive (:class:`~llmreplay.model.LiveFrames`).
 
@@ -240,7 +200,7 @@ class _Body:
     between reading a chunk and handing it on.
     """
 
-    def __init__(self, resp: aiohttp.ClientResponse, capture: Capture, t0: float, owner: Upstream) -> None:
+    def __init__(self, resp: Response, capture: Capture, t0: float, owner: Upstream) -> None:
         self._resp = resp
         self._capture = capture
         self._t0 = t0
@@ -248,13 +208,12 @@ class _Body:
         self._error: str | None = None
         self._over = False
         self._closed = False
-        self._pipe: Pipe | None = None
 
     def ready(self) -> tuple[Frame, ...]:
         """What of the body is already in, without waiting."""
-        if self._resp.content.exception() is not None:
+        if self._resp.exception() is not None:
             return ()
-        data = self._resp.content.read_nowait()
+        data = self._resp.read_nowait()
         if not data:
             return ()
         now = clock()
@@ -262,14 +221,13 @@ class _Body:
         return (frame_of((data, now - self._t0, True)),)
 
     def pipe(self, sink: ChunkSink) -> asyncio.Future[None] | None:
-        """Hand each chunk to ``sink`` as the upstream connection reads it, kept for the recording as when
-        iterated (:mod:`llmreplay.sources.pipe`). The future is done when the pipe stops; the body is then
-        iterated on, from where it stopped. None: iterate it now."""
+        """Hand each chunk to ``sink`` in the upstream connection's own read (no task between), kept for the
+        recording as when iterated. The future is done when the pipe stops (the body ended or broke, or ``sink``
+        took no more); the body is then iterated on, from where it stopped. None: iterate it now."""
         if self._over or self._closed:
             return None
         capture = self._capture
-        self._pipe = start_pipe(self._resp.content, lambda data: capture.add(data, clock()), sink)
-        return None if self._pipe is None else self._pipe.over
+        return self._resp.pipe(lambda data: capture.add(data, clock()), sink)
 
     @property
     def cut(self) -> Cut | None:
@@ -283,11 +241,9 @@ class _Body:
         if self._over:
             raise StopAsyncIteration
         try:
-            chunk = await self._resp.content.readany()
-        except (TimeoutError, aiohttp.ServerTimeoutError):
-            chunk, self._error = b"", "timeout"
-        except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError):
-            chunk, self._error = b"", "disconnect"
+            chunk = await self._resp.readany()
+        except UpstreamError as exc:
+            chunk, self._error = b"", exc.kind
         if not chunk:
             self._over = True
             raise StopAsyncIteration
@@ -301,8 +257,7 @@ class _Body:
         if self._closed:
             return
         self._closed = True
-        if self._pipe is not None:
-            self._pipe.stop()
+        self._resp.unpipe()
         if self._over or not drain:
             error = self._error or (None if self._over else "client-disconnect")
             self._end(error)
@@ -317,17 +272,12 @@ class _Body:
             self._end(self._error)
 
     def watch(self) -> None:
-        """A stream's body: silence is watched for by the upstream's one timer rather than by aiohttp's, which a
-        protocol moves on every chunk it reads (its last move, with the headers, still stands until a chunk
-        comes)."""
-        conn = self._resp.connection
-        if conn is not None and conn.protocol is not None:
-            conn.protocol.read_timeout = None
+        """The body is watched for a silent upstream by the upstream's one timer (:mod:`llmreplay.sources.silence`)."""
         capture = self._capture
-        self._owner._silence.watch(self._resp.content, lambda: capture.size)
+        self._owner._silence.watch(self._resp, lambda: capture.size)
 
     def _end(self, error: str | None) -> None:
-        self._owner._silence.forget(self._resp.content)
+        self._owner._silence.forget(self._resp)
         self._resp.release()
         capture, end = self._capture, clock()
         self._owner._finish(capture, lambda: capture.interaction(error, end))

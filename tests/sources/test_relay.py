@@ -1,5 +1,5 @@
 """The record proxy's relay: a stream no stage wraps goes from the upstream's read straight to the client
-(``sources/pipe.py``, ``shaping/relay.py``), records what iterating it recorded, keeps up with an upstream that
+(``sources/client.py``, ``shaping/relay.py``), records what iterating it recorded, keeps up with an upstream that
 sends as fast as it can, and waits for a client that reads slowly."""
 
 from __future__ import annotations

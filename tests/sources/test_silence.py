@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import aiohttp
-
+from llmreplay.sources.response import UpstreamError
 from llmreplay.sources.silence import Silence
 
 
 class _Reader:
-    """What the watcher reads of an aiohttp stream reader: the bytes received, and the error it is given."""
+    """What the watcher reads of an answer's body: the bytes received, and the error it is given."""
 
     def __init__(self) -> None:
         self.total_bytes = 0
@@ -50,7 +49,7 @@ async def test_a_stream_silent_for_the_timeout_gets_the_socket_timeout() -> None
     _after(watch, clock, 9.9)
     assert reader.error is None
     _after(watch, clock, 0.1)
-    assert isinstance(reader.error, aiohttp.ServerTimeoutError)
+    assert isinstance(reader.error, UpstreamError) and reader.error.kind == "timeout"
     assert watch._timer is None  # nothing left to watch: no timer
 
 
@@ -79,7 +78,7 @@ async def test_bytes_waiting_to_be_read_are_a_slow_client_not_a_silent_upstream(
     _after(watch, clock, 5)
     assert reader.error is None
     _after(watch, clock, 5)
-    assert isinstance(reader.error, aiohttp.ServerTimeoutError)
+    assert isinstance(reader.error, UpstreamError) and reader.error.kind == "timeout"
 
 
 async def test_a_finished_or_broken_body_is_let_go_not_timed_out() -> None:
