@@ -16,8 +16,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import ipaddress
+import socket
 import ssl
 from collections.abc import Iterable
+from typing import Any
 
 import httptools
 from yarl import URL
@@ -27,6 +30,7 @@ from llmreplay.sources.response import Response, UpstreamError
 
 KEEP_ALIVE_S = 15.0
 """How long an idle connection is kept for the next call (aiohttp's default)."""
+_DNS_TTL_S = 10.0
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
 """Calls sent again when a pooled connection turns out closed before any answer: never a POST, which may have been
 taken (and billed) however its connection then ended."""
@@ -144,12 +148,16 @@ def _framed(headers: list[tuple[str, str]]) -> bool:
 
 
 class Client:
-    """Pooled HTTP/1.1 connections to any number of upstreams, with no limit on their number."""
+    """Pooled HTTP/1.1 connections to any number of upstreams, with no limit on their number. ``tls``: the context
+    https connections are made with (by default the system's, made when first needed)."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         self._idle: dict[tuple[str, str, int], list[_Conn]] = {}
         self._open: set[_Conn] = set()
-        self._tls: ssl.SSLContext | None = None
+        self._tls = tls
+        self._addresses: dict[tuple[str, int], tuple[float, asyncio.Future[list[Any]]]] = {}
+        """Each host's addresses and when they were looked up: a burst of new connections to one upstream asks
+        the resolver once, not once each (aiohttp keeps them 10 s too)."""
 
     async def request(
         self, method: str, url: URL, headers: Iterable[tuple[str, str]], body: bytes, timeout: float
@@ -158,11 +166,12 @@ class Client:
         host, port = url.raw_host, url.port
         if not host or port is None or url.scheme not in ("http", "https"):
             raise UpstreamError("connect", f"Cannot connect to {url.scheme}://{host}: not an http(s) URL")
+        pairs = list(headers)
         lines = [f"{method} {url.raw_path_qs} HTTP/1.1", f"Host: {url.host_port_subcomponent}"]
-        if url.raw_user is not None and not any(k.lower() == "authorization" for k, _ in headers):
+        if url.raw_user is not None and not any(k.lower() == "authorization" for k, _ in pairs):
             creds = f"{url.user or ''}:{url.password or ''}".encode()
             lines.append("Authorization: Basic " + base64.b64encode(creds).decode("ascii"))
-        lines.extend(f"{k}: {v}" for k, v in headers)
+        lines.extend(f"{k}: {v}" for k, v in pairs)
         if body or method in ("POST", "PUT", "PATCH"):
             lines.append(f"Content-Length: {len(body)}")
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8", "surrogateescape")
@@ -208,15 +217,45 @@ class Client:
             tls = self._tls
         try:
             async with asyncio.timeout(timeout):
-                _, conn = await loop.create_connection(
-                    lambda: _Conn(self, key, loop), host, port, ssl=tls, server_hostname=host if tls else None
-                )
+                addresses = await self._resolve(loop, host, port)
+                error: OSError | None = None
+                for address in addresses:
+                    try:
+                        _, conn = await loop.create_connection(
+                            lambda: _Conn(self, key, loop), *address, ssl=tls, server_hostname=host if tls else None
+                        )
+                        break
+                    except OSError as exc:
+                        error = exc
+                else:
+                    raise error or OSError(f"no address for {host}")
         except TimeoutError as exc:
             raise UpstreamError("timeout", f"Connection timeout to host {scheme}://{host}:{port}") from exc
         except OSError as exc:
             raise UpstreamError("connect", f"Cannot connect to host {host}:{port} [{exc.strerror or exc}]") from exc
         self._open.add(conn)
         return conn
+
+    async def _resolve(self, loop: asyncio.AbstractEventLoop, host: str, port: int) -> list[tuple[str, int]]:
+        try:
+            ipaddress.ip_address(host)
+            return [(host, port)]
+        except ValueError:
+            pass
+        now = clock()
+        known = self._addresses.get((host, port))
+        if known is None or now - known[0] >= _DNS_TTL_S:
+            # One lookup shared by every connection asked for meanwhile: a burst's first calls all come here.
+            lookup = asyncio.ensure_future(loop.getaddrinfo(host, port, type=socket.SOCK_STREAM))
+            lookup.add_done_callback(lambda f: f.cancelled() or f.exception())  # its error is raised where awaited
+            known = self._addresses[(host, port)] = (now, lookup)
+        try:
+            infos = await asyncio.shield(known[1])
+        except OSError:
+            if self._addresses.get((host, port)) is known:
+                del self._addresses[(host, port)]
+            raise
+        return list(dict.fromkeys((str(info[4][0]), port) for info in infos))
 
     def _forget(self, conn: _Conn) -> None:
         self._open.discard(conn)

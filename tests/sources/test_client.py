@@ -5,11 +5,15 @@ upstream can fail."""
 from __future__ import annotations
 
 import asyncio
+import datetime
 import gzip
+import ipaddress
 import socket
+import ssl
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import pytest
 from yarl import URL
@@ -392,3 +396,102 @@ async def test_a_slow_reader_pauses_the_upstream_and_gets_every_byte() -> None:
             assert got == block * blocks
         finally:
             await client.close()
+
+
+def _self_signed(tmp: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """A server context with a certificate for 127.0.0.1, and a client context that trusts it alone."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "llmreplay test upstream")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    pem = tmp / "cert.pem"
+    pem.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_pem = tmp / "key.pem"
+    key_pem.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server.load_cert_chain(pem, key_pem)
+    client = ssl.create_default_context(cafile=str(pem))
+    return server, client
+
+
+async def test_https_is_spoken_with_a_verified_certificate(tmp_path: Path) -> None:
+    server_tls, client_tls = _self_signed(tmp_path)
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                writer.write(_ok(await _read_request(reader)))
+        except (ConnectionError, asyncio.IncompleteReadError):
+            writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=server_tls)
+    url = URL(f"https://127.0.0.1:{server.sockets[0].getsockname()[1]}/v1/x")
+    try:
+        client = Client(tls=client_tls)
+        try:
+            for body in (b"over tls", b"again, on the same connection"):
+                assert await _body(await client.request("POST", url, [], body, 5)) == body
+            assert len(client._open) == 1
+        finally:
+            await client.close()
+        stranger = Client()  # the system's trust store does not know this certificate
+        try:
+            with pytest.raises(UpstreamError) as failed:
+                await stranger.request("POST", url, [], b"{}", 5)
+            assert failed.value.kind == "connect" and "certificate" in str(failed.value).lower()
+        finally:
+            await stranger.close()
+    finally:
+        server.close()
+
+
+async def test_a_burst_of_new_connections_to_a_named_host_looks_it_up_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    loop = asyncio.get_running_loop()
+    lookups: list[str] = []
+
+    async def counted(host: str, port: int, **_: object) -> list[object]:
+        # The resolver, for a name of the test's own: 127.0.0.1 after a lookup's wait.
+        lookups.append(host)
+        await asyncio.sleep(0.05)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
+
+    monkeypatch.setattr(loop, "getaddrinfo", counted)
+    gate = asyncio.Event()
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
+        await _read_request(reader)
+        await gate.wait()  # every call holds its connection, so each needs one of its own
+        writer.write(_ok(b"ok"))
+        await reader.read()
+
+    async with _upstream(handle) as (url, _):
+        client = Client()
+        try:
+            named = url.with_host("upstream.test")
+            calls = [asyncio.ensure_future(client.request("POST", named, [], b"{}", 5)) for _ in range(5)]
+            await asyncio.sleep(0.2)
+            gate.set()
+            for resp in await asyncio.gather(*calls):
+                assert await _body(resp) == b"ok"
+            assert len(client._open) == 5
+        finally:
+            await client.close()
+    assert lookups == ["upstream.test"]
