@@ -57,8 +57,8 @@ def measure(rounds_single: int, rounds_many: int, events: int, many: int = 200) 
             urls = {"direct": up.url, "proxy": proxy.url}
             for label, base_url in urls.items():
                 # One stream at a time first, its pool warmed by a few: after a round of 200, the 200 idle pooled
-                # connections expire together 15 s later (aiohttp's keep-alive), and closing them holds the loop
-                # ~5-10 ms, which would fall on one of these streams (docs/performance.md, "The relay").
+                # connections expire together 15 s later (the keep-alive), and closing them takes the loop's time
+                # (~5-10 ms), which would fall on these streams (docs/performance.md, "The relay").
                 run_client(base_url + query, 1, body=BODY, gap_ms=GAP_MS, ramp_s=0, rounds=5)
                 raw[f"{label}-1"] = run_client(
                     base_url + query, 1, body=BODY, gap_ms=GAP_MS, ramp_s=0, rounds=rounds_single
