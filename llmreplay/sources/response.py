@@ -117,7 +117,7 @@ class Response:
         if sink is not None:
             self._keep(data)  # type: ignore[misc]
             if not sink(data):
-                self._unpipe()
+                self.unpipe()
             return
         self._chunks.append(data)
         self._held += len(data)
@@ -130,7 +130,7 @@ class Response:
         if decoder is not None and (rest := decoder.flush()):
             self.on_body(rest)
         self.complete = True
-        self._unpipe()
+        self.unpipe()
         self._wake()
 
     def set_exception(self, exc: BaseException) -> None:
@@ -140,7 +140,7 @@ class Response:
         if not self.head.done():
             self.head.set_exception(exc)
             self.head.exception()  # retrieved: nobody may be waiting for it any more
-        self._unpipe()
+        self.unpipe()
         self._wake()
 
     def _wake(self) -> None:
@@ -198,10 +198,7 @@ class Response:
         return over
 
     def unpipe(self) -> None:
-        """Stop handing chunks on (the exchange is over or cut short)."""
-        self._unpipe()
-
-    def _unpipe(self) -> None:
+        """Stop handing chunks on (the body ended or broke, the sink is full, or the exchange was cut short)."""
         self._sink = self._keep = None
         over, self._over = self._over, None
         if over is not None and not over.done():
@@ -210,5 +207,5 @@ class Response:
     def release(self) -> None:
         """Done with this answer: its connection goes back to the pool if the upstream's message is all in and
         the connection may be kept, else it is closed."""
-        self._unpipe()
+        self.unpipe()
         self._conn.done(self)
