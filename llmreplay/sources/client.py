@@ -240,6 +240,9 @@ class Client:
             raise UpstreamError("timeout", f"Connection timeout to host {scheme}://{host}:{port}") from exc
         except OSError as exc:
             raise UpstreamError("connect", f"Cannot connect to host {host}:{port} [{exc.strerror or exc}]") from exc
+        except UnicodeError as exc:
+            # A name the resolver cannot even encode (an empty or over-long label): no such host.
+            raise UpstreamError("connect", f"Cannot connect to host {host}:{port} [{exc}]") from exc
         self._open.add(conn)
         return conn
 

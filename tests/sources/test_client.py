@@ -170,6 +170,9 @@ async def test_failures_have_their_kind() -> None:
         with pytest.raises(UpstreamError) as failed:
             await client.request("POST", URL(f"http://127.0.0.1:{closed}/v1/x"), [], b"{}", 5)
         assert failed.value.kind == "connect"
+        with pytest.raises(UpstreamError) as failed:
+            await client.request("POST", URL("http://no..such.test:9/v1/x"), [], b"{}", 5)  # the resolver refuses it
+        assert failed.value.kind == "connect"
 
         async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
             await reader.read()
