@@ -2,7 +2,7 @@
 
 The writer iterates a live answer frame by frame, a task wake-up and an ``await`` through aiohttp's response
 writer per chunk. A proxied stream that no stage has wrapped (no stall, cut or slow first token: its frames are
-due on arrival) offers ``pipe(sink)`` instead (:mod:`llmreplay.sources.client`), and the :class:`Relay` is the
+due on arrival) offers ``pipe(sink)`` instead (:mod:`llmreplay.sources.response`), and the :class:`Relay` is the
 sink: each chunk is chunk-coded and written to the client's transport in the callback that read it upstream.
 When the pipe stops, the relay waits out a slow client if that was why, and pipes again; anything else (the end,
 an error) is left to the writer's iteration, which meets it where the pipe stopped.

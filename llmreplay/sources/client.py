@@ -183,9 +183,7 @@ class Client:
                 conn, reused = await self._connect(key, timeout), False
             resp = Response(conn, method)
             conn.resp = resp
-            conn.transport.write(head + body if len(body) < 65536 else head)  # type: ignore[union-attr]
-            if len(body) >= 65536:
-                conn.transport.write(body)  # type: ignore[union-attr]
+            conn.transport.writelines((head, body))  # type: ignore[union-attr]
             try:
                 await _within(resp, timeout)
             except UpstreamError as exc:

@@ -21,7 +21,7 @@ Taken = Callable[[], int]
 
 
 class Reader(Protocol):
-    """What is watched of an answer's body (:class:`~llmreplay.sources.client.Response`)."""
+    """What is watched of an answer's body (:class:`~llmreplay.sources.response.Response`)."""
 
     @property
     def total_bytes(self) -> int:

@@ -161,26 +161,27 @@ async def test_a_pooled_connection_found_closed_sends_an_idempotent_call_again_b
             await client.close()
 
 
+async def _failure(client: Client, url: URL, timeout: float = 5) -> str:
+    """The kind of the UpstreamError a call to ``url`` raises."""
+    with pytest.raises(UpstreamError) as failed:
+        await client.request("POST", url, [], b"{}", timeout)
+    return failed.value.kind
+
+
 async def test_failures_have_their_kind() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         closed = s.getsockname()[1]
     client = Client()
     try:
-        with pytest.raises(UpstreamError) as failed:
-            await client.request("POST", URL(f"http://127.0.0.1:{closed}/v1/x"), [], b"{}", 5)
-        assert failed.value.kind == "connect"
-        with pytest.raises(UpstreamError) as failed:
-            await client.request("POST", URL("http://no..such.test:9/v1/x"), [], b"{}", 5)  # the resolver refuses it
-        assert failed.value.kind == "connect"
+        assert await _failure(client, URL(f"http://127.0.0.1:{closed}/v1/x")) == "connect"
+        assert await _failure(client, URL("http://no..such.test:9/v1/x")) == "connect"  # the resolver refuses it
 
         async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
             await reader.read()
 
         async with upstream(silent) as url:
-            with pytest.raises(UpstreamError) as failed:
-                await client.request("POST", url, [], b"{}", 0.2)
-            assert failed.value.kind == "timeout"
+            assert await _failure(client, url, timeout=0.2) == "timeout"
 
         async def garbled(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
             await read_request(reader)
@@ -188,9 +189,7 @@ async def test_failures_have_their_kind() -> None:
             await reader.read()
 
         async with upstream(garbled) as url:
-            with pytest.raises(UpstreamError) as failed:
-                await client.request("POST", url, [], b"{}", 5)
-            assert failed.value.kind == "disconnect"
+            assert await _failure(client, url) == "disconnect"
 
         async def cut(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
             await read_request(reader)
