@@ -84,13 +84,19 @@ class _Conn(asyncio.Protocol):
     # httptools' callbacks.
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self.resp.headers.append(  # type: ignore[union-attr]
-            (name.decode("utf-8", "surrogateescape"), value.decode("utf-8", "surrogateescape"))
-        )
+        resp = self.resp
+        if resp is None or resp.complete:
+            return  # an answer nobody asked for, in the same read as the one asked for (see below)
+        resp.headers.append((name.decode("utf-8", "surrogateescape"), value.decode("utf-8", "surrogateescape")))
 
     def on_headers_complete(self) -> None:
         resp = self.resp
         assert resp is not None
+        if resp.complete:
+            # A second answer in the read that ended the first: it must not change the first's status or headers,
+            # and an upstream that answers unasked is not trusted with the next call.
+            self.reusable = False
+            return
         status = self._parser.get_status_code()
         if 100 <= status < 200:
             resp.headers = []  # an interim answer (100 Continue): the real one follows

@@ -89,6 +89,27 @@ async def test_interim_answers_no_body_answers_and_head_leave_the_connection_usa
             await client.close()
 
 
+async def test_an_answer_nobody_asked_for_changes_nothing_and_the_connection_goes() -> None:
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
+        await read_request(reader)
+        if n == 0:  # the answer asked for, and one more in the same write
+            writer.write(ok(b"first") + b"HTTP/1.1 201 Created\r\nX-Stray: 1\r\nContent-Length: 5\r\n\r\nstray")
+        else:
+            writer.write(ok(b"second"))
+        await reader.read()
+
+    async with upstream(handle) as url:
+        client = Client()
+        try:
+            resp = await client.request("GET", url, [], b"", 5)
+            assert resp.status == 200 and await body_of(resp) == b"first"
+            assert resp.status == 200 and resp.headers == [("Content-Length", "5")]
+            resp = await client.request("GET", url, [], b"", 5)  # on a new connection: the first was closed
+            assert resp.status == 200 and await body_of(resp) == b"second"
+        finally:
+            await client.close()
+
+
 async def test_a_pipe_hands_on_each_chunk_and_stops_when_its_sink_is_full() -> None:
     gate = asyncio.Event()
 
