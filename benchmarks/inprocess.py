@@ -5,7 +5,7 @@ keep-alive connections from its own event loop, so one thread does all the work 
 requests, is the cost of one (the client's few microseconds included). On a machine shared with other work, CPU
 time moves much less than requests per second; still compare the code before and after in turn, several times.
 
-    python -m benchmarks.inprocess [--requests 20000] [--stream] [--profile out.prof]
+    python -m benchmarks.inprocess [--requests 20000] [--stream] [--seed N] [--profile out.prof]
 """
 
 from __future__ import annotations
@@ -55,12 +55,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--requests", type=int, default=20_000)
     ap.add_argument("--stream", action="store_true", help="streamed answers (chunk size 10, zero delay)")
+    ap.add_argument("--seed", type=int, help="a seeded server, whose same request again is a kept answer")
     ap.add_argument("--profile", help="write a cProfile of the measured requests here")
     args = ap.parse_args()
     settings = Settings.model_validate(
         {
             "latency": {"initial_delay_ms": 0, "delay_ms": 0, "jitter_ms": 0},
-            "synthetic": {"tool_call_probability": 0},
+            "synthetic": {"tool_call_probability": 0, "seed": args.seed},
             "server": {"quiet": True},
         }
     )

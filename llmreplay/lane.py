@@ -38,6 +38,7 @@ from aiohttp.streams import StreamReader
 
 from llmreplay import offload, road
 from llmreplay.errors import ApiError
+from llmreplay.kept import Kept, KeptAnswers
 from llmreplay.labels import labels, source_label
 from llmreplay.middleware import log_access
 from llmreplay.model import Answer, Call
@@ -67,6 +68,7 @@ class Lane:
         nothing to decode): generation, embeddings and token counts."""
         self.answered = 0
         """Calls the lane answered itself (the rest of those it took went on to aiohttp)."""
+        self.kept = KeptAnswers(rt)
 
     @classmethod
     def of(cls, rt: Runtime, max_body: int) -> Lane | None:
@@ -96,6 +98,12 @@ class Lane:
         started = time.perf_counter()
         rt = self.rt
         t0 = conn.arrived or clock()
+        key = (message.path, message.raw_headers, body)
+        kept = self.kept.find(key, route)
+        if kept is not None:
+            self._again(conn, kept, t0, started)
+            return None
+        second = int(time.time())
         call = Call("POST", message.path, {}, {}, headers, body)
         request = None
         if route.op is None:
@@ -132,12 +140,32 @@ class Lane:
         self.answered += 1
         marks = {"first": clock()}
         rt.observers.finished(later, answer.status, False, marks, t0, marks["first"])
+        self.kept.keep(key, second, call, route, answer, later, head)
         rt.writer.poll()
         if not rt.settings.server.quiet:
             cassette = cassette_label(later.answered_by)
             match = match_of(later.answered_by) if cassette is not None else None
             log_access("POST", call.path, answer.status, started, source_label(later), match, cassette)
         return None
+
+    def _again(self, conn: _StampedHandler, kept: Kept, t0: float, started: float) -> None:
+        """Write ``kept`` again with a journal entry of its own, and tell the observers as for any answer."""
+        rt = self.rt
+        done = kept.done
+        entry = rt.observers.again(kept.first, t0) if kept.first is not None else None
+        done.entry = entry  # read by the observers below, before anything else runs
+        rt.writer.poll()
+        rt.observers.started(done.endpoint, "POST", done.path, False, done.key)
+        transport = conn.transport
+        assert transport is not None  # lane_open
+        ident = entry.id.encode() if entry is not None else b""
+        transport.write(kept.before + ident + kept.after)
+        self.answered += 1
+        marks = {"first": clock()}
+        rt.observers.finished(done, 200, False, marks, t0, marks["first"])
+        rt.writer.poll()
+        if not rt.settings.server.quiet:
+            log_access("POST", done.path, 200, started, "synthetic", None, None)
 
 
 def _whole(answer: Answer) -> bool:

@@ -132,6 +132,23 @@ class Observers:
             return None
         return entry
 
+    def again(self, first: Entry, t0: float) -> Entry | None:
+        """A journal entry for the same call as ``first``'s, arrived at ``t0`` and answered alike (a kept answer,
+        :mod:`llmreplay.kept`)."""
+        journal = self.journal
+        if journal is None or not journal.size:
+            return None
+        try:
+            f = first
+            arrived = time.time() - (clock() - t0)
+            entry = Entry(request_id(), arrived, f.test_id, f.endpoint, f.method, f.path, f.model, f.call, None)
+            entry.codec, entry.family, entry.body_cut = f.codec, f.family, f.body_cut
+            journal.add(entry)
+        except Exception:
+            self._failed("journal")
+            return None
+        return entry
+
     def started(self, endpoint: str, method: str, path: str, stream: bool, key: str | None = None) -> None:
         try:
             self.metrics.started(endpoint, stream=stream)

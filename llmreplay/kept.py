@@ -1,0 +1,136 @@
+"""Seeded answers kept for the second they were made in, so that the same request again is written, not made again.
+
+A seeded synthetic answer (``--seed``, ``x-llmreplay-seed``) is already a function of its request: its generator
+is seeded from the seed and the call, so the same call gets the same text and ids. What else it holds is the
+clock's second (``created``, ``Date``) and the journal entry's id. So the express lane keeps the bytes it wrote for
+such a call, until the second changes, and answers the same request again (its path, raw headers and body) with
+them and a journal id of its own. Each answer still has its journal entry, metrics, cost, events and access log
+line: only the making (parsing, the road, the reply, the rendering) is skipped.
+
+Only answers that read no state are kept, and only while nothing they were made from has changed:
+
+- made by the synthetic source, whole, 200, with no cassettes, rules, fault, quota or load factor in play;
+- no ``x-llmreplay-*`` header but the seed and the test id (the others draw outcomes from a shared generator or
+  step a scenario);
+- not a Responses call (it keeps what it answers) and no prompt long enough for the prompt cache (its usage
+  depends on the prompts before it);
+- the endpoint's configuration and the synthetic settings are the same objects they were (the live
+  configuration makes new ones on every change), and still no rule.
+
+An unseeded answer is a new draw every time, as the synthetic source promises, and is never kept.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from llmreplay.shaping.directives import PREFIX
+from llmreplay.synth.prompt_cache import ANTHROPIC_MIN, AUTO_MIN
+
+if TYPE_CHECKING:
+    from llmreplay.codec import Route
+    from llmreplay.configmodels import EndpointConfig
+    from llmreplay.journal.entry import Entry
+    from llmreplay.model import Answer, Call
+    from llmreplay.observers import Done
+    from llmreplay.runtime import Runtime
+
+SIZE = 4096
+"""Distinct requests kept within one second; beyond that the rest are made as usual."""
+_ALLOWED = frozenset({PREFIX + "seed", PREFIX + "test-id"})
+_CACHED_FROM = min(ANTHROPIC_MIN, AUTO_MIN)
+"""Prompt tokens from which the prompt cache may remember a prompt (and a later usage then differs)."""
+
+Key = tuple[str, object, bytes]
+"""The request as it came: its path, its raw headers and its body."""
+
+
+@dataclass(slots=True)
+class Kept:
+    """One answer's bytes, cut around its journal id, and what its observers need."""
+
+    before: bytes
+    """The status line and headers up to the journal id's value (all of them when the journal is off)."""
+    after: bytes
+    """The rest of the headers, then the body."""
+    done: Done
+    first: Entry | None
+    """The journal entry of the answer made, whose fields the next entries copy (None: the journal is off)."""
+    config: EndpointConfig
+    settings: object
+    """The synthetic source's settings when it was made."""
+
+
+class KeptAnswers:
+    """The kept answers of the current second, by request."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+        self._second = 0
+        self._table: dict[Key, Kept] = {}
+        self.hits = 0
+        """Answers written from a kept one."""
+
+    def find(self, key: Key, route: Route) -> Kept | None:
+        """The answer kept for ``key`` this second, if what it was made from is unchanged."""
+        table = self._table
+        if not table:
+            return None
+        second = int(time.time())
+        if second != self._second:
+            table.clear()
+            return None
+        kept = table.get(key)
+        if kept is None:
+            return None
+        rt = self.rt
+        if (
+            kept.config is not rt.live.for_endpoint(route.config_key)
+            or kept.settings is not rt.source.settings
+            or len(rt.rules)
+        ):
+            table.clear()
+            return None
+        self.hits += 1
+        return kept
+
+    def keep(self, key: Key, second: int, call: Call, route: Route, answer: Answer, later: Done, head: bytes) -> None:
+        """Keep the answer just written for ``key`` (made within ``second``), if it may be written again."""
+        rt = self.rt
+        if not _seeded(rt, call):
+            return
+        if int(time.time()) != second:
+            return  # its date or ``created`` may be the next second's
+        config = rt.live.for_endpoint(route.config_key)
+        if not _pure(rt, call, route, answer, later, config):
+            return
+        entry = later.entry
+        parts = head.split(entry.id.encode(), 1) if entry is not None else [head, b""]
+        if len(parts) != 2:
+            return
+        if second != self._second:
+            self._table.clear()
+            self._second = second
+        if len(self._table) < SIZE:
+            self._table[key] = Kept(parts[0], parts[1] + answer.body, later, entry, config, rt.source.settings)
+
+
+def _seeded(rt: Runtime, call: Call) -> bool:
+    return rt.settings.synthetic.seed is not None or PREFIX + "seed" in call.headers
+
+
+def _pure(rt: Runtime, call: Call, route: Route, answer: Answer, later: Done, config: EndpointConfig) -> bool:
+    """Whether ``answer`` was made from its request, the configuration and the clock's second alone."""
+    if later.source != "synthetic" or answer.status != 200 or later.denied or later.tokens_later is not None:
+        return False
+    if later.outcome is not None and not later.outcome.is_ok:
+        return False
+    if rt.deck is not None or len(rt.rules) or route.op is not None or "responses" in route.endpoint:
+        return False
+    if later.input_tokens >= _CACHED_FROM:
+        return False
+    if config.rate_limit.enabled or config.failures.error_rate > 0 or config.latency.load_degradation:
+        return False
+    return all(not name.startswith(PREFIX) or name in _ALLOWED for name in call.headers)
