@@ -71,13 +71,15 @@ def plain_table(raw: Mapping[str, Any], outcomes: Sequence[Outcome], versions: M
         return [name, ver, *cells, _ratio(p99, base.get("p99", float("nan")))]
 
     rows = [row(n, versions[n], r) for n, r in (("bare aiohttp handler", base), ("llmreplay", ours))]
-    ruled = raw.get("rule")
+    seeded, ruled = raw.get("seeded"), raw.get("rule")
+    if seeded is not None:
+        rows.append(row("llmreplay, seeded", versions["llmreplay"], seeded))
     if ruled is not None:
         rows.append(row("llmreplay, a scripted rule", versions["llmreplay"], ruled))
     for o in outcomes:
         ver = versions.get(o.peer, o.version)
         rows.append(row(o.peer, ver, o.result) if o.result else _problem_row([o.peer, ver], o.problem, 8))
-    return _md(FIG1_HEADER, rows) + "\n\n" + plain_target(ours, outcomes, ruled)
+    return _md(FIG1_HEADER, rows) + "\n\n" + plain_target(ours, outcomes, ruled, seeded)
 
 
 def _met(ok: bool) -> str:
@@ -85,16 +87,22 @@ def _met(ok: bool) -> str:
 
 
 def plain_target(
-    ours: Mapping[str, float], outcomes: Sequence[Outcome], ruled: Mapping[str, float] | None = None
+    ours: Mapping[str, float],
+    outcomes: Sequence[Outcome],
+    ruled: Mapping[str, float] | None = None,
+    seeded: Mapping[str, float] | None = None,
 ) -> str:
-    """Issue 23's target 1 against the peers: llmreplay's requests/s at least 1.2× aimock's; and target 2's
-    report of the same for a scripted rule's answers."""
+    """Issue 23's target 1 against the peers: llmreplay's requests/s at least 1.2× aimock's, unseeded and seeded;
+    and target 2's report of the same for a scripted rule's answers."""
     head = f"Target (issue 23): llmreplay ≥ {AIMOCK_RATIO_TARGET}× aimock's requests/s:"
     aimock = next((o.result for o in outcomes if o.peer.endswith("/aimock") and o.result), None)
     if aimock is None:
         return f"{head} not measured (no aimock figure)."
     ratio = ours["rps"] / aimock["rps"]
     out = f"{head} {ratio:.2f}×, {_met(ratio >= AIMOCK_RATIO_TARGET)}."
+    if seeded is not None:
+        ratio = seeded["rps"] / aimock["rps"]
+        out += f" Seeded: {ratio:.2f}×, {_met(ratio >= AIMOCK_RATIO_TARGET)}."
     if ruled is not None:
         ratio = ruled["rps"] / aimock["rps"]
         out += f" A scripted rule's answers (target 2, reported): {ratio:.2f}× aimock's."

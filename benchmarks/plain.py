@@ -6,7 +6,8 @@ server, llmreplay's application with every handler answering the baseline's fixe
 (``benchmarks.floor``), gives the floor: the most any answer built through aiohttp's web layer could reach
 (llmreplay's express lane, ``llmreplay/lane.py``, answers plain calls without it). A fourth, llmreplay with a
 rules file whose one rule answers every call with a fixed text as long as a generated reply, gives issue 23's
-target 2 for scripted rules (reported).
+target 2 for scripted rules (reported). A fifth, llmreplay with ``--seed``, gives target 1 for seeded replies:
+the same request again within a second is written from the answer kept of it (``llmreplay/kept.py``).
 
     python -m benchmarks.plain [--duration 10] [--connections 64]
 """
@@ -112,6 +113,9 @@ def measure(duration: float = 10.0, connections: int = 64) -> tuple[list[Row], d
         port = free_port()
         with serve(llmreplay_cmd(port, "--rules", str(rules)), port, env=llmreplay_env(0, 0)) as s:
             ruled = drive(f"{s.url}/v1/chat/completions", duration, connections)
+    port = free_port()
+    with serve(llmreplay_cmd(port, "--seed", "1"), port, env=llmreplay_env(0, 0)) as s:
+        seeded = drive(f"{s.url}/v1/chat/completions", duration, connections)
     rows = [
         Row(
             f"1. requests/s, {connections} connections",
@@ -120,6 +124,14 @@ def measure(duration: float = 10.0, connections: int = 64) -> tuple[list[Row], d
             "req/s",
             f"≥ {TARGET_RATIO}× baseline",
             ours["rps"] >= TARGET_RATIO * base["rps"],
+        ),
+        Row(
+            f"1. requests/s, seeded (the same request again written from its kept answer), {connections} connections",
+            seeded["rps"],
+            base["rps"],
+            "req/s",
+            f"≥ {TARGET_RATIO}× baseline",
+            seeded["rps"] >= TARGET_RATIO * base["rps"],
         ),
         Row(
             f"1. requests/s, answered by a scripted rule, {connections} connections",
@@ -137,12 +149,13 @@ def measure(duration: float = 10.0, connections: int = 64) -> tuple[list[Row], d
         ),
         Row("1. latency p50", ours.get("p50", float("nan")), base.get("p50", float("nan")), "ms"),
         Row("1. latency p99", ours.get("p99", float("nan")), base.get("p99", float("nan")), "ms"),
+        Row("1. latency p99, seeded", seeded.get("p99", float("nan")), base.get("p99", float("nan")), "ms"),
         Row("1. latency p99, a scripted rule", ruled.get("p99", float("nan")), base.get("p99", float("nan")), "ms"),
     ]
-    for what, got in (("", ours), (", a scripted rule", ruled)):
+    for what, got in (("", ours), (", seeded", seeded), (", a scripted rule", ruled)):
         if got["non2xx"] or got["socket_errors"]:
             rows.append(Row(f"1. non-2xx / socket errors{what}", f"{got['non2xx']:.0f} / {got['socket_errors']:.0f}"))
-    return rows, {"llmreplay": ours, "baseline": base, "floor": floor, "rule": ruled}
+    return rows, {"llmreplay": ours, "baseline": base, "floor": floor, "rule": ruled, "seeded": seeded}
 
 
 def main(argv: list[str] | None = None) -> int:
