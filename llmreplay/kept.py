@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 
 SIZE = 4096
 """Distinct requests kept within one second; beyond that the rest are made as usual."""
+BYTES = 16 << 20
+"""Bytes of requests and answers kept within one second, at most (bodies of up to 64 KiB each)."""
 _ALLOWED = frozenset({PREFIX + "seed", PREFIX + "test-id"})
 _CACHED_FROM = min(ANTHROPIC_MIN, AUTO_MIN)
 """Prompt tokens from which the prompt cache may remember a prompt (and a later usage then differs)."""
@@ -70,17 +72,21 @@ class KeptAnswers:
         self.rt = rt
         self._second = 0
         self._table: dict[Key, Kept] = {}
+        self._bytes = 0
         self.hits = 0
         """Answers written from a kept one."""
+
+    def _drop(self) -> None:
+        self._table.clear()
+        self._bytes = 0
 
     def find(self, key: Key, route: Route) -> Kept | None:
         """The answer kept for ``key`` this second, if what it was made from is unchanged."""
         table = self._table
         if not table:
             return None
-        second = int(time.time())
-        if second != self._second:
-            table.clear()
+        if int(time.time()) != self._second:
+            self._drop()
             return None
         kept = table.get(key)
         if kept is None:
@@ -91,7 +97,7 @@ class KeptAnswers:
             or kept.settings is not rt.source.settings
             or len(rt.rules)
         ):
-            table.clear()
+            self._drop()
             return None
         self.hits += 1
         return kept
@@ -111,10 +117,13 @@ class KeptAnswers:
         if len(parts) != 2:
             return
         if second != self._second:
-            self._table.clear()
+            self._drop()
             self._second = second
-        if len(self._table) < SIZE:
-            self._table[key] = Kept(parts[0], parts[1] + answer.body, later, entry, config, rt.source.settings)
+        after = parts[1] + answer.body
+        size = len(key[2]) + len(parts[0]) + len(after)
+        if len(self._table) < SIZE and self._bytes + size <= BYTES:
+            self._bytes += size
+            self._table[key] = Kept(parts[0], after, later, entry, config, rt.source.settings)
 
 
 def _seeded(rt: Runtime, call: Call) -> bool:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from llmreplay import kept
 from llmreplay.app import LANE
 from llmreplay.server import BackgroundServer
 from tests.reliability.test_lane import BODY, NO_DELAY, _exchange, _post
@@ -150,3 +151,13 @@ def test_a_prompt_long_enough_for_the_prompt_cache_is_never_kept(make_server: Ca
     cached = [json.loads(body)["usage"]["prompt_tokens_details"]["cached_tokens"] for _, body in answers]
     assert cached[0] == 0 and cached[1] > 0  # the second prompt is read from the cache, as the provider reports
     assert _hits(srv) == 0
+
+
+def test_what_is_kept_within_a_second_is_bounded_in_bytes(
+    make_server: Callable[..., BackgroundServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(kept, "BYTES", 2 * len(_post(BODY)))  # less than one request with its answer
+    srv = make_server(**SEEDED)
+    answers = _within_a_second(srv, _post(BODY), _post(BODY))
+    assert _hits(srv) == 0
+    assert answers[0][1] == answers[1][1]  # made again, the same as before
