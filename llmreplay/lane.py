@@ -25,6 +25,7 @@ before it.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import http
 import logging
@@ -52,6 +53,7 @@ from llmreplay.state.memory import MemoryState
 
 if TYPE_CHECKING:
     from llmreplay.arrival import Parsed, _StampedHandler
+    from llmreplay.journal.entry import Entry
 
 log = logging.getLogger("llmreplay")
 
@@ -69,6 +71,8 @@ class Lane:
         self.answered = 0
         """Calls the lane answered itself (the rest of those it took went on to aiohttp)."""
         self.kept = KeptAnswers(rt)
+        self._told: list[tuple[Done, Entry | None, int, float, float]] = []
+        """Answers written this turn of the loop whose observers are yet to hear of them."""
 
     @classmethod
     def of(cls, rt: Runtime, max_body: int) -> Lane | None:
@@ -89,8 +93,7 @@ class Lane:
             or not payload.is_eof()
         ):
             return message, payload
-        headers = {k.lower(): v for k, v in message.headers.items()}
-        if "expect" in headers:
+        if "Expect" in message.headers:  # aiohttp's answers it (a 100 Continue) before the body is read
             return message, payload
         body = payload.read_nowait()
         if len(body) > self.max_body:
@@ -104,6 +107,7 @@ class Lane:
             self._again(conn, kept, t0, started)
             return None
         second = int(time.time())
+        headers = {k.lower(): v for k, v in message.headers.items()}
         call = Call("POST", message.path, {}, {}, headers, body)
         request = None
         if route.op is None:
@@ -131,15 +135,11 @@ class Lane:
         if head is None:
             return conn.hand_on(message, body, (t0, ready(prepared)))
         assert isinstance(later, Done)
-        rt.writer.poll()
-        rt.observers.started(later.endpoint, "POST", call.path, False, route.key)
-        out = answer.body
         transport = conn.transport
         assert transport is not None  # lane_open
-        transport.write(head + out)
+        transport.write(head + answer.body)
         self.answered += 1
-        marks = {"first": clock()}
-        rt.observers.finished(later, answer.status, False, marks, t0, marks["first"])
+        self._tell(later, answer.status, t0)
         self.kept.keep(key, second, call, route, answer, later, head)
         rt.writer.poll()
         if not rt.settings.server.quiet:
@@ -153,19 +153,34 @@ class Lane:
         rt = self.rt
         done = kept.done
         entry = rt.observers.again(kept.first, t0) if kept.first is not None else None
-        done.entry = entry  # read by the observers below, before anything else runs
-        rt.writer.poll()
-        rt.observers.started(done.endpoint, "POST", done.path, False, done.key)
         transport = conn.transport
         assert transport is not None  # lane_open
-        ident = entry.id.encode() if entry is not None else b""
-        transport.write(kept.before + ident + kept.after)
+        transport.write(kept.before + entry.id.encode() + kept.after if entry is not None else kept.before + kept.after)
         self.answered += 1
-        marks = {"first": clock()}
-        rt.observers.finished(done, 200, False, marks, t0, marks["first"])
+        done.entry = entry  # the kept Done is told of with each answer's own entry (see _told_all)
+        self._tell(done, 200, t0)
         rt.writer.poll()
         if not rt.settings.server.quiet:
             log_access("POST", done.path, 200, started, "synthetic", None, None)
+
+    def _tell(self, done: Done, status: int, t0: float) -> None:
+        """Tell the observers of an answer just written, once every answer of this turn of the loop is out: in one
+        go after them (``_told_all``), which keeps their tables and the answers' bytes out of each other's way in
+        the processor's caches, and sends each answer before the bookkeeping of those before it."""
+        told = self._told
+        told.append((done, done.entry, status, t0, clock()))
+        if len(told) == 1:
+            asyncio.get_running_loop().call_soon(self._told_all)
+
+    def _told_all(self) -> None:
+        told, self._told = self._told, []
+        rt = self.rt
+        observers, poll = rt.observers, rt.writer.poll
+        for done, entry, status, t0, end in told:
+            done.entry = entry
+            observers.started(done.endpoint, "POST", done.path, False, done.key)
+            observers.finished(done, status, False, {"first": end}, t0, end)
+            poll()
 
 
 def _whole(answer: Answer) -> bool:
