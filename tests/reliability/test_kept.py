@@ -161,3 +161,18 @@ def test_what_is_kept_within_a_second_is_bounded_in_bytes(
     answers = _within_a_second(srv, _post(BODY), _post(BODY))
     assert _hits(srv) == 0
     assert answers[0][1] == answers[1][1]  # made again, the same as before
+
+
+def test_the_journal_and_metrics_are_complete_for_a_request_that_follows_in_the_same_read(
+    make_server: Callable[..., BackgroundServer],
+) -> None:
+    # The lane tells the observers after every answer of its turn of the loop; a request read in the same turn
+    # (pipelined behind the calls) is still answered after they have heard.
+    srv = make_server(**SEEDED)
+    look = b"GET /api/requests HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    *calls, (_, listed) = _exchange(srv.port, _post(BODY), _post(BODY), look)
+    entries = json.loads(listed)
+    assert [e["id"].encode() for e in entries] == [REQUEST_ID.search(h).group(1) for h, _ in calls]  # type: ignore[union-attr]
+    assert all(e["done"] and e["status"] == 200 and e["duration_ms"] is not None for e in entries)
+    snapshot = httpx.get(f"{srv.url}/api/metrics").json()
+    assert snapshot["totals"]["requests"] >= 2, snapshot
