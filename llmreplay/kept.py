@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from llmreplay.shaping.directives import PREFIX
-from llmreplay.synth.prompt_cache import ANTHROPIC_MIN, AUTO_MIN
+from llmreplay.synth import prompt_cache
 
 if TYPE_CHECKING:
     from llmreplay.codec import Route
@@ -42,8 +42,6 @@ SIZE = 4096
 BYTES = 16 << 20
 """Bytes of requests and answers kept within one second, at most (bodies of up to 64 KiB each)."""
 _ALLOWED = frozenset({PREFIX + "seed", PREFIX + "test-id"})
-_CACHED_FROM = min(ANTHROPIC_MIN, AUTO_MIN)
-"""Prompt tokens from which the prompt cache may remember a prompt (and a later usage then differs)."""
 
 Key = tuple[str, object, bytes]
 """The request as it came: its path, its raw headers and its body."""
@@ -105,7 +103,7 @@ class KeptAnswers:
     def keep(self, key: Key, second: int, call: Call, route: Route, answer: Answer, later: Done, head: bytes) -> None:
         """Keep the answer just written for ``key`` (made within ``second``), if it may be written again."""
         rt = self.rt
-        if not _seeded(rt, call):
+        if rt.seed_of(call) is None:
             return
         if int(time.time()) != second:
             return  # its date or ``created`` may be the next second's
@@ -126,19 +124,15 @@ class KeptAnswers:
             self._table[key] = Kept(parts[0], after, later, entry, config, rt.source.settings)
 
 
-def _seeded(rt: Runtime, call: Call) -> bool:
-    return rt.settings.synthetic.seed is not None or PREFIX + "seed" in call.headers
-
-
 def _pure(rt: Runtime, call: Call, route: Route, answer: Answer, later: Done, config: EndpointConfig) -> bool:
     """Whether ``answer`` was made from its request, the configuration and the clock's second alone."""
     if later.source != "synthetic" or answer.status != 200 or later.denied or later.tokens_later is not None:
         return False
     if later.outcome is not None and not later.outcome.is_ok:
         return False
-    if rt.deck is not None or len(rt.rules) or route.op is not None or "responses" in route.endpoint:
+    if rt.deck is not None or len(rt.rules) or route.op is not None or rt.responses.holds(route.codec.api):
         return False
-    if later.input_tokens >= _CACHED_FROM:
+    if later.input_tokens >= prompt_cache.SMALLEST:  # a later usage would read what this one wrote
         return False
     if config.rate_limit.enabled or config.failures.error_rate > 0 or config.latency.load_degradation:
         return False

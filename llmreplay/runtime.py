@@ -71,12 +71,17 @@ class Runtime:
         """Whether every call goes upstream first (record mode ``all``)."""
         return self.sources[0].name == "upstream"
 
-    def rng_for(self, call: Call) -> random.Random:
-        """The exchange's generator: its own, seeded from the request or server seed and the call; else the
-        shared one."""
+    def seed_of(self, call: Call) -> str | None:
+        """The seed of ``call``'s exchange: its own header's, else the server's; None when unseeded."""
         seed = call.headers.get("x-llmreplay-seed")
         if seed is None and self.settings.synthetic.seed is not None:
             seed = str(self.settings.synthetic.seed)
+        return seed
+
+    def rng_for(self, call: Call) -> random.Random:
+        """The exchange's generator: its own, seeded from the request or server seed and the call; else the
+        shared one."""
+        seed = self.seed_of(call)
         if seed is None:
             return self.unseeded
         digest = hashlib.sha256(call.method.encode() + call.path.encode() + b"\0" + call.body).hexdigest()

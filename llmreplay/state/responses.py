@@ -38,6 +38,12 @@ class ResponseStore:
         """Whether cassettes or an upstream may know the responses this store does not (a recorded retrieve, a
         response made in a live stream): then an unknown id is theirs to answer, not a 404 or 400 here."""
 
+    @staticmethod
+    def holds(api: str) -> bool:
+        """Whether calls of ``api`` read or keep what this store holds (so their answers are not a function of the
+        call alone)."""
+        return api == wire.API
+
     async def get(self, response_id: str) -> Stored | None:
         chain = await self.shelf.chain(response_id, 1)
         return chain[-1] if chain else None

@@ -34,6 +34,8 @@ AUTO_STEP = 128
 FIVE_MINUTES = 300.0
 ONE_HOUR = 3600.0
 SIZE = 4096
+SMALLEST = min(ANTHROPIC_MIN, AUTO_MIN)
+"""No prompt of fewer tokens is read from or written to the cache."""
 MAX_BREAKPOINTS = 4
 """Blocks with ``cache_control`` Anthropic accepts in one request (it refuses more); only so many are kept."""
 _PER_BLOCK = 4

@@ -134,18 +134,35 @@ def test_figure_1_table_has_ratios_against_the_bare_handler_and_llmreplay() -> N
     assert peers_tables.plain_table(raw, slower, versions).endswith("requests/s: 1.11×, **NO**.")
 
 
-def test_figure_1_table_reports_a_scripted_rules_answers_beside_aimock() -> None:
+def _figure_1_beside_aimock(**rows: dict[str, float]) -> list[str]:
+    """Figure 1's table for llmreplay at half the bare handler's rate with ``rows`` beside it, and aimock at 15,000."""
     raw = {
         "baseline": {"rps": 20_000.0, "p50": 2.0, "p99": 5.0},
         "llmreplay": {"rps": 10_000.0, "p50": 4.0, "p99": 10.0},
-        "rule": {"rps": 12_000.0, "p50": 3.0, "p99": 7.5},
+        **rows,
     }
     outcomes = [Outcome("@copilotkit/aimock", "1.43.0", {"rps": 15_000.0, "p50": 8.0, "p99": 20.0})]
     versions = {"bare aiohttp handler": "aiohttp 3", "llmreplay": "0.1.0"}
-    lines = peers_tables.plain_table(raw, outcomes, versions).splitlines()
+    return peers_tables.plain_table(raw, outcomes, versions).splitlines()
+
+
+def test_figure_1_table_reports_a_scripted_rules_answers_beside_aimock() -> None:
+    lines = _figure_1_beside_aimock(rule={"rps": 12_000.0, "p50": 3.0, "p99": 7.5})
     assert lines[4] == "| llmreplay, a scripted rule | 0.1.0 | 12,000 | 0.60× | 0.83× | 3.00 ms | 7.50 ms | 1.50× |"
     assert lines[-1] == (
         "Target (issue 23): llmreplay ≥ 1.2× aimock's requests/s: 0.67×, **NO**. "
+        "A scripted rule's answers (target 2, reported): 0.80× aimock's."
+    )
+
+
+def test_figure_1_table_has_a_seeded_row_measured_against_aimock_too() -> None:
+    lines = _figure_1_beside_aimock(
+        seeded={"rps": 18_000.0, "p50": 2.5, "p99": 6.0}, rule={"rps": 12_000.0, "p50": 3.0, "p99": 7.5}
+    )
+    assert lines[4] == "| llmreplay, seeded | 0.1.0 | 18,000 | 0.90× | 0.56× | 2.50 ms | 6.00 ms | 1.20× |"
+    assert lines[5].startswith("| llmreplay, a scripted rule |")
+    assert lines[-1] == (
+        "Target (issue 23): llmreplay ≥ 1.2× aimock's requests/s: 0.67×, **NO**. Seeded: 1.20×, met. "
         "A scripted rule's answers (target 2, reported): 0.80× aimock's."
     )
 
@@ -159,21 +176,3 @@ def test_a_failed_install_says_what_the_installer_said() -> None:
     pip_like = "import sys; sys.stderr.write('Looking\\nERROR: No matching distribution\\n'); sys.exit(1)"
     with pytest.raises(PeerError, match=r": ERROR: No matching distribution$"):
         _run([sys.executable, "-c", pip_like], "pip install")
-
-
-def test_figure_1_table_has_a_seeded_row_measured_against_aimock_too() -> None:
-    raw = {
-        "baseline": {"rps": 20_000.0, "p50": 2.0, "p99": 5.0},
-        "llmreplay": {"rps": 10_000.0, "p50": 4.0, "p99": 10.0},
-        "seeded": {"rps": 18_000.0, "p50": 2.5, "p99": 6.0},
-        "rule": {"rps": 12_000.0, "p50": 3.0, "p99": 7.5},
-    }
-    outcomes = [Outcome("@copilotkit/aimock", "1.43.0", {"rps": 15_000.0, "p50": 8.0, "p99": 20.0})]
-    versions = {"bare aiohttp handler": "aiohttp 3", "llmreplay": "0.1.0"}
-    lines = peers_tables.plain_table(raw, outcomes, versions).splitlines()
-    assert lines[4] == "| llmreplay, seeded | 0.1.0 | 18,000 | 0.90× | 0.56× | 2.50 ms | 6.00 ms | 1.20× |"
-    assert lines[5].startswith("| llmreplay, a scripted rule |")
-    assert lines[-1] == (
-        "Target (issue 23): llmreplay ≥ 1.2× aimock's requests/s: 0.67×, **NO**. Seeded: 1.20×, met. "
-        "A scripted rule's answers (target 2, reported): 0.80× aimock's."
-    )

@@ -176,3 +176,11 @@ def test_the_journal_and_metrics_are_complete_for_a_request_that_follows_in_the_
     assert all(e["done"] and e["status"] == 200 and e["duration_ms"] is not None for e in entries)
     snapshot = httpx.get(f"{srv.url}/api/metrics").json()
     assert snapshot["totals"]["requests"] >= 2, snapshot
+
+
+def test_a_responses_call_is_never_kept(make_server: Callable[..., BackgroundServer]) -> None:
+    srv = make_server(**SEEDED)
+    body = b'{"model": "gpt-4o", "input": "Hey"}'  # kept by the Responses store: each is a response of its own
+    answers = _within_a_second(srv, _post(body, "/v1/responses"), _post(body, "/v1/responses"))
+    assert [int(head.split(b" ")[1]) for head, _ in answers] == [200, 200]
+    assert _hits(srv) == 0
