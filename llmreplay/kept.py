@@ -26,6 +26,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from llmreplay.labels import REQUEST_ID
 from llmreplay.shaping.directives import PREFIX
 from llmreplay.synth import prompt_cache
 
@@ -42,6 +43,7 @@ SIZE = 4096
 BYTES = 16 << 20
 """Bytes of requests and answers kept within one second, at most (bodies of up to 64 KiB each)."""
 _ALLOWED = frozenset({PREFIX + "seed", PREFIX + "test-id"})
+_ID_HEADER = f"\r\n{REQUEST_ID}: ".encode()
 
 Key = tuple[str, object, bytes]
 """The request as it came: its path, its raw headers and its body."""
@@ -112,8 +114,8 @@ class KeptAnswers:
             return
         entry = later.entry
         parts = head.split(entry.id.encode(), 1) if entry is not None else [head, b""]
-        if len(parts) != 2:
-            return
+        if len(parts) != 2 or (entry is not None and not parts[0].endswith(_ID_HEADER)):
+            return  # the id is cut out where its header says it, and nowhere else (the lane may leave that out)
         if second != self._second:
             self._drop()
             self._second = second

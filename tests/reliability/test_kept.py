@@ -14,6 +14,8 @@ import pytest
 
 from llmreplay import kept
 from llmreplay.app import LANE
+from llmreplay.journal.entry import Entry
+from llmreplay.runtime import RUNTIME
 from llmreplay.server import BackgroundServer
 from tests.reliability.test_lane import BODY, NO_DELAY, _exchange, _post
 
@@ -184,3 +186,29 @@ def test_a_responses_call_is_never_kept(make_server: Callable[..., BackgroundSer
     answers = _within_a_second(srv, _post(body, "/v1/responses"), _post(body, "/v1/responses"))
     assert [int(head.split(b" ")[1]) for head, _ in answers] == [200, 200]
     assert _hits(srv) == 0
+
+
+def test_a_kept_answer_the_journal_failed_to_take_carries_no_id_header(
+    make_server: Callable[..., BackgroundServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    srv = make_server(**SEEDED)
+    assert srv.app is not None
+    observers = srv.app[RUNTIME].observers
+    journal = observers.journal
+    assert journal is not None
+    add, added = journal.add, []
+
+    def add_once(entry: Entry) -> None:
+        # The first entry goes in; the journal then fails, as an observer may (contained and counted).
+        if added:
+            raise RuntimeError("journal full of surprises")
+        added.append(entry)
+        add(entry)
+
+    monkeypatch.setattr(journal, "add", add_once)
+    (first_head, first), (head, body) = _within_a_second(srv, _post(BODY), _post(BODY))
+    assert _hits(srv) == 1
+    assert body == first
+    assert b"x-llmreplay-request-id" not in head
+    assert head == re.sub(rb"x-llmreplay-request-id: [^\r]+\r\n", b"", first_head)  # that line alone is left out
+    assert observers.failures >= 1
