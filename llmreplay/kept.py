@@ -44,6 +44,7 @@ BYTES = 16 << 20
 """Bytes of requests and answers kept within one second, at most (bodies of up to 64 KiB each)."""
 _ALLOWED = frozenset({PREFIX + "seed", PREFIX + "test-id"})
 _ID_HEADER = f"\r\n{REQUEST_ID}: ".encode()
+"""What comes just before the journal id in a kept head."""
 
 Key = tuple[str, object, bytes]
 """The request as it came: its path, its raw headers and its body."""
@@ -115,7 +116,7 @@ class KeptAnswers:
         entry = later.entry
         parts = head.split(entry.id.encode(), 1) if entry is not None else [head, b""]
         if len(parts) != 2 or (entry is not None and not parts[0].endswith(_ID_HEADER)):
-            return  # the id is cut out where its header says it, and nowhere else (the lane may leave that out)
+            return  # the id is cut out of its header line, which the lane leaves out whole if a later entry fails
         if second != self._second:
             self._drop()
             self._second = second
