@@ -165,7 +165,7 @@ def test_fifty_clients_one_stalled_do_not_slow_a_stream(make_server, monkeypatch
             readers = [asyncio.create_task(read(ws, seen)) for ws, seen in zip(socks, saw_end, strict=True)]
             load = asyncio.create_task(traffic())
             await asyncio.sleep(0.5)
-            got = await read_stream(srv.url + path, body)
+            got = await asyncio.wait_for(read_stream(srv.url + path, body), HEARD_WITHIN_S)
             # Every reading client hears of the stream's end, though one client has read nothing all along: the
             # stalled one holds back neither the stream nor the others. (A did-not-hang bound, not a figure.)
             with contextlib.suppress(TimeoutError):
@@ -186,8 +186,9 @@ def test_fifty_clients_one_stalled_do_not_slow_a_stream(make_server, monkeypatch
     # at 300 ms + 50 ms each, none left or was read early, ...
     stream.check_schedule(steps(0.300, 0.050, CHUNKS))
     stream.check_reads_not_early(got.reads)
-    # ... and the stream was not held back: its first chunk left before its last was even due (850 ms of slack
-    # against a lateness of milliseconds; a stream waiting on the stalled client would not). Lateness figures are
-    # for a quiet machine: benchmarks/ (figure 2) and the llmreplay_frame_lateness_seconds histogram.
-    assert stream.sent[0] < stream.due[-1]
+    # ... and the stream was not held back: it came whole within the hang guard above (a data path that waited on
+    # the stalled client, which never reads, would wait for good), and every reading client heard of its end. How
+    # late its chunks left is a figure for a quiet machine (python -m benchmarks.dashboard_clients, figure 2, the
+    # llmreplay_frame_lateness_seconds histogram): "its first chunk left before its last was due", 850 ms of slack,
+    # was asserted here until a busy machine (two test workers on two cores) broke it.
     assert sum(e.is_set() for e in saw_end) == len(saw_end), "some dashboard clients never heard of the stream"
