@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from llmreplay.labels import REQUEST_ID
-from llmreplay.shaping.directives import PREFIX
+from llmreplay.shaping.directives import PREFIX, SEED, TEST_ID
 from llmreplay.synth import prompt_cache
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ SIZE = 4096
 """Distinct requests kept within one second; beyond that the rest are made as usual."""
 BYTES = 16 << 20
 """Bytes of requests and answers kept within one second, at most (bodies of up to 64 KiB each)."""
-_ALLOWED = frozenset({PREFIX + "seed", PREFIX + "test-id"})
+_ALLOWED = frozenset({SEED, TEST_ID})
 _ID_HEADER = f"\r\n{REQUEST_ID}: ".encode()
 """What comes just before the journal id in a kept head."""
 

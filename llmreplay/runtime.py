@@ -20,6 +20,7 @@ from llmreplay.metrics import Metrics
 from llmreplay.model import Call
 from llmreplay.observers import Observers
 from llmreplay.rules import RuleBook
+from llmreplay.shaping.directives import SEED
 from llmreplay.shaping.faults import FaultStage, OutcomeDraw, StreamFaultStage
 from llmreplay.shaping.ratelimit.stage import RateLimitStage
 from llmreplay.shaping.shaper import Shaper
@@ -73,7 +74,7 @@ class Runtime:
 
     def seed_of(self, call: Call) -> str | None:
         """The seed of ``call``'s exchange: its own header's, else the server's; None when unseeded."""
-        seed = call.headers.get("x-llmreplay-seed")
+        seed = call.headers.get(SEED)
         if seed is None and self.settings.synthetic.seed is not None:
             seed = str(self.settings.synthetic.seed)
         return seed

@@ -31,6 +31,7 @@ from llmreplay.shaping.outcomes import Outcome, parse
 
 PREFIX = "x-llmreplay-"
 TEST_ID = PREFIX + "test-id"
+SEED = PREFIX + "seed"
 
 
 @dataclass(frozen=True, slots=True)
