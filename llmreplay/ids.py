@@ -11,7 +11,10 @@ _B64URL = _ALNUM + "-_"
 
 
 def hex_id(rng: random.Random, n: int = 32) -> str:
-    return f"{rng.getrandbits(4 * n):0{n}x}"
+    if n % 2:
+        return f"{rng.getrandbits(4 * n):0{n}x}"
+    # The same digits, in half the time of the format (every answer draws two or more).
+    return rng.getrandbits(4 * n).to_bytes(n // 2, "big").hex()
 
 
 def alnum_id(rng: random.Random, n: int = 24) -> str:

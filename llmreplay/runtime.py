@@ -32,6 +32,7 @@ from llmreplay.sources.synthetic import SyntheticSource
 from llmreplay.state.base import State
 from llmreplay.state.factory import make_state
 from llmreplay.state.responses import ResponseStore
+from llmreplay.synth.text import Unseeded
 
 
 @dataclass
@@ -55,7 +56,7 @@ class Runtime:
     """Asked in this order for an answer; the first that has one gives it."""
     deck: Deck | None = None
     """Cassettes in play (replay, record, forward); None when serving synthetic replies only."""
-    unseeded: random.Random = dataclasses.field(default_factory=random.Random)
+    unseeded: random.Random = dataclasses.field(default_factory=Unseeded)
     """The one generator of every unseeded exchange. Nothing is to be reproduced there, so draws interleaved
     with other exchanges' are as good as a generator of its own, which would cost 4 µs to seed."""
     rules: RuleBook = dataclasses.field(default_factory=RuleBook)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import operator
 import random
 
 from llmreplay.synth.tokens import count
@@ -40,6 +41,61 @@ _LOREM = (
 ).split()
 _WORD_TOKENS = {w: count(w) for w in _LOREM}
 _ANSWER_TOKENS = {a: count(a) for a in ANSWERS}
+_MOST = max(*_ANSWER_TOKENS.values(), 5 * (16 * max(_WORD_TOKENS.values()) + 1))
+"""The pool's longest answer, or five sentences of sixteen of the longest word each (see :func:`_lorem`)."""
+
+
+_TOKENS_AT = [_WORD_TOKENS[w] for w in _LOREM]
+
+
+class Unseeded(random.Random):
+    """The generator of every unseeded exchange. Nothing drawn from it is to be reproduced, so its lorem ipsum is
+    drawn in bulk (:func:`_bulk`): the same odds for every sentence length and word as :func:`_lorem`'s, in a
+    few calls into C rather than two Python calls a word. A seeded generator keeps :func:`_lorem`'s draws, so a
+    seed gives the text it always gave."""
+
+
+def _table(size: int) -> tuple[bytes, bytes]:
+    """A ``bytes.translate`` table and the bytes it deletes, turning random bytes into positions below ``size``,
+    each as likely as the others: bytes past the last whole multiple of ``size`` are dropped, the rest taken
+    modulo ``size``."""
+    kept = 256 - 256 % size
+    return bytes(b % size for b in range(256)), bytes(range(kept, 256))
+
+
+_WORD_AT = _table(len(_LOREM))
+_LENGTH = _table(11)
+"""Sentences are 6 to 16 words long."""
+
+
+_ALL = (*_LOREM, *(w.capitalize() for w in _LOREM), *(w + "." for w in _LOREM))
+"""Each word as it is written within a sentence, first in it, and last (with its full stop)."""
+_TOKENS_ALL = (*_TOKENS_AT, *_TOKENS_AT, *(n + 1 for n in _TOKENS_AT))
+_FIRST, _LAST = len(_LOREM), 2 * len(_LOREM)
+
+
+def _positions(rng: random.Random, n: int, table: tuple[bytes, bytes]) -> bytes:
+    """``n`` positions drawn through ``table`` (:func:`_table`)."""
+    out = b""
+    while len(out) < n:
+        # A quarter more than needed: at most 19 % of the bytes are dropped (69 words), so one call nearly always does.
+        size = n + n // 4 + 4
+        out += rng.getrandbits(8 * size).to_bytes(size, "little").translate(*table)
+    return out[:n]
+
+
+def _bulk(rng: random.Random, sentences: int) -> tuple[str, int]:
+    """:func:`_lorem`, drawn in bulk: the words' positions in one draw, each sentence's first and last word moved
+    to their capitalised and full-stopped forms, then the text and its tokens picked in one go each."""
+    lengths = _positions(rng, sentences, _LENGTH)
+    at = bytearray(_positions(rng, sum(lengths) + 6 * sentences, _WORD_AT))
+    start = 0
+    for length in lengths:
+        at[start] += _FIRST
+        start += 6 + length
+        at[start - 1] += _LAST
+    pick = operator.itemgetter(*at)
+    return " ".join(pick(_ALL)), sum(pick(_TOKENS_ALL))
 
 
 def lorem(rng: random.Random, sentences: int) -> str:
@@ -49,6 +105,8 @@ def lorem(rng: random.Random, sentences: int) -> str:
 
 def _lorem(rng: random.Random, sentences: int) -> tuple[str, int]:
     """:func:`lorem` and its tokens, summed from its words' (a space or a full stop ends a token)."""
+    if type(rng) is Unseeded:
+        return _bulk(rng, sentences)
     out = []
     n = 0
     for _ in range(sentences):
@@ -77,6 +135,11 @@ def counted_reply(rng: random.Random, default: str | None = None) -> tuple[str, 
 def _tokens(text: str) -> int:
     """Tokens of a configured reply, which a server sends again and again."""
     return count(text)
+
+
+def most_tokens(default: str | None = None) -> int:
+    """The most tokens :func:`counted_reply` can give: a request allowing as many never has its reply cut."""
+    return _tokens(default) if default is not None else _MOST
 
 
 def thinking_text(rng: random.Random) -> str:
