@@ -17,7 +17,9 @@ Only answers that read no state are kept, and only while nothing they were made 
 - the endpoint's configuration and the synthetic settings are the same objects they were (the live
   configuration makes new ones on every change), and still no rule.
 
-An unseeded answer is a new draw every time, as the synthetic source promises, and is never kept.
+An unseeded answer is a new draw every time, as the synthetic source promises, and is never kept whole: where
+its bytes differ from the next answer's only in what is drawn, they are kept cut where the draws go, and the
+next answer is drawn into them (:mod:`llmreplay.drawn`), under the same conditions.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from llmreplay import drawn
+from llmreplay.drawn import Drawn
 from llmreplay.labels import REQUEST_ID
 from llmreplay.shaping.directives import PREFIX, SEED, TEST_ID
 from llmreplay.synth import prompt_cache
@@ -34,7 +38,7 @@ if TYPE_CHECKING:
     from llmreplay.codec import Route
     from llmreplay.configmodels import EndpointConfig
     from llmreplay.journal.entry import Entry
-    from llmreplay.model import Answer, Call
+    from llmreplay.model import Answer, Call, Request
     from llmreplay.observers import Done
     from llmreplay.runtime import Runtime
 
@@ -45,6 +49,11 @@ BYTES = 16 << 20
 _ALLOWED = frozenset({SEED, TEST_ID})
 _ID_HEADER = f"\r\n{REQUEST_ID}: ".encode()
 """What comes just before the journal id in a kept head."""
+
+SEEN = "seen"
+"""What is kept of an unseeded answer made once within its second: only that it was."""
+UNCUT = "uncut"
+"""What is kept of an unseeded answer made again within its second that could not be cut: that it could not."""
 
 Key = tuple[str, object, bytes]
 """The request as it came: its path, its raw headers and its body."""
@@ -65,6 +74,10 @@ class Kept:
     settings: object
     """The synthetic source's settings when it was made."""
 
+    @property
+    def size(self) -> int:
+        return len(self.before) + len(self.after)
+
 
 class KeptAnswers:
     """The kept answers of the current second, by request."""
@@ -72,16 +85,16 @@ class KeptAnswers:
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
         self._second = 0
-        self._table: dict[Key, Kept] = {}
+        self._table: dict[Key, Kept | Drawn | str] = {}
         self._bytes = 0
         self.hits = 0
-        """Answers written from a kept one."""
+        """Answers written from a kept one (or drawn into one)."""
 
     def _drop(self) -> None:
         self._table.clear()
         self._bytes = 0
 
-    def find(self, key: Key, route: Route) -> Kept | None:
+    def find(self, key: Key, route: Route) -> Kept | Drawn | None:
         """The answer kept for ``key`` this second, if what it was made from is unchanged."""
         table = self._table
         if not table:
@@ -90,7 +103,7 @@ class KeptAnswers:
             self._drop()
             return None
         kept = table.get(key)
-        if kept is None:
+        if kept is None or isinstance(kept, str):
             return None
         rt = self.rt
         if (
@@ -103,28 +116,57 @@ class KeptAnswers:
         self.hits += 1
         return kept
 
-    def keep(self, key: Key, second: int, call: Call, route: Route, answer: Answer, later: Done, head: bytes) -> None:
-        """Keep the answer just written for ``key`` (made within ``second``), if it may be written again."""
+    def keep(
+        self,
+        key: Key,
+        second: int,
+        call: Call,
+        route: Route,
+        request: Request | None,
+        answer: Answer,
+        later: Done,
+        head: bytes,
+    ) -> None:
+        """Keep the answer just written for ``key`` (made within ``second``), if it may be written again: whole
+        where it is seeded; else, from the second answer to ``key`` within its second on, cut where its draws go,
+        if it can be (cutting every answer made once would cost more than it saves)."""
         rt = self.rt
-        if rt.seed_of(call) is None:
-            return
         if int(time.time()) != second:
             return  # its date or ``created`` may be the next second's
-        config = rt.live.for_endpoint(route.config_key)
-        if not _pure(rt, call, route, answer, later, config):
-            return
-        entry = later.entry
-        parts = head.split(entry.id.encode(), 1) if entry is not None else [head, b""]
-        if len(parts) != 2 or (entry is not None and not parts[0].endswith(_ID_HEADER)):
-            return  # the id is cut out of its header line, which the lane leaves out whole if a later entry fails
         if second != self._second:
             self._drop()
             self._second = second
-        after = parts[1] + answer.body
-        size = len(key[2]) + len(parts[0]) + len(after)
+        seeded = rt.seed_of(call) is not None
+        seen = self._table.get(key)
+        kept: Kept | Drawn | str | None
+        if not seeded and seen is None:
+            kept = SEEN
+        elif not seeded and (seen is not SEEN or request is None):
+            return
+        else:
+            config = rt.live.for_endpoint(route.config_key)
+            if not _pure(rt, call, route, answer, later, config):
+                return
+            if seeded:
+                kept = _whole(head, answer, later, config, rt.source.settings)
+            else:
+                assert request is not None
+                kept = drawn.cut(rt.source, route.codec, request, answer, later, head + answer.body, config) or UNCUT
+            if kept is None:
+                return
+        size = len(key[2]) + (0 if isinstance(kept, str) else kept.size)
         if len(self._table) < SIZE and self._bytes + size <= BYTES:
             self._bytes += size
-            self._table[key] = Kept(parts[0], after, later, entry, config, rt.source.settings)
+            self._table[key] = kept
+
+
+def _whole(head: bytes, answer: Answer, later: Done, config: EndpointConfig, settings: object) -> Kept | None:
+    """A seeded answer's bytes cut around its journal id, or None where the id is not where the lane looks."""
+    entry = later.entry
+    parts = head.split(entry.id.encode(), 1) if entry is not None else [head, b""]
+    if len(parts) != 2 or (entry is not None and not parts[0].endswith(_ID_HEADER)):
+        return None  # the id is cut out of its header line, which the lane leaves out whole if a later entry fails
+    return Kept(parts[0], parts[1] + answer.body, later, entry, config, settings)
 
 
 def _pure(rt: Runtime, call: Call, route: Route, answer: Answer, later: Done, config: EndpointConfig) -> bool:

@@ -26,23 +26,22 @@ before it.
 from __future__ import annotations
 
 import asyncio
-import functools
-import http
 import logging
 import time
 from typing import TYPE_CHECKING
 
-from aiohttp.helpers import rfc822_formatted_time
-from aiohttp.http import SERVER_SOFTWARE, HttpVersion11
+from aiohttp.http import HttpVersion11
 from aiohttp.http_parser import RawRequestMessage
 from aiohttp.streams import StreamReader
 
 from llmreplay import offload, road
+from llmreplay.drawn import Drawn
 from llmreplay.errors import ApiError
+from llmreplay.heads import head_of, whole
 from llmreplay.kept import Kept, KeptAnswers
-from llmreplay.labels import labels, source_label
+from llmreplay.labels import source_label
 from llmreplay.middleware import log_access
-from llmreplay.model import Answer, Call
+from llmreplay.model import Call, Reply
 from llmreplay.observers import Done
 from llmreplay.providers import registry
 from llmreplay.resume import Resume, ready
@@ -104,7 +103,10 @@ class Lane:
         key = (message.path, message.raw_headers, body)
         kept = self.kept.find(key, route)
         if kept is not None:
-            self._again(conn, kept, t0, started)
+            if isinstance(kept, Drawn):
+                self._drawn(conn, kept, t0, started)
+            else:
+                self._again(conn, kept, t0, started)
             return None
         second = int(time.time())
         headers = {k.lower(): v for k, v in message.headers.items()}
@@ -131,7 +133,7 @@ class Lane:
         else:
             return conn.hand_on(message, body, (t0, Resume(coro, waiting)))
         answer, later, settled = prepared
-        head = _head(answer, later) if settled is None and isinstance(later, Done) and _whole(answer) else None
+        head = head_of(answer, later) if settled is None and isinstance(later, Done) and whole(answer) else None
         if head is None:
             return conn.hand_on(message, body, (t0, ready(prepared)))
         assert isinstance(later, Done)
@@ -140,7 +142,7 @@ class Lane:
         transport.write(head + answer.body)
         self.answered += 1
         self._tell(later, answer.status, t0)
-        self.kept.keep(key, second, call, route, answer, later, head)
+        self.kept.keep(key, second, call, route, request, answer, later, head)
         rt.writer.poll()
         if not rt.settings.server.quiet:
             cassette = cassette_label(later.answered_by)
@@ -170,12 +172,32 @@ class Lane:
         if not rt.settings.server.quiet:
             log_access("POST", done.path, 200, started, "synthetic", None, None)
 
-    def _tell(self, done: Done, status: int, t0: float) -> None:
+    def _drawn(self, conn: _StampedHandler, drawn: Drawn, t0: float, started: float) -> None:
+        """Draw another answer into ``drawn`` as the road would draw it, and write it as :meth:`_again` does."""
+        rt = self.rt
+        rng = rt.unseeded
+        rid, _ = road.first_draws(rng)
+        text, counted, reply_id = rt.source.draw_again(rng)
+        entry = rt.observers.again(drawn.first, t0) if drawn.first is not None else None
+        data, reply = drawn.fill(rid, text, counted, reply_id, entry)
+        transport = conn.transport
+        assert transport is not None  # lane_open
+        transport.write(data)
+        self.answered += 1
+        done = drawn.done
+        done.entry = entry  # told of with each answer's own entry and reply, as a kept Done is (see _told_all)
+        self._tell(done, 200, t0, reply)
+        rt.writer.poll()
+        if not rt.settings.server.quiet:
+            log_access("POST", drawn.done.path, 200, started, "synthetic", None, None)
+
+    def _tell(self, done: Done, status: int, t0: float, reply: Reply | None = None) -> None:
         """Tell the observers of an answer just written, once every answer of this turn of the loop is out: in one
         go after them (``_told_all``), which keeps their tables and the answers' bytes out of each other's way in
-        the processor's caches, and sends each answer before the bookkeeping of those before it."""
+        the processor's caches, and sends each answer before the bookkeeping of those before it. ``reply``: a
+        drawn answer's own, told of in its shared Done."""
         told = self._told
-        told.append((done, done.entry, status, t0, clock()))
+        told.append((done, done.entry, reply, status, t0, clock()))
         if len(told) == 1:
             asyncio.get_running_loop().call_soon(self._told_all)
 
@@ -183,57 +205,11 @@ class Lane:
         told, self._told = self._told, []
         rt = self.rt
         observers, poll = rt.observers, rt.writer.poll
-        for done, entry, status, t0, end in told:
+        for done, entry, reply, status, t0, end in told:
             done.entry = entry
+            if reply is not None:
+                # A drawn answer's Done is shared with the answer it was cut from, told of before any drawn from it.
+                done.reply, done.output_tokens = reply, reply.usage.output_tokens
             observers.started(done.endpoint, "POST", done.path, False, done.key)
             observers.finished(done, status, False, {"first": end}, t0, end)
             poll()
-
-
-def _whole(answer: Answer) -> bool:
-    """Whether ``answer`` is one body due at once (the writer's own reading of an answer's times)."""
-    return (
-        not answer.stream
-        and answer.live is None
-        and answer.cut is None
-        and not answer.headers_at
-        and not (answer.frames and answer.frames[0].at)
-        and answer.status >= 200
-        and answer.status not in (204, 304)
-    )
-
-
-def _head(answer: Answer, later: Done) -> bytes | None:
-    """The status line and headers aiohttp would write for ``answer``: its headers, then ours, then the length and,
-    where the answer has none of its own (a replayed one keeps the provider's date and server), a type, the date
-    and the server, in that order; None where aiohttp would frame it otherwise or refuse a header."""
-    pairs = answer.headers + labels(later)
-    lines = "".join([f"{name}: {value}\r\n" for name, value in pairs])
-    n = len(pairs)
-    if lines.count("\r") != n or lines.count("\n") != n:
-        return None  # aiohttp refuses a header that would split the head
-    names = "\n" + lines.lower()  # each name follows a line break, and no value holds one
-    if "\ncontent-length:" in names or "\ntransfer-encoding:" in names or "\nconnection:" in names:
-        return None
-    status = answer.status
-    body = answer.body
-    parts = [f"HTTP/1.1 {status} {_reason(status)}\r\n", lines, f"Content-Length: {len(body)}\r\n"]
-    if body and "\ncontent-type:" not in names:
-        parts.append("Content-Type: application/octet-stream\r\n")
-    if "\ndate:" not in names:
-        parts.append(f"Date: {rfc822_formatted_time()}\r\n")
-    if "\nserver:" not in names:
-        parts.append(f"Server: {SERVER_SOFTWARE}\r\n")
-    parts.append("\r\n")
-    try:
-        return "".join(parts).encode()
-    except UnicodeEncodeError:
-        return None
-
-
-@functools.cache
-def _reason(status: int) -> str:
-    try:
-        return http.HTTPStatus(status).phrase
-    except ValueError:
-        return ""

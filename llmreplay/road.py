@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import random
 from collections.abc import Awaitable, Callable, Mapping
 
 from aiohttp import web
@@ -119,7 +120,7 @@ async def prepare(rt: Runtime, call: Call, route: Route | None, t0: float, reque
         route = Route(call.method, call.path, "other", registry.guess_codec(call), op=None)
     # A seeded generator hashes the whole body: ~0.2 s for 30 MB, off the loop with the body's reading.
     rng = await offload.run(rt.rng_for, call) if offload.is_big(call) else rt.rng_for(call)
-    opts = RenderOptions(chunk_size=rt.settings.latency.chunk_size, request_id=hex_id(rng), seed=rng.getrandbits(32))
+    opts = options(rt, rng)
     # The finer key where the original server configured one endpoint's calls apart (Gemini's generate, stream).
     cfg = rt.live.for_endpoint(route.config_key)
     ex = Exchange(call, route, t0, rng, cfg.latency, opts, request=request, config=cfg, verbatim=verbatim)
@@ -135,6 +136,18 @@ async def prepare(rt: Runtime, call: Call, route: Route | None, t0: float, reque
     if ex.entry is not None:
         ex.entry.family = ex.family
     return answer, ex if ex.read_later else done_of(ex), ex.settled
+
+
+def options(rt: Runtime, rng: random.Random) -> RenderOptions:
+    """An answer's render options: the first draws of every exchange (:func:`first_draws`)."""
+    request_id, seed = first_draws(rng)
+    return RenderOptions(chunk_size=rt.settings.latency.chunk_size, request_id=request_id, seed=seed)
+
+
+def first_draws(rng: random.Random) -> tuple[str, int]:
+    """The request id and the codec's seed: every exchange's first draws, before its source's (which
+    :mod:`llmreplay.drawn` repeats for an unseeded answer drawn again)."""
+    return hex_id(rng), rng.getrandbits(32)
 
 
 async def _answer(rt: Runtime, ex: Exchange) -> Answer:

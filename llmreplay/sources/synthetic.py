@@ -143,6 +143,28 @@ class SyntheticSource:
             fingerprint=fingerprint(req.model),
         )
 
+    def draws_alike(self, req: Request, reply: Reply) -> bool:
+        """Whether ``reply`` to ``req`` is the common reply (one text, ended whole; nothing hidden, cached or
+        called) and every other reply to ``req`` would be too, made by the draws of :meth:`draw_again` alone: no
+        tools to call, no thinking, no structured output, no stop sequence and no limit the text could reach."""
+        if req.n > 1 or req.thinking or req.stop or req.output.kind != "text" or self._callable_tools(req):
+            return False
+        if req.max_tokens is not None and req.max_tokens < texts.most_tokens(self.settings.default_response):
+            return False
+        usage = reply.usage
+        if usage.reasoning_tokens or usage.cached_input_tokens or usage.cache_write_tokens:
+            return False
+        (candidate,) = reply.candidates
+        if candidate.finish != Finish.STOP or len(candidate.parts) != 1 or not isinstance(candidate.parts[0], Text):
+            return False
+        return _asked_schema(req) is None
+
+    def draw_again(self, rng: random.Random) -> tuple[str, int, str]:
+        """The text, its tokens and the reply's id of another reply to a request :meth:`draws_alike` says yes to,
+        drawn as :meth:`reply` draws them, in its order."""
+        text, counted = texts.counted_reply(rng, self.settings.default_response)
+        return text, counted, hex_id(rng, 24)
+
     def _candidate(
         self, req: Request, rng: random.Random, force_tool: bool | None, asked: Mapping[str, Any] | None
     ) -> Candidate:

@@ -95,13 +95,6 @@ def test_with_the_journal_off_a_kept_answer_carries_no_journal_id(make_server: C
     assert b"x-llmreplay-request-id" not in answers[0][0]
 
 
-def test_an_unseeded_request_again_is_a_new_draw(make_server: Callable[..., BackgroundServer]) -> None:
-    srv = make_server(server={"quiet": True}, latency=NO_DELAY)
-    answers = _within_a_second(srv, *[_post(BODY)] * 4)
-    assert _hits(srv) == 0
-    assert len({json.loads(body)["id"] for _, body in answers}) == 4
-
-
 def test_a_request_seeded_by_its_header_is_kept_for_that_seed_alone(
     make_server: Callable[..., BackgroundServer],
 ) -> None:
