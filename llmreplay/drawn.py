@@ -105,9 +105,9 @@ class Drawn:
     headless: bytes
     """``whole`` without the journal id's header line, for an answer whose entry the journal failed to take."""
     headless_pick: Pick
-    body_pick: Pick
-    """The values in the body: its length is theirs and ``body_size``."""
+    body_slots: tuple[int, ...]
     body_size: int
+    """The body's bytes besides its slots' values."""
     encode: Encoder
     """The codec's writing of a text in a JSON string."""
     reply: Reply
@@ -120,8 +120,9 @@ class Drawn:
     """The synthetic source's settings when it was made."""
     shared: dict[str, Any] = dataclasses.field(default_factory=dict)
     """The fields of the first answer's reply that every other's shares: model, second and fingerprint."""
-    counts: dict[int, tuple[Usage, bytes, bytes]] = dataclasses.field(default_factory=dict)
-    """By output tokens: the usage, and the output and total tokens as written (a few dozen counts recur)."""
+    counts: dict[int, tuple[Usage, bytes, bytes, int]] = dataclasses.field(default_factory=dict)
+    """By output tokens (a few dozen recur): the usage, the output and total tokens as written, and the body's
+    length but for its text."""
 
     @property
     def size(self) -> int:
@@ -129,13 +130,12 @@ class Drawn:
 
     def fill(self, rid: str, text: str, counted: int, reply_id: str, entry: Entry | None) -> tuple[bytes, Reply]:
         """The answer for these draws (``counted``: the text's tokens) and its reply, with ``entry``'s id."""
-        first = self.reply
         counts = self.counts.get(counted)
         if counts is None:
-            usage = Usage(first.usage.input_tokens, counted)
-            counts = self.counts[counted] = (usage, b"%d" % counted, b"%d" % usage.total_tokens)
-        values = (rid.encode(), reply_id.encode(), self.encode(text), counts[1], counts[2])
-        length = b"%d" % (self.body_size + sum(map(len, self.body_pick(values))))
+            counts = self.counts[counted] = self._counts(counted)
+        encoded = self.encode(text)
+        values = (rid.encode(), reply_id.encode(), encoded, counts[1], counts[2])
+        length = b"%d" % (counts[3] + self.body_slots.count(TEXT) * len(encoded))
         if entry is not None:
             data = self.whole % self.whole_pick((*values, entry.id.encode(), length))
         elif self.first is not None:
@@ -145,6 +145,12 @@ class Drawn:
         reply = object.__new__(_Redrawn)
         object.__setattr__(reply, "__dict__", {**self.shared, "id": reply_id, "usage": counts[0], _TEXT_OF: text})
         return data, reply
+
+    def _counts(self, counted: int) -> tuple[Usage, bytes, bytes, int]:
+        usage = Usage(self.reply.usage.input_tokens, counted)
+        out, total = b"%d" % counted, b"%d" % usage.total_tokens
+        sizes = {RID: len(_RID), ID: len(_ID), TEXT: 0, OUT: len(out), TOTAL: len(total)}
+        return usage, out, total, self.body_size + sum(sizes[slot] for slot in self.body_slots)
 
 
 def cut(
@@ -200,7 +206,7 @@ def cut(
     drawn = Drawn(
         *_format(pieces, slots),
         *_format(*_joined(_split(finder, marks, head.replace(id_line + _JOURNAL, b"")), bodies)),
-        _picker(bodies[1]),
+        tuple(bodies[1]),
         sum(map(len, bodies[0])),
         encode,
         reply,

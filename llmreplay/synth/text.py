@@ -64,10 +64,6 @@ def _table(size: int) -> tuple[bytes, bytes]:
 
 
 _WORD_AT = _table(len(_LOREM))
-_LENGTH = _table(11)
-"""Sentences are 6 to 16 words long."""
-
-
 _ALL = (*_LOREM, *(w.capitalize() for w in _LOREM), *(w + "." for w in _LOREM))
 """Each word as it is written within a sentence, first in it, and last (with its full stop)."""
 _TOKENS_ALL = (*_TOKENS_AT, *_TOKENS_AT, *(n + 1 for n in _TOKENS_AT))
@@ -87,15 +83,26 @@ def _positions(rng: random.Random, n: int, table: tuple[bytes, bytes]) -> bytes:
 def _bulk(rng: random.Random, sentences: int) -> tuple[str, int]:
     """:func:`_lorem`, drawn in bulk: the words' positions in one draw, each sentence's first and last word moved
     to their capitalised and full-stopped forms, then the text and its tokens picked in one go each."""
-    lengths = _positions(rng, sentences, _LENGTH)
-    at = bytearray(_positions(rng, sum(lengths) + 6 * sentences, _WORD_AT))
+    draw = rng.random
+    lengths = [6 + int(draw() * 11) for _ in range(sentences)]  # as uniform as randint, to one part in 2**53
+    at = bytearray(_positions(rng, sum(lengths), _WORD_AT))
     start = 0
     for length in lengths:
         at[start] += _FIRST
-        start += 6 + length
+        start += length
         at[start - 1] += _LAST
     pick = operator.itemgetter(*at)
     return " ".join(pick(_ALL)), sum(pick(_TOKENS_ALL))
+
+
+def _bulk_reply(rng: random.Random) -> tuple[str, int]:
+    """:func:`counted_reply`'s odds for an unseeded generator, a whole draw for each choice rather than
+    ``choice``'s and ``randint``'s rejection loops in Python."""
+    draw = rng.random
+    if draw() < 0.5:
+        answer = ANSWERS[int(draw() * len(ANSWERS))]
+        return answer, _ANSWER_TOKENS[answer]
+    return _bulk(rng, 1 + int(draw() * 5))
 
 
 def lorem(rng: random.Random, sentences: int) -> str:
@@ -125,6 +132,8 @@ def counted_reply(rng: random.Random, default: str | None = None) -> tuple[str, 
     """:func:`reply_text` (the same draws) and its tokens, counted once per canned text rather than per reply."""
     if default is not None:
         return default, _tokens(default)
+    if type(rng) is Unseeded:
+        return _bulk_reply(rng)
     if rng.random() < 0.5:
         answer = rng.choice(ANSWERS)
         return answer, _ANSWER_TOKENS[answer]
