@@ -8,6 +8,7 @@ server, llmreplay's application with every handler answering the baseline's fixe
 rules file whose one rule answers every call with a fixed text as long as a generated reply, gives issue 23's
 target 2 for scripted rules (reported). A fifth, llmreplay with ``--seed``, gives target 1 for seeded replies:
 the same request again within a second is written from the answer kept of it (``llmreplay/kept.py``).
+The five run side by side and take turns under wrk (``ROUNDS``); each figure is the median of a server's turns.
 
     python -m benchmarks.plain [--duration 10] [--connections 64]
 """
@@ -15,9 +16,12 @@ the same request again within a second is written from the answer kept of it (``
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import math
 import re
 import shutil
+import statistics
 import subprocess
 import tempfile
 from pathlib import Path
@@ -76,7 +80,8 @@ def parse_wrk(out: str) -> dict[str, float]:
     return res
 
 
-def drive(url: str, duration: float, connections: int) -> dict[str, float]:
+def drive(url: str, duration: float, connections: int, warm: bool = True) -> dict[str, float]:
+    """wrk's figures for ``duration`` seconds of ``url``, after a second's warm-up unless ``warm`` is False."""
     wrk = ensure_wrk()
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(
@@ -87,7 +92,8 @@ def drive(url: str, duration: float, connections: int) -> dict[str, float]:
         script = f.name
     try:
         base = [wrk, "-t1", f"-c{connections}", "-s", script, "--latency", url]
-        subprocess.run(pinned([*base[:1], "-d1s", *base[1:]], CLIENT_CORE), capture_output=True, check=False)  # warm-up
+        if warm:
+            subprocess.run(pinned([*base[:1], "-d1s", *base[1:]], CLIENT_CORE), capture_output=True, check=False)
         out = subprocess.run(
             pinned([*base[:1], f"-d{duration:g}s", *base[1:]], CLIENT_CORE), capture_output=True, text=True, check=True
         ).stdout
@@ -96,26 +102,45 @@ def drive(url: str, duration: float, connections: int) -> dict[str, float]:
     return parse_wrk(out)
 
 
+ROUNDS = 3
+"""The five servers take turns, each for a third of the duration (rounded up to whole seconds) at a turn, and
+each figure is the median of a server's turns: on a shared host the machine's pace drifts within a minute (the
+floor, llmreplay's own server answering the bare handler's body, once came out at 0.64x the bare handler
+measured just before it), and one server measured whole after another took that drift for a difference
+between them."""
+
+
+def _median(turns: list[dict[str, float]]) -> dict[str, float]:
+    """Each figure's median over ``turns``; errors summed."""
+    out = {k: statistics.median(t[k] for t in turns) for k in turns[0] if all(k in t for t in turns)}
+    for k in ("non2xx", "socket_errors"):
+        out[k] = sum(t.get(k, 0.0) for t in turns)
+    return out
+
+
 def measure(duration: float = 10.0, connections: int = 64) -> tuple[list[Row], dict[str, object]]:
-    port = free_port()
-    with serve(baseline_cmd(port), port) as s:
-        base = drive(f"{s.url}/v1/chat/completions", duration, connections)
-    port = free_port()
-    with serve(llmreplay_cmd(port), port, env=llmreplay_env(0, 0)) as s:
-        ours = drive(f"{s.url}/v1/chat/completions", duration, connections)
-    port = free_port()
-    with serve(floor_cmd(port), port, env=llmreplay_env(0, 0)) as s:
-        floor = drive(f"{s.url}/v1/chat/completions", duration, connections)
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
         # Issue 23's target 2 (reported): the same request answered by a scripted rule with a fixed reply.
         rules = Path(tmp) / "rules.json"
         rules.write_text(json.dumps({"rules": [{"name": "bench", "reply": {"text": FIG1_TEXT}}]}))
-        port = free_port()
-        with serve(llmreplay_cmd(port, "--rules", str(rules)), port, env=llmreplay_env(0, 0)) as s:
-            ruled = drive(f"{s.url}/v1/chat/completions", duration, connections)
-    port = free_port()
-    with serve(llmreplay_cmd(port, "--seed", "1"), port, env=llmreplay_env(0, 0)) as s:
-        seeded = drive(f"{s.url}/v1/chat/completions", duration, connections)
+        commands = {
+            "baseline": (baseline_cmd, (), None),
+            "llmreplay": (llmreplay_cmd, (), llmreplay_env(0, 0)),
+            "floor": (floor_cmd, (), llmreplay_env(0, 0)),
+            "rule": (llmreplay_cmd, ("--rules", str(rules)), llmreplay_env(0, 0)),
+            "seeded": (llmreplay_cmd, ("--seed", "1"), llmreplay_env(0, 0)),
+        }
+        urls = {}
+        for name, (cmd, extra, env) in commands.items():
+            port = free_port()
+            server = stack.enter_context(serve(cmd(port, *extra), port, env=env))  # idle while the others are driven
+            urls[name] = f"{server.url}/v1/chat/completions"
+        turns: dict[str, list[dict[str, float]]] = {name: [] for name in urls}
+        each = math.ceil(duration / ROUNDS)  # wrk takes whole seconds
+        for turn in range(ROUNDS):
+            for name, url in urls.items():
+                turns[name].append(drive(url, each, connections, warm=turn == 0))
+    base, ours, floor, ruled, seeded = (_median(turns[name]) for name in commands)
     rows = [
         Row(
             f"1. requests/s, {connections} connections",
