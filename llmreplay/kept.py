@@ -24,6 +24,7 @@ next answer is drawn into them (:mod:`llmreplay.drawn`), under the same conditio
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -41,6 +42,8 @@ if TYPE_CHECKING:
     from llmreplay.model import Answer, Call, Request
     from llmreplay.observers import Done
     from llmreplay.runtime import Runtime
+
+log = logging.getLogger("llmreplay")
 
 SIZE = 4096
 """Distinct requests kept within one second; beyond that the rest are made as usual."""
@@ -151,13 +154,25 @@ class KeptAnswers:
                 kept = _whole(head, answer, later, config, rt.source.settings)
             else:
                 assert request is not None
-                kept = drawn.cut(rt.source, route.codec, request, answer, later, head + answer.body, config) or UNCUT
+                kept = _cut(rt, route, request, answer, later, head + answer.body, config)
             if kept is None:
                 return
         size = len(key[2]) + (0 if isinstance(kept, str) else kept.size)
         if len(self._table) < SIZE and self._bytes + size <= BYTES:
             self._bytes += size
             self._table[key] = kept
+
+
+def _cut(
+    rt: Runtime, route: Route, request: Request, answer: Answer, later: Done, written: bytes, config: EndpointConfig
+) -> Drawn | str:
+    """:func:`llmreplay.drawn.cut`, or :data:`UNCUT`. The answer is already out: whatever the cut meets must not
+    reach the connection it was written on."""
+    try:
+        return drawn.cut(rt.source, route.codec, request, answer, later, written, config) or UNCUT
+    except Exception:
+        log.debug("the answer to %s could not be cut; it is made whole each time", route.path, exc_info=True)
+        return UNCUT
 
 
 def _whole(head: bytes, answer: Answer, later: Done, config: EndpointConfig, settings: object) -> Kept | None:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from llmreplay import drawn
 from llmreplay.journal.entry import Entry
 from llmreplay.runtime import RUNTIME
 from llmreplay.server import BackgroundServer
@@ -52,7 +53,7 @@ def test_an_unseeded_request_again_is_a_new_draw_each_time_with_its_own_entry(
     metrics = httpx.get(f"{srv.url}/metrics").text
     assert re.search(r'llmreplay_requests_total\{[^}]*endpoint="chat-completions"[^}]*\} 40\.0', metrics), metrics
     produced = sum(b["usage"]["completion_tokens"] for b in bodies)
-    assert re.search(rf'llmreplay_output_tokens_total\{{[^}}]*\}} {produced}\.0', metrics), metrics
+    assert re.search(rf"llmreplay_output_tokens_total\{{[^}}]*\}} {produced}\.0", metrics), metrics
 
 
 @pytest.mark.parametrize(
@@ -171,3 +172,17 @@ def test_the_generator_is_read_at_every_draw(make_server: Callable[..., Backgrou
             break
     assert [body for _, body in first] == [body for _, body in again]
     assert first[0][1] != first[1][1]
+
+
+def test_a_cut_that_fails_leaves_every_answer_made_whole(
+    make_server: Callable[..., BackgroundServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object) -> None:
+        raise RuntimeError("a codec the cut cannot read")
+
+    monkeypatch.setattr(drawn, "cut", broken)
+    srv = make_server(**UNSEEDED)
+    answers = _within_a_second(srv, *[_post(BODY)] * 4)
+    assert [int(head.split(b" ")[1]) for head, _ in answers] == [200] * 4
+    assert _hits(srv) == 0
+    assert len({json.loads(body)["id"] for _, body in answers}) == 4
