@@ -7,7 +7,7 @@ known: the request id (a header), the reply's id, the text, the output and total
 length. The rest is the same for every answer to the same request within one second (``created`` and ``Date``
 are the second's). So the express lane keeps the bytes of such an answer cut around those values
 (:class:`Drawn`), and answers the same request again within that second by making the draws the road would
-make, in its order (:func:`llmreplay.road.options`, then
+make, in its order (:func:`llmreplay.road.first_draws`, then
 :meth:`~llmreplay.sources.synthetic.SyntheticSource.draw_again`), and filling them in, with a journal entry of
 its own. Parsing, the road, the reply's making and its rendering are skipped; the bytes are what they would
 have made of the same draws.
