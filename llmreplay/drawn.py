@@ -118,11 +118,15 @@ class Drawn:
     config: EndpointConfig
     settings: object
     """The synthetic source's settings when it was made."""
-    shared: dict[str, Any] = dataclasses.field(default_factory=dict)
+    shared: dict[str, Any] = dataclasses.field(init=False)
     """The fields of the first answer's reply that every other's shares: model, second and fingerprint."""
     counts: dict[int, tuple[Usage, bytes, bytes, int]] = dataclasses.field(default_factory=dict)
     """By output tokens (a few dozen recur): the usage, the output and total tokens as written, and the body's
     length but for its text."""
+
+    def __post_init__(self) -> None:
+        reply = self.reply
+        self.shared = {"model": reply.model, "created": reply.created, "fingerprint": reply.fingerprint}
 
     @property
     def size(self) -> int:
@@ -215,7 +219,6 @@ def cut(
         config,
         source.settings,
     )
-    drawn.shared = {"model": reply.model, "created": reply.created, "fingerprint": reply.fingerprint}
     return drawn if _gives_back(drawn, pieces, slots, written) else None
 
 

@@ -189,7 +189,7 @@ class Lane:
         self._tell(done, 200, t0, reply)
         rt.writer.poll()
         if not rt.settings.server.quiet:
-            log_access("POST", drawn.done.path, 200, started, "synthetic", None, None)
+            log_access("POST", done.path, 200, started, "synthetic", None, None)
 
     def _tell(self, done: Done, status: int, t0: float, reply: Reply | None = None) -> None:
         """Tell the observers of an answer just written, once every answer of this turn of the loop is out: in one

@@ -15,10 +15,9 @@ import httpx
 import pytest
 
 from llmreplay import drawn
-from llmreplay.journal.entry import Entry
 from llmreplay.runtime import RUNTIME
 from llmreplay.server import BackgroundServer
-from tests.reliability.test_kept import REQUEST_ID, _hits, _within_a_second
+from tests.reliability.test_kept import REQUEST_ID, _hits, _within_a_second, journal_fails_after
 from tests.reliability.test_lane import BODY, NO_DELAY, _exchange, _post
 
 UNSEEDED = {"server": {"quiet": True}, "latency": NO_DELAY}
@@ -117,20 +116,7 @@ def test_a_drawn_answer_the_journal_failed_to_take_carries_no_id_header(
     make_server: Callable[..., BackgroundServer], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     srv = make_server(**UNSEEDED)
-    assert srv.app is not None
-    observers = srv.app[RUNTIME].observers
-    journal = observers.journal
-    assert journal is not None
-    add, added = journal.add, []
-
-    def add_twice(entry: Entry) -> None:
-        # The first two entries go in; the journal then fails, as an observer may (contained and counted).
-        if len(added) == 2:
-            raise RuntimeError("journal full of surprises")
-        added.append(entry)
-        add(entry)
-
-    monkeypatch.setattr(journal, "add", add_twice)
+    observers = journal_fails_after(srv, monkeypatch, 2)
     (first_head, _), _, (head, body) = _within_a_second(srv, *[_post(BODY)] * 3)
     assert _hits(srv) == 1
     assert b"x-llmreplay-request-id" not in head

@@ -15,6 +15,7 @@ import pytest
 from llmreplay import kept
 from llmreplay.app import LANE
 from llmreplay.journal.entry import Entry
+from llmreplay.observers import Observers
 from llmreplay.runtime import RUNTIME
 from llmreplay.server import BackgroundServer
 from tests.reliability.test_lane import BODY, NO_DELAY, _exchange, _post
@@ -38,6 +39,25 @@ def _within_a_second(srv: BackgroundServer, *requests: bytes) -> list[tuple[byte
         if int(time.time()) == before:
             return answers
     pytest.fail("five tries each crossed into the next second")
+
+
+def journal_fails_after(srv: BackgroundServer, monkeypatch: pytest.MonkeyPatch, taken: int) -> Observers:
+    """Make ``srv``'s journal take ``taken`` entries and then fail, as an observer may (contained and counted);
+    its observers, whose failures count it."""
+    assert srv.app is not None
+    observers = srv.app[RUNTIME].observers
+    journal = observers.journal
+    assert journal is not None
+    add, added = journal.add, []
+
+    def add_some(entry: Entry) -> None:
+        if len(added) == taken:
+            raise RuntimeError("journal full of surprises")
+        added.append(entry)
+        add(entry)
+
+    monkeypatch.setattr(journal, "add", add_some)
+    return observers
 
 
 def test_a_seeded_request_again_within_its_second_gets_the_same_bytes_and_its_own_journal_entry(
@@ -185,20 +205,7 @@ def test_a_kept_answer_the_journal_failed_to_take_carries_no_id_header(
     make_server: Callable[..., BackgroundServer], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     srv = make_server(**SEEDED)
-    assert srv.app is not None
-    observers = srv.app[RUNTIME].observers
-    journal = observers.journal
-    assert journal is not None
-    add, added = journal.add, []
-
-    def add_once(entry: Entry) -> None:
-        # The first entry goes in; the journal then fails, as an observer may (contained and counted).
-        if added:
-            raise RuntimeError("journal full of surprises")
-        added.append(entry)
-        add(entry)
-
-    monkeypatch.setattr(journal, "add", add_once)
+    observers = journal_fails_after(srv, monkeypatch, 1)
     (first_head, first), (head, body) = _within_a_second(srv, _post(BODY), _post(BODY))
     assert _hits(srv) == 1
     assert body == first
