@@ -54,6 +54,9 @@ _KEY_STARTS = ("sk-", "AIza", "ya29.")
 # In header values only: any bearer token, whatever its shape (Azure AD, vLLM --api-key …).
 _BEARER = re.compile(r"(?i)(bearer\s+)[^\s,]{8,}")
 
+_CLEAN_MAX = 4096
+"""Most header values and paths remembered as having nothing to scrub; past it the memory starts again."""
+
 
 @dataclass(frozen=True)
 class ScrubConfig:
@@ -107,11 +110,16 @@ class Scrubber:
         # lookbehinds defeat the engine's literal search) cost ~8 us per event of every recording.
         self._starts: tuple[str, ...] | None = None if self.cfg.patterns else _KEY_STARTS
         self._starts_b: tuple[bytes, ...] | None = None if self.cfg.patterns else tuple(k.encode() for k in _KEY_STARTS)
+        # A recording's headers and path are mostly those of the one before (its content type, its server, its
+        # route): each value found clean once is taken as it is after that (~30 us an exchange). Only values
+        # that came out unchanged are remembered, so no secret is kept beyond its exchange.
+        self._clean_headers: set[str] = set()
+        self._clean_paths: set[str] = set()
 
     def request(self, req: RecordedRequest) -> RecordedRequest:
         return replace(
             req,
-            path="/".join(self._text(part) for part in req.path.split("/")),
+            path=self._path(req.path),
             query=tuple(
                 (_utf8(k), self._placeholder if k.lower() in self._query else self._text(v)) for k, v in req.query
             ),
@@ -146,7 +154,15 @@ class Scrubber:
         )
 
     def _header_value(self, value: str) -> str:
-        return self._text(_BEARER.sub(lambda m: m.group(1) + self._placeholder, value))
+        if value in self._clean_headers:
+            return value
+        out = self._text(_BEARER.sub(lambda m: m.group(1) + self._placeholder, value))
+        return _clean(self._clean_headers, value, out)
+
+    def _path(self, path: str) -> str:
+        if path in self._clean_paths:
+            return path
+        return _clean(self._clean_paths, path, "/".join(self._text(part) for part in path.split("/")))
 
     def view(self, text: str, marks: Marks | None = None) -> str:
         """``text`` (a match key's canonical JSON) as it reads once scrubbed: a recorded request was scrubbed
@@ -219,6 +235,15 @@ def _utf8(value: str) -> str:
     except UnicodeEncodeError:
         return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     return value
+
+
+def _clean(clean: set[str], value: str, out: str) -> str:
+    """``out``, the scrub of ``value``; ``value`` is remembered in ``clean`` when the scrub left it as it was."""
+    if out == value:
+        if len(clean) >= _CLEAN_MAX:
+            clean.clear()
+        clean.add(value)
+    return out
 
 
 def _may_hold(value: Any, starts: tuple[Any, ...] | None) -> bool:

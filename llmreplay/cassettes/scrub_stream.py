@@ -25,8 +25,21 @@ Find = Callable[[str], list[tuple[int, int]]]
 """The scrubber's search: the spans of keys in a text."""
 Place = tuple[str | int, ...]
 """Where a string sits in an event's JSON document."""
-Pieces = dict[Place, tuple[list[str], "array[int]"]]
-"""Each place's strings, in the order of their events, and those events' indexes."""
+
+
+class _Node:
+    """One place of the events' documents: the strings found there, in the order of their events, those events'
+    indexes, and the places under it by key. The events of a stream share their shape, so walking each document
+    beside this tree finds a string's place with one lookup by its key, where a tuple of the whole path would be
+    built and hashed again for every string."""
+
+    __slots__ = ("at", "kids", "texts", "where")
+
+    def __init__(self, at: Place) -> None:
+        self.at = at
+        self.kids: dict[str | int, _Node] = {}
+        self.texts: list[str] = []
+        self.where: array[int] = array("q")
 
 
 def scrub_joined(events: tuple[RecordedEvent, ...], find: Find, placeholder: str) -> tuple[RecordedEvent, ...]:
@@ -35,13 +48,15 @@ def scrub_joined(events: tuple[RecordedEvent, ...], find: Find, placeholder: str
     Only the strings are kept while the events are read, each place's texts in one list and their events'
     indexes in a machine-word array; the few events a key ran through are read again to be rewritten. Keeping
     every event's parsed document took some 12 times the stream's size (a 60 MiB stream: ~700 MiB)."""
-    pieces: Pieces = {}
+    root = _Node(())
+    places: list[_Node] = []
     for i, e in enumerate(events):
         doc = _doc(e.data)
         if doc is not None:
-            _collect(doc[0], i, pieces)
+            _collect(doc[0], i, root, places)
     changed: dict[int, list[tuple[Place, str]]] = {}
-    for place, (texts, where) in pieces.items():
+    for node in places:
+        place, texts, where = node.at, node.texts, node.where
         if len(texts) < 2:
             continue  # one event's own string: the per-event scrub has seen it whole
         spans = _merged(find("".join(texts)))
@@ -88,24 +103,28 @@ def _doc(data: bytes) -> tuple[Any, int, int] | None:
         return None
 
 
-def _collect(doc: dict[str, Any], i: int, pieces: Pieces) -> None:
-    """Add every string in event ``i``'s document to its place's run. A loop, not recursion (a document may nest
-    as deep as orjson reads, past Python's recursion limit), adding straight into the runs: this runs for every
-    event of every recorded stream, and a walk that listed (place, string) pairs first took 1.7 times as long."""
-    stack: list[tuple[Place, Any]] = [((), doc)]
+def _collect(doc: dict[str, Any], i: int, root: _Node, places: list[_Node]) -> None:
+    """Add every string in event ``i``'s document to its place's run (``places`` gains each place as it is first
+    seen). A loop, not recursion (a document may nest as deep as orjson reads, past Python's recursion limit),
+    adding straight into the runs: this runs for every event of every recorded stream."""
+    stack: list[tuple[_Node, Any]] = [(root, doc)]
     while stack:
-        place, node = stack.pop()
-        for k, v in node.items() if type(node) is dict else enumerate(node):
+        node, value = stack.pop()
+        kids = node.kids
+        for k, v in value.items() if type(value) is dict else enumerate(value):
             kind = type(v)
+            if kind is not str and kind is not dict and kind is not list:
+                continue  # a number, a boolean or null: nothing to join
+            kid = kids.get(k)
+            if kid is None:
+                kid = kids[k] = _Node((*node.at, k))
             if kind is str:
-                at = (*place, k)
-                run = pieces.get(at)
-                if run is None:
-                    run = pieces[at] = ([], array("q"))
-                run[0].append(v)
-                run[1].append(i)
-            elif kind is dict or kind is list:
-                stack.append(((*place, k), v))
+                if not kid.texts:
+                    places.append(kid)
+                kid.texts.append(v)
+                kid.where.append(i)
+            else:
+                stack.append((kid, v))
 
 
 def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:

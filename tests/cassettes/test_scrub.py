@@ -168,3 +168,20 @@ def test_events_without_a_key_shape_are_kept_as_they_are_and_one_with_a_key_is_s
     # With a pattern of the user's, every event is searched.
     custom = Scrubber(ScrubConfig(patterns=(r"job-\d",))).response(resp).events
     assert custom is not None and all(b"job-" not in e.data for e in custom)
+
+
+def test_a_header_or_path_scrubbed_again_gives_the_same_and_only_clean_values_are_remembered() -> None:
+    # Values found clean are remembered, to be taken as they are by the next recording: the same results, and
+    # none of the remembered values is a secret.
+    scrub = Scrubber()
+    path = f"/v1/models/{GOOGLE_KEY}:generateContent"
+    req = _request(path=path, headers=(*_request().headers, ("x-custom", f"Bearer {OPENAI_KEY}"), ("accept", "*/*")))
+    first, again = scrub.request(req), scrub.request(req)
+    assert first == again
+    assert dict(first.headers)["x-custom"] == "Bearer REDACTED"
+    assert dict(first.headers)["accept"] == "*/*"
+    assert first.path == "/v1/models/REDACTED:generateContent"
+    remembered = {*scrub._clean_headers, *scrub._clean_paths}
+    assert "*/*" in remembered and "application/json" in remembered
+    assert not any(k in v for v in remembered for k in (OPENAI_KEY, ANTHROPIC_KEY, GOOGLE_KEY))
+    assert scrub.request(_request()).path == "/v1/chat/completions" and "/v1/chat/completions" in scrub._clean_paths

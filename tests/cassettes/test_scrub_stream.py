@@ -52,3 +52,18 @@ def test_gemini_spacing_and_json_array_streams() -> None:
     assert out[0].data == b'[{"candidates": [{"text": "REDACTED"}]}'
     assert out[1].data == b',\r\n{"candidates": [{"text": ""}]}'
     assert out[3] == events[3]
+
+
+def test_a_place_holding_text_in_one_event_and_an_object_in_another_joins_only_its_texts() -> None:
+    # The events' documents are walked beside one tree of places: a key whose value changes kind keeps the
+    # texts it held, in order, and the places under it are their own.
+    parts = [KEY[:10], KEY[10:20], KEY[20:]]
+    events = (
+        RecordedEvent(0, b'data: {"delta":"' + parts[0].encode() + b'"}\n\n'),
+        RecordedEvent(1, b'data: {"delta":{"text":"x"}}\n\n'),
+        RecordedEvent(2, b'data: {"delta":"' + parts[1].encode() + b'"}\n\n'),
+        RecordedEvent(3, b'data: {"delta":"' + parts[2].encode() + b'"}\n\n'),
+    )
+    out = Scrubber().response(RecordedResponse(200, (), None, events, 1, 4)).events
+    assert out is not None
+    assert [json.loads(e.data.removeprefix(b"data: "))["delta"] for e in out] == ["REDACTED", {"text": "x"}, "", ""]
