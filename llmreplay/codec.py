@@ -148,6 +148,12 @@ class Codec(ABC):
         saying so instead (Anthropic's refusal, Gemini's ``promptFeedback``)."""
         return None
 
+    def request_id_form(self, rid: str) -> str | None:
+        """An answer's request id ``rid`` (``RenderOptions.request_id``) as this API writes it, where it writes a
+        form of its own (Anthropic's ``request-id``, in base 58): an answer cut where its draws go
+        (:mod:`llmreplay.drawn`) writes it so. None: the id is written as it is, or not at all."""
+        return None
+
     def garble(self, data: bytes) -> bytes | None:
         """A stream frame whose payload is no longer JSON but whose framing is whole (``malformed@N``), for
         framings with checksums a blind cut would break; None: the generic cut of the payload serves."""

@@ -12,11 +12,12 @@ make, in its order (:func:`llmreplay.road.first_draws`, then
 its own. Parsing, the road, the reply's making and its rendering are skipped; the bytes are what they would
 have made of the same draws.
 
-Where the cut goes is found by rendering the reply again with a mark in place of each drawn value. Before the
-cut is kept it is filled with the first answer's own values, and must give back that answer byte for byte and
-its reply field for field. Where a codec writes a drawn value in a form of its own (Anthropic's ``request-id``
-is the request id in base 58) or draws anything else, it does not, nothing is kept, and that request is made
-afresh every time.
+Where the cut goes is found by rendering the reply again with a mark in place of each drawn value. A codec that
+writes the request id in a form of its own says how (:meth:`~llmreplay.codec.Codec.request_id_form`: Anthropic's
+``request-id`` is the request id in base 58), and that form is marked and written too. Before the cut is kept it
+is filled with the first answer's own values, and must give back that answer byte for byte and its reply field
+for field. Where a codec draws anything else, it does not, nothing is kept, and that request is made afresh
+every time.
 """
 
 from __future__ import annotations
@@ -44,9 +45,9 @@ if TYPE_CHECKING:
     from llmreplay.observers import Done
     from llmreplay.sources.synthetic import SyntheticSource
 
-RID, ID, TEXT, OUT, TOTAL, JOURNAL, LENGTH = range(7)
-"""The slots of a cut: the request id, the reply's id, its text, its output and total tokens, the journal id and
-the body's length."""
+RID, ID, TEXT, OUT, TOTAL, JOURNAL, LENGTH, FORM = range(8)
+"""The slots of a cut: the request id, the reply's id, its text, its output and total tokens, the journal id, the
+body's length and the request id in the codec's own form."""
 
 _RID = "9e3779b97f4a7c15f39cc0605cedc834"
 _ID = "c6a4a7935bd1e995a5b5c3d2"
@@ -118,6 +119,8 @@ class Drawn:
     config: EndpointConfig
     settings: object
     """The synthetic source's settings when it was made."""
+    form: Callable[[str], str | None] | None
+    """The codec's form of the request id, where the cut holds one (:meth:`~llmreplay.codec.Codec.request_id_form`)."""
     shared: dict[str, Any] = dataclasses.field(init=False)
     """The fields of the first answer's reply that every other's shares: model, second and fingerprint."""
     counts: dict[int, tuple[Usage, bytes, bytes, int]] = dataclasses.field(default_factory=dict)
@@ -132,20 +135,26 @@ class Drawn:
     def size(self) -> int:
         return len(self.whole) + len(self.headless)
 
-    def fill(self, rid: str, text: str, counted: int, reply_id: str, entry: Entry | None) -> tuple[bytes, Reply]:
-        """The answer for these draws (``counted``: the text's tokens) and its reply, with ``entry``'s id."""
+    def fill(
+        self, rid: str, text: str, counted: int, reply_id: str, entry: Entry | None, form: str | None = None
+    ) -> tuple[bytes, Reply]:
+        """The answer for these draws (``counted``: the text's tokens) and its reply, with ``entry``'s id.
+        ``form``: the request id in the codec's form, when it is known already (the cut's self-check reads it)."""
         counts = self.counts.get(counted)
         if counts is None:
             counts = self.counts[counted] = self._counts(counted)
         encoded = self.encode(text)
+        if form is None and self.form is not None:
+            form = self.form(rid)
+        formed = b"" if form is None else form.encode()
         values = (rid.encode(), reply_id.encode(), encoded, counts[1], counts[2])
         length = b"%d" % (counts[3] + self.body_slots.count(TEXT) * len(encoded))
         if entry is not None:
-            data = self.whole % self.whole_pick((*values, entry.id.encode(), length))
+            data = self.whole % self.whole_pick((*values, entry.id.encode(), length, formed))
         elif self.first is not None:
-            data = self.headless % self.headless_pick((*values, b"", length))
+            data = self.headless % self.headless_pick((*values, b"", length, formed))
         else:
-            data = self.whole % self.whole_pick((*values, b"", length))
+            data = self.whole % self.whole_pick((*values, b"", length, formed))
         reply = object.__new__(_Redrawn)
         object.__setattr__(reply, "__dict__", {**self.shared, "id": reply_id, "usage": counts[0], _TEXT_OF: text})
         return data, reply
@@ -204,8 +213,13 @@ def cut(
         _JOURNAL: JOURNAL,
         _LENGTH: LENGTH,
     }
+    form = codec.request_id_form(_RID)
+    if form is not None:
+        marks[form.encode()] = FORM
     finder = re.compile(b"|".join(re.escape(m) for m in sorted(marks, key=len, reverse=True)))
     bodies = _split(finder, marks, marked.body)
+    if FORM in bodies[1]:
+        return None  # the body's length is counted from fixed widths, and a form's need not be one
     pieces, slots = _joined(_split(finder, marks, head), bodies)
     drawn = Drawn(
         *_format(pieces, slots),
@@ -218,6 +232,7 @@ def cut(
         entry,
         config,
         source.settings,
+        codec.request_id_form if FORM in slots else None,
     )
     return drawn if _gives_back(drawn, pieces, slots, written) else None
 
@@ -258,7 +273,8 @@ def _format(pieces: list[bytes], slots: list[int]) -> tuple[bytes, Pick]:
 
 def _gives_back(drawn: Drawn, pieces: list[bytes], slots: list[int], written: bytes) -> bool:
     """Whether ``drawn`` filled with the first answer's own draws is that answer (``written``, head and body) and
-    its reply. The request id is read from ``written`` where the cut holds it: no other record of it is kept."""
+    its reply. The request id, and its codec's form, are read from ``written`` where the cut holds them: no other
+    record of them is kept."""
     reply = drawn.reply
     text = reply.candidates[0].parts[0]
     assert isinstance(text, Text)
@@ -272,18 +288,22 @@ def _gives_back(drawn: Drawn, pieces: list[bytes], slots: list[int], written: by
         JOURNAL: b"" if entry is None else entry.id.encode(),
     }
     out = [re.escape(pieces[0])]
-    rid = rb"(?P<rid>[0-9a-f]{32})"
+    rid, form = rb"(?P<rid>[0-9a-f]{32})", rb"(?P<form>[!-~]+?)"
     for slot, piece in zip(slots, pieces[1:], strict=True):
         if slot == RID:
             out.append(rid)
             rid = b"(?P=rid)"
+        elif slot == FORM:
+            out.append(form)
+            form = b"(?P=form)"
         else:
             out.append(rb"\d+" if slot == LENGTH else re.escape(values[slot]))
         out.append(re.escape(piece))
     found = re.fullmatch(b"".join(out), written, re.DOTALL)
     if found is None:
         return False
-    rid_found = found.groupdict().get("rid")
-    rid_text = _RID if rid_found is None else rid_found.decode()
-    again, made = drawn.fill(rid_text, text.text, usage.output_tokens, reply.id, entry)
+    groups = found.groupdict()
+    rid_text = _RID if groups.get("rid") is None else groups["rid"].decode()
+    form_text = None if groups.get("form") is None else groups["form"].decode()
+    again, made = drawn.fill(rid_text, text.text, usage.output_tokens, reply.id, entry, form_text)
     return again == written and dataclasses.astuple(made) == dataclasses.astuple(reply)

@@ -63,12 +63,12 @@ _DEFAULT_MESSAGES: dict[ErrorKind, str] = {
 # ---- headers and errors ---------------------------------------------------------------
 
 
-def request_id(opts: RenderOptions) -> str:
-    """``req_011C…`` (24 characters after ``req_``, like the real ones) derived from the answer's id."""
+def request_id(rid: str) -> str:
+    """``req_011C…`` (24 characters after ``req_``, like the real ones) derived from the answer's request id."""
     try:
-        n = int(opts.request_id, 16)
+        n = int(rid, 16)
     except ValueError:
-        n = int.from_bytes(opts.request_id.encode()[:16].ljust(16, b"\0"), "big")
+        n = int.from_bytes(rid.encode()[:16].ljust(16, b"\0"), "big")
     digits = []
     for _ in range(20):
         n, r = divmod(n, 58)
@@ -78,7 +78,7 @@ def request_id(opts: RenderOptions) -> str:
 
 def base_headers(opts: RenderOptions) -> dict[str, str]:
     """Headers every Anthropic answer carries."""
-    return {"request-id": request_id(opts), "anthropic-organization-id": ORGANIZATION_ID}
+    return {"request-id": request_id(opts.request_id), "anthropic-organization-id": ORGANIZATION_ID}
 
 
 def error_object(error: ApiError) -> dict[str, str]:
@@ -183,6 +183,9 @@ class AnthropicMessagesCodec(Codec):
 
     def render_error(self, error: ApiError, opts: RenderOptions) -> Answer:
         return render_error(error, opts)
+
+    def request_id_form(self, rid: str) -> str | None:
+        return request_id(rid)
 
     def quota_headers(self, quota: Quota) -> dict[str, str]:
         return quota_headers(quota)

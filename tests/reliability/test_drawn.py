@@ -24,6 +24,8 @@ UNSEEDED = {"server": {"quiet": True}, "latency": NO_DELAY}
 LONG_ENOUGH = json.dumps({**json.loads(BODY), "max_tokens": 4096}).encode()
 COMPLETION = b'{"model": "gpt-3.5-turbo-instruct", "prompt": "Hey", "max_tokens": 1000}'
 MESSAGES = json.dumps({"model": "claude-sonnet-4", "max_tokens": 50, "messages": [{"role": "user", "content": "Hey"}]})
+MESSAGES_LONG_ENOUGH = json.dumps({**json.loads(MESSAGES), "max_tokens": 1024}).encode()
+ANTHROPIC_REQUEST_ID = re.compile(rb"\r\nrequest-id: (req_011C[1-9A-HJ-NP-Za-km-z]{20})\r\n")
 
 
 def _content(body: bytes) -> str:
@@ -57,7 +59,12 @@ def test_an_unseeded_request_again_is_a_new_draw_each_time_with_its_own_entry(
 
 @pytest.mark.parametrize(
     ("path", "body"),
-    [("/v1/chat/completions", BODY), ("/v1/chat/completions", LONG_ENOUGH), ("/v1/completions", COMPLETION)],
+    [
+        ("/v1/chat/completions", BODY),
+        ("/v1/chat/completions", LONG_ENOUGH),
+        ("/v1/completions", COMPLETION),
+        ("/v1/messages", MESSAGES_LONG_ENOUGH),  # its request-id header is the request id in base 58
+    ],
 )
 def test_a_drawn_answer_is_what_the_road_makes_of_the_same_draws(
     make_server: Callable[..., BackgroundServer], path: str, body: bytes
@@ -85,7 +92,7 @@ def test_a_drawn_answer_is_what_the_road_makes_of_the_same_draws(
 @pytest.mark.parametrize(
     ("path", "body"),
     [
-        ("/v1/messages", MESSAGES.encode()),  # its request-id header is the request id in base 58
+        ("/v1/messages", MESSAGES.encode()),  # a text may be cut (max_tokens 50)
         ("/v1/chat/completions", json.dumps({**json.loads(BODY), "max_tokens": 5}).encode()),  # a text may be cut
         ("/v1/chat/completions", json.dumps({**json.loads(BODY), "stop": ["e"]}).encode()),
         ("/v1/chat/completions", json.dumps({**json.loads(BODY), "n": 2}).encode()),
@@ -174,3 +181,21 @@ def test_a_cut_that_fails_leaves_every_answer_made_whole(
     assert [int(head.split(b" ")[1]) for head, _ in answers] == [200] * 4
     assert _hits(srv) == 0
     assert len({json.loads(body)["id"] for _, body in answers}) == 4
+
+
+def test_an_unseeded_message_again_is_a_new_draw_with_a_request_id_of_its_own(
+    make_server: Callable[..., BackgroundServer],
+) -> None:
+    # Anthropic writes the request id in base 58 (its request-id header): each drawn answer has its own, as made
+    # from its own request id, and the journal id beside it.
+    srv = make_server(**UNSEEDED)
+    answers = _within_a_second(srv, *[_post(MESSAGES_LONG_ENOUGH, "/v1/messages")] * 20)
+    assert _hits(srv) == 18
+    forms = [ANTHROPIC_REQUEST_ID.search(head).group(1) for head, _ in answers]  # type: ignore[union-attr]
+    assert len(set(forms)) == 20
+    assert len({json.loads(body)["id"] for _, body in answers}) == 20
+    for head, body in answers:
+        rid = REQUEST_ID.search(head).group(1).decode()  # type: ignore[union-attr]
+        entry = httpx.get(f"{srv.url}/api/requests/{rid}").json()
+        assert entry["reply"]["text"] == json.loads(body)["content"][0]["text"]
+        assert int(re.search(rb"Content-Length: (\d+)", head).group(1)) == len(body)  # type: ignore[union-attr]
