@@ -14,8 +14,8 @@ and nothing is answered out of order:
   (:func:`llmreplay.arrival.handed`);
 - a road that has to wait (a worker thread, say): the handler's task goes on from where it stopped
   (:class:`~llmreplay.resume.Resume`);
-- a request the lane does not take at all (a body still arriving, HTTP/1.0, a path with parameters or a
-  query): aiohttp reads it as it always did.
+- a request the lane does not take at all (a body still arriving, HTTP/1.0, a query, a path whose parameters
+  would need decoding): aiohttp reads it as it always did.
 
 With an upstream or shared state in play there is no lane (:meth:`Lane.of`): they wait on I/O at every step.
 
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from typing import TYPE_CHECKING
 
@@ -52,6 +53,7 @@ from llmreplay.state.memory import MemoryState
 
 if TYPE_CHECKING:
     from llmreplay.arrival import Parsed, _StampedHandler
+    from llmreplay.codec import Route
     from llmreplay.journal.entry import Entry
 
 log = logging.getLogger("llmreplay")
@@ -64,9 +66,13 @@ class Lane:
         self.rt = rt
         self.max_body = min(max_body, offload.BIG_BODY)
         """Bodies above this go aiohttp's way: over the server's limit (its 413), or read on a worker thread."""
-        self._routes = {r.path: r for r in registry.routes() if r.method == "POST" and "{" not in r.path}
-        """The POST routes with a fixed path, by the raw target that names them (no parameters to capture,
-        nothing to decode): generation, embeddings and token counts."""
+        posts = [r for r in registry.routes() if r.method == "POST"]
+        self._routes = {r.path: r for r in posts if "{" not in r.path}
+        """The POST routes with a fixed path, by the raw target that names them: generation, embeddings and token
+        counts."""
+        self._patterns = [(r.path[: r.path.index("{")], _pattern(r.path), r) for r in posts if "{" in r.path]
+        """The POST routes whose paths have parameters (Gemini's model, Azure's deployment), in aiohttp's order:
+        each one's fixed start, and its path as a regex."""
         self.answered = 0
         """Calls the lane answered itself (the rest of those it took went on to aiohttp)."""
         self.kept = KeptAnswers(rt)
@@ -83,6 +89,9 @@ class Lane:
 
     def take(self, conn: _StampedHandler, message: RawRequestMessage, payload: StreamReader) -> Parsed | None:
         route = self._routes.get(message.path)
+        params = _NO_PARAMS
+        if route is None and message.method == "POST":
+            route, params = self._with_params(message.path)
         if (
             route is None
             or message.version != HttpVersion11
@@ -110,7 +119,7 @@ class Lane:
             return None
         second = int(time.time())
         headers = {k.lower(): v for k, v in message.headers.items()}
-        call = Call("POST", message.path, {}, {}, headers, body)
+        call = Call("POST", message.path, params, {}, headers, body)
         request = None
         if route.op is None:
             try:
@@ -149,6 +158,16 @@ class Lane:
             match = match_of(later.answered_by) if cassette is not None else None
             log_access("POST", call.path, answer.status, started, source_label(later), match, cassette)
         return None
+
+    def _with_params(self, target: str) -> tuple[Route | None, dict[str, str]]:
+        """The route of a path with parameters and their values, as aiohttp's router would find them; none for a
+        target with a query, an escape or a dot segment, which aiohttp decodes or normalises first."""
+        if "?" in target or "%" in target or "/." in target or "//" in target:
+            return None, _NO_PARAMS
+        for start, pattern, route in self._patterns:
+            if target.startswith(start) and (found := pattern.fullmatch(target)) is not None:
+                return route, found.groupdict()
+        return None, _NO_PARAMS
 
     def _again(self, conn: _StampedHandler, kept: Kept, t0: float, started: float) -> None:
         """Write ``kept`` again with a journal entry of its own, and tell the observers as for any answer."""
@@ -213,3 +232,18 @@ class Lane:
             observers.started(done.endpoint, "POST", done.path, False, done.key)
             observers.finished(done, status, False, {"first": end}, t0, end)
             poll()
+
+
+_NO_PARAMS: dict[str, str] = {}
+_PARAMETER = re.compile(r"\{(\w+)(?::([^{}]*))?\}")
+"""A parameter in an aiohttp route's path: ``{name}``, or ``{name:regex}``."""
+
+
+def _pattern(path: str) -> re.Pattern[str]:
+    """An aiohttp route's ``path`` as a regex with a named group for each parameter, which matches what aiohttp's
+    router matches (a bare parameter takes a segment's characters but braces, as aiohttp's does)."""
+    out, at = [], 0
+    for found in _PARAMETER.finditer(path):
+        out += [re.escape(path[at : found.start()]), f"(?P<{found[1]}>{found[2] or '[^{}/]+'})"]
+        at = found.end()
+    return re.compile("".join([*out, re.escape(path[at:])]))

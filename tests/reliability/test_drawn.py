@@ -18,7 +18,7 @@ from llmreplay import drawn
 from llmreplay.runtime import RUNTIME
 from llmreplay.server import BackgroundServer
 from tests.reliability.test_kept import REQUEST_ID, _hits, _within_a_second, journal_fails_after
-from tests.reliability.test_lane import BODY, NO_DELAY, _exchange, _post
+from tests.reliability.test_lane import BODY, GEMINI, NO_DELAY, _exchange, _post
 
 UNSEEDED = {"server": {"quiet": True}, "latency": NO_DELAY}
 LONG_ENOUGH = json.dumps({**json.loads(BODY), "max_tokens": 4096}).encode()
@@ -26,6 +26,10 @@ COMPLETION = b'{"model": "gpt-3.5-turbo-instruct", "prompt": "Hey", "max_tokens"
 MESSAGES = json.dumps({"model": "claude-sonnet-4", "max_tokens": 50, "messages": [{"role": "user", "content": "Hey"}]})
 MESSAGES_LONG_ENOUGH = json.dumps({**json.loads(MESSAGES), "max_tokens": 1024}).encode()
 ANTHROPIC_REQUEST_ID = re.compile(rb"\r\nrequest-id: (req_011C[1-9A-HJ-NP-Za-km-z]{20})\r\n")
+
+
+def _reply_id(doc: dict[str, str]) -> str:
+    return doc.get("id") or doc["responseId"]  # Gemini names it so
 
 
 def _content(body: bytes) -> str:
@@ -64,6 +68,7 @@ def test_an_unseeded_request_again_is_a_new_draw_each_time_with_its_own_entry(
         ("/v1/chat/completions", LONG_ENOUGH),
         ("/v1/completions", COMPLETION),
         ("/v1/messages", MESSAGES_LONG_ENOUGH),  # its request-id header is the request id in base 58
+        ("/v1beta/models/gemini-2.0-flash:generateContent", GEMINI),  # a path with the model in it
     ],
 )
 def test_a_drawn_answer_is_what_the_road_makes_of_the_same_draws(
@@ -93,6 +98,7 @@ def test_a_drawn_answer_is_what_the_road_makes_of_the_same_draws(
     ("path", "body"),
     [
         ("/v1/messages", MESSAGES.encode()),  # a text may be cut (max_tokens 50)
+        ("/v1beta/models/gemini-2.5-flash:generateContent", GEMINI),  # it thinks unasked: its reasoning is drawn
         ("/v1/chat/completions", json.dumps({**json.loads(BODY), "max_tokens": 5}).encode()),  # a text may be cut
         ("/v1/chat/completions", json.dumps({**json.loads(BODY), "stop": ["e"]}).encode()),
         ("/v1/chat/completions", json.dumps({**json.loads(BODY), "n": 2}).encode()),
@@ -106,7 +112,7 @@ def test_a_request_whose_answers_differ_in_more_than_the_draws_is_made_afresh_ev
     answers = _within_a_second(srv, *[_post(body, path)] * 4)
     assert [int(head.split(b" ")[1]) for head, _ in answers] == [200] * 4
     assert _hits(srv) == 0
-    assert len({json.loads(body)["id"] for _, body in answers}) == 4
+    assert len({_reply_id(json.loads(body)) for _, body in answers}) == 4
 
 
 def test_with_the_journal_off_a_drawn_answer_carries_no_journal_id(

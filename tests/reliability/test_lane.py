@@ -119,6 +119,32 @@ def test_the_lane_writes_the_bytes_the_road_writes(seeded: BackgroundServer) -> 
     assert _lane_answered(seeded) == 5  # the road answered the other five (what they were compared with)
 
 
+GEMINI = json.dumps({"contents": [{"role": "user", "parts": [{"text": "Hello!"}]}]}).encode()
+VERTEX = "/v1/projects/p-1/locations/us-central1/publishers/google/models/gemini-2.0-flash:generateContent"
+
+
+def test_a_path_with_parameters_is_taken_as_aiohttp_s_router_takes_it(seeded: BackgroundServer) -> None:
+    # Gemini's and Vertex's paths name the model: the lane finds their routes and parameters as aiohttp does.
+    for path in ("/v1beta/models/gemini-2.0-flash:generateContent", VERTEX):
+        (lane_head, lane_body), (road_head, road_body) = _exchange(
+            seeded.port, _post(GEMINI, path), _post(GEMINI, path + "?road=1")
+        )
+        assert _same_but_for_time(lane_head) == _same_but_for_time(road_head)
+        assert lane_body == road_body and json.loads(lane_body)["modelVersion"] == "gemini-2.0-flash"
+    assert _lane_answered(seeded) == 2
+    # Left to aiohttp, which decodes and normalises a path first: an escape, a dot segment; and a stream.
+    for path in (
+        "/v1beta/models/gemini%2D2.0-flash:generateContent",
+        VERTEX.replace("/p-1/", "/./"),
+        "/v1beta/models/gemini-2.0-flash:streamGenerateContent",
+    ):
+        ((head, _),) = _exchange(seeded.port, _post(GEMINI, path))
+        assert head.startswith((b"HTTP/1.1 200", b"HTTP/1.1 404"))
+    assert _lane_answered(seeded) == 2
+    entries = httpx.get(f"{seeded.url}/api/requests").json()
+    assert {e["model"] for e in entries if e["status"] == 200} == {"gemini-2.0-flash"}
+
+
 def test_pipelined_calls_are_answered_in_order_whatever_answers_them(seeded: BackgroundServer) -> None:
     asks = [_post(BODY), _post(STREAM), _post(BODY), _post(BODY, "/v1/chat/completions?q=1"), _post(BODY)]
     answers = _exchange(seeded.port, *asks)
