@@ -29,6 +29,8 @@ import asyncio
 import logging
 import re
 import time
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from aiohttp.http import HttpVersion11
@@ -89,7 +91,7 @@ class Lane:
 
     def take(self, conn: _StampedHandler, message: RawRequestMessage, payload: StreamReader) -> Parsed | None:
         route = self._routes.get(message.path)
-        params = _NO_PARAMS
+        params: Mapping[str, str] = _NO_PARAMS
         if route is None and message.method == "POST":
             route, params = self._with_params(message.path)
         if (
@@ -159,7 +161,7 @@ class Lane:
             log_access("POST", call.path, answer.status, started, source_label(later), match, cassette)
         return None
 
-    def _with_params(self, target: str) -> tuple[Route | None, dict[str, str]]:
+    def _with_params(self, target: str) -> tuple[Route | None, Mapping[str, str]]:
         """The route of a path with parameters and their values, as aiohttp's router would find them; none for a
         target with a query, an escape or a dot segment, which aiohttp decodes or normalises first."""
         if "?" in target or "%" in target or "/." in target or "//" in target:
@@ -234,7 +236,8 @@ class Lane:
             poll()
 
 
-_NO_PARAMS: dict[str, str] = {}
+_NO_PARAMS: Mapping[str, str] = MappingProxyType({})
+"""The parameters of a fixed path: one mapping for every call, so it cannot be changed."""
 _PARAMETER = re.compile(r"\{(\w+)(?::([^{}]*))?\}")
 """A parameter in an aiohttp route's path: ``{name}``, or ``{name:regex}``."""
 
