@@ -97,6 +97,14 @@ class Lane(Protocol):
         """None where the request is answered; else the request to hand on to aiohttp (its body read again
         where the lane read it)."""
 
+    def waits_for(self, message: RawRequestMessage) -> bool:
+        """Whether the lane would take ``message`` once its body is in (a small one, of a length it names)."""
+
+
+HOLD_S = 0.01
+"""How long a request the lane would take waits for its body to come after its head, before aiohttp has it: an
+HTTP client may write a request's head and body apart (httpx does), and the body is then the next read."""
+
 
 LANE: web.AppKey[Lane] = web.AppKey("llmreplay.lane", Lane)
 """Where an app keeps the lane its server's connections are to offer their requests to (:func:`stamp`)."""
@@ -106,7 +114,7 @@ class _StampedHandler(RequestHandler):
     """aiohttp's connection protocol, noting when it last received bytes and closing one whose request head
     is late; where its server has an express lane, the lane answers what it can before aiohttp sees it."""
 
-    __slots__ = ("_handed", "_head_by", "_head_due", "_kernel_at", "_read", "_sock", "arrived")
+    __slots__ = ("_handed", "_head_by", "_head_due", "_hold_due", "_kernel_at", "_read", "_sock", "arrived")
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
@@ -118,6 +126,7 @@ class _StampedHandler(RequestHandler):
         self._sock: socket.socket | None = None
         self._read: Callable[[], None] | None = None
         self._handed: dict[StreamReader, Begun] | None = None
+        self._hold_due: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
@@ -156,6 +165,7 @@ class _StampedHandler(RequestHandler):
         if self._head_due is not None:
             self._head_due.cancel()
             self._head_due = None
+        self.held(False)
         self._head_by = 0.0
         self._sock = self._read = None
         super().connection_lost(exc)
@@ -214,6 +224,35 @@ class _StampedHandler(RequestHandler):
             self._keepalive_handle = loop.call_at(close_time, self._process_keepalive)
         self._manager.requests_count += 1  # type: ignore[union-attr]
 
+    def held(self, holding: bool) -> None:
+        """The lane holds a request for its body (``holding``), or holds none now."""
+        if self._hold_due is not None:
+            self._hold_due.cancel()
+            self._hold_due = None
+        if holding:
+            self._hold_due = self._loop.call_later(HOLD_S, self._hold_over)
+
+    def _process_keepalive(self) -> None:
+        if self._hold_due is not None:
+            # A request is held for its body: the connection is not idle, though aiohttp has no request on it yet.
+            self._keepalive_handle = self._loop.call_later(HOLD_S, self._process_keepalive)
+            return
+        super()._process_keepalive()
+
+    def _hold_over(self) -> None:
+        """The body of the request the lane held did not come in time: aiohttp has the request, as if its parser
+        had just read it, and reads the body as it comes (under the body's deadline)."""
+        self._hold_due = None
+        parser = self._parser
+        held = parser.release() if isinstance(parser, _LaneParser) else None
+        if held is None or self.transport is None or self.transport.is_closing():
+            return
+        self._request_count += 1
+        self._messages.append(held)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
     def hand_on(self, message: RawRequestMessage, body: bytes, begun: Begun | None) -> Parsed:
         """``message`` for aiohttp to answer, with a reader of its ``body`` (the lane read the first) and,
         where the lane began answering it, what :func:`handed` gives the handler."""
@@ -230,23 +269,44 @@ class _StampedHandler(RequestHandler):
 
 class _LaneParser:
     """A connection's HTTP parser, whose requests the express lane sees first: those it answers aiohttp never
-    sees; from the first it does not, every later one goes to aiohttp, in order."""
+    sees; from the first it does not, every later one goes to aiohttp, in order. A request the lane would take
+    whose body is still to come is held until the next read (which brings it, or else aiohttp has the request
+    then) or for :data:`HOLD_S` at most."""
 
-    __slots__ = ("_conn", "_lane", "_parser")
+    __slots__ = ("_conn", "_held", "_lane", "_parser")
 
     def __init__(self, parser: Any, conn: _StampedHandler, lane: Lane) -> None:
         self._parser = parser
         self._conn = conn
         self._lane = lane
+        self._held: Parsed | None = None
+
+    def release(self) -> Parsed | None:
+        """The request held for its body, no longer held."""
+        held, self._held = self._held, None
+        return held
 
     def feed_data(self, data: bytes) -> tuple[list[Parsed], bool, bytes]:
         messages, upgraded, tail = self._parser.feed_data(data)
         conn = self._conn
+        held = self.release()
+        if held is not None:
+            conn.held(False)
+            messages = [held, *messages]
         if not messages or not conn.lane_open():
             return messages, upgraded, tail
         passed: list[Parsed] = []
-        for message, payload in messages:
-            kept = (message, payload) if passed or not conn.lane_open() else self._lane.take(conn, message, payload)
+        for parsed in messages:
+            message, payload = parsed
+            if passed or not conn.lane_open():
+                kept: Parsed | None = parsed
+            elif parsed is not held and not payload.is_eof() and self._lane.waits_for(message):
+                # Only the last request read can still want its body: nothing comes after it yet.
+                self._held = parsed
+                conn.held(True)
+                continue
+            else:
+                kept = self._lane.take(conn, message, payload)
             if kept is None:
                 self._parser.message_consumed()  # the parser counts the requests waiting for aiohttp
                 conn.lane_answered()

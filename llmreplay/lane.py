@@ -89,7 +89,8 @@ class Lane:
         local = rt.deck is None or rt.deck.proxy is None
         return cls(rt, max_body) if local and isinstance(rt.state, MemoryState) else None
 
-    def take(self, conn: _StampedHandler, message: RawRequestMessage, payload: StreamReader) -> Parsed | None:
+    def route_of(self, message: RawRequestMessage) -> tuple[Route, Mapping[str, str]] | None:
+        """The route of a request the lane takes once its body is in, and the path's parameters."""
         route = self._routes.get(message.path)
         params: Mapping[str, str] = _NO_PARAMS
         if route is None and message.method == "POST":
@@ -100,11 +101,20 @@ class Lane:
             or message.should_close
             or message.upgrade
             or message.method != "POST"
-            or not payload.is_eof()
+            or "Expect" in message.headers  # aiohttp's answers it (a 100 Continue) before the body is read
         ):
+            return None
+        return route, params
+
+    def waits_for(self, message: RawRequestMessage) -> bool:
+        size = message.headers.get("Content-Length", "")
+        return size.isdigit() and int(size) <= self.max_body and self.route_of(message) is not None
+
+    def take(self, conn: _StampedHandler, message: RawRequestMessage, payload: StreamReader) -> Parsed | None:
+        found = self.route_of(message)
+        if found is None or not payload.is_eof():
             return message, payload
-        if "Expect" in message.headers:  # aiohttp's answers it (a 100 Continue) before the body is read
-            return message, payload
+        route, params = found
         body = payload.read_nowait()
         if len(body) > self.max_body:
             return conn.hand_on(message, body, None)

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
+from llmreplay import arrival
 from llmreplay.app import LANE
 from llmreplay.server import BackgroundServer
 from llmreplay.sources.synthetic import SyntheticSource
@@ -97,6 +98,13 @@ def _lane_answered(srv: BackgroundServer) -> int:
     return srv.app[LANE].answered
 
 
+def _counted(srv: BackgroundServer) -> int:
+    """The lane's count once the server's loop is past every answer already read: the count goes up just after
+    the answer is written, and a client on another thread may read the answer first."""
+    httpx.get(f"{srv.url}/health")
+    return _lane_answered(srv)
+
+
 def test_the_lane_writes_the_bytes_the_road_writes(seeded: BackgroundServer) -> None:
     for body in (BODY, b'{"model": "claude-x", "messages": [{"role": "user", "content": "caf\\u00e9 \\"q\\""}]}'):
         (lane_head, lane_body), (road_head, road_body) = _exchange(
@@ -143,6 +151,47 @@ def test_a_path_with_parameters_is_taken_as_aiohttp_s_router_takes_it(seeded: Ba
     assert _lane_answered(seeded) == 2
     entries = httpx.get(f"{seeded.url}/api/requests").json()
     assert {e["model"] for e in entries if e["status"] == 200} == {"gemini-2.0-flash"}
+
+
+def test_a_body_written_after_its_head_is_waited_for(seeded: BackgroundServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    # An HTTP client may write a request's head and body apart (httpx does): the lane holds the head for the next
+    # read, and past HOLD_S (made long here, so that no pause of a busy machine outlasts it) aiohttp has the
+    # request and reads the body when it comes.
+    monkeypatch.setattr(arrival, "HOLD_S", 1.0)
+    head, body = _post(BODY).split(b"\r\n\r\n", 1)
+    with socket.create_connection(("127.0.0.1", seeded.port), timeout=30) as sock:
+        sock.sendall(_post(BODY))
+        _read_answers(sock, 1)  # aiohttp's side of the connection has started: the lane is open from here
+        before = _counted(seeded)
+        for pause in (0.001, 0.001, 1.5):
+            sock.sendall(head + b"\r\n\r\n")
+            time.sleep(pause)
+            sock.sendall(body)
+            ((answer_head, answer_body),) = _read_answers(sock, 1)
+            assert answer_head.startswith(b"HTTP/1.1 200") and json.loads(answer_body)["object"] == "chat.completion"
+    assert _counted(seeded) == before + 2
+    assert len(httpx.get(f"{seeded.url}/api/requests").json()) == 4
+
+
+def test_a_request_held_for_its_body_keeps_its_connection_open_past_the_keep_alive(
+    make_server: Callable[..., BackgroundServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Its head came while the connection was idle and its body after the keep-alive ran out: the connection is not
+    # idle, though aiohttp has no request on it yet, and the request is answered.
+    srv = make_server(server={"quiet": True, "keepalive_timeout_s": 1.0}, latency=NO_DELAY, synthetic={"seed": 7})
+    monkeypatch.setattr(arrival, "HOLD_S", 3.0)
+    head, body = _post(BODY).split(b"\r\n\r\n", 1)
+    with socket.create_connection(("127.0.0.1", srv.port), timeout=30) as sock:
+        sock.sendall(_post(BODY))
+        _read_answers(sock, 1)  # the keep-alive runs from here
+        before = _counted(srv)
+        time.sleep(0.2)
+        sock.sendall(head + b"\r\n\r\n")
+        time.sleep(1.5)
+        sock.sendall(body)
+        ((answer_head, _),) = _read_answers(sock, 1)
+    assert answer_head.startswith(b"HTTP/1.1 200")
+    assert _counted(srv) == before + 1
 
 
 def test_pipelined_calls_are_answered_in_order_whatever_answers_them(seeded: BackgroundServer) -> None:
