@@ -243,15 +243,9 @@ class _StampedHandler(RequestHandler):
         """The body of the request the lane held did not come in time: aiohttp has the request, as if its parser
         had just read it, and reads the body as it comes (under the body's deadline)."""
         self._hold_due = None
-        parser = self._parser
-        held = parser.release() if isinstance(parser, _LaneParser) else None
-        if held is None or self.transport is None or self.transport.is_closing():
-            return
-        self._request_count += 1
-        self._messages.append(held)
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+        # An empty read through aiohttp's own handling: the parser gives the held request back (its body is not
+        # in, so the lane passes it on), and aiohttp queues it as any it reads.
+        RequestHandler.data_received(self, b"")
 
     def hand_on(self, message: RawRequestMessage, body: bytes, begun: Begun | None) -> Parsed:
         """``message`` for aiohttp to answer, with a reader of its ``body`` (the lane read the first) and,
@@ -281,15 +275,10 @@ class _LaneParser:
         self._lane = lane
         self._held: Parsed | None = None
 
-    def release(self) -> Parsed | None:
-        """The request held for its body, no longer held."""
-        held, self._held = self._held, None
-        return held
-
     def feed_data(self, data: bytes) -> tuple[list[Parsed], bool, bytes]:
         messages, upgraded, tail = self._parser.feed_data(data)
         conn = self._conn
-        held = self.release()
+        held, self._held = self._held, None
         if held is not None:
             conn.held(False)
             messages = [held, *messages]
