@@ -36,7 +36,9 @@ def value_for(schema: Mapping[str, Any], rng: random.Random, what: str, param: s
     try:
         budget = _budget(rng)
         _refuse_non_finite(schema)
-        budget.reserve(_checked(schema))
+        with budget.uncounted():
+            least = _checked(schema)
+        budget.reserve(least)
         return fake(schema, rng, budget=budget)
     except jsonschema.SchemaError as exc:
         raise ApiError(ErrorKind.INVALID_REQUEST, f"Invalid schema for {what}: {exc.message}.", param=param) from None

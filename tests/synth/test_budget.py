@@ -185,3 +185,30 @@ def test_a_full_collection_of_the_garbage_collector_is_not_counted_against_the_d
     finally:
         if was:
             gc.enable()
+
+
+def test_time_in_an_uncounted_stretch_is_not_charged_to_the_deadline():
+    now = [0.0]
+    budget = Budget(clock=lambda: now[0], seconds=1.0)
+    with budget.uncounted():
+        now[0] = 5.0
+    budget.spend()  # 5 s passed, all of it uncounted
+    now[0] = 6.5
+    with pytest.raises(OverBudget, match="longer than"):
+        budget.spend()
+
+
+def test_the_meta_schema_check_is_not_charged_to_the_deadline(monkeypatch):
+    # A 44 KB schema's check took over the whole second on a slow CI machine, and its tool call got the 400.
+    from llmreplay.synth import requested
+
+    checked = requested._checked
+
+    def slow_check(schema):
+        time.sleep(0.05)
+        return checked(schema)
+
+    monkeypatch.setattr(requested, "Budget", lambda: Budget(seconds=0.01))
+    monkeypatch.setattr(requested, "_checked", slow_check)
+    schema = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+    assert "city" in value_for(schema, random.Random(1), "the parameters of tool 'f'", "tools")
