@@ -154,6 +154,11 @@ def floor_cmd(port: int, *extra: str) -> list[str]:
     return [sys.executable, "-m", "benchmarks.floor", "--port", str(port), "--quiet", *extra]
 
 
+def pipe_cmd(port: int, upstream_port: int) -> list[str]:
+    """A TCP pipe on asyncio to ``upstream_port`` (``benchmarks.pipe``): figure 4's floor."""
+    return [sys.executable, "-m", "benchmarks.pipe", "--port", str(port), "--upstream-port", str(upstream_port)]
+
+
 def baseline_cmd(port: int, *extra: str) -> list[str]:
     return [sys.executable, "-m", "benchmarks.baseline", "--port", str(port), *extra]
 

@@ -9,7 +9,8 @@ through the proxy in turn, round by round, so that both see the machine's drift 
 100 ms gaps arriving over a second (steady: all 200 open at once); the figures are the differences of the
 percentiles. Beside them, the proxy's CPU time per proxied stream at 200 concurrent streams
 (``/proc/<pid>/stat``, the recording of each stream included), which a busy machine moves far less than the
-wall-clock figures.
+wall-clock figures. The single streams and the burst are also sent through the floor (``pipe.py``, a TCP pipe
+on asyncio, on core 0 too), in the same turns: what a relay that does nothing but relay adds here.
 
     python -m benchmarks.proxy [--rounds 100] [--events 20]
 """
@@ -23,7 +24,17 @@ import tempfile
 import time
 from typing import Any
 
-from benchmarks.harness import CLIENT_CORE, Row, baseline_cmd, free_port, llmreplay_cmd, serve, summary, table
+from benchmarks.harness import (
+    CLIENT_CORE,
+    Row,
+    baseline_cmd,
+    free_port,
+    llmreplay_cmd,
+    pipe_cmd,
+    serve,
+    summary,
+    table,
+)
 from benchmarks.streams import run_client
 
 GAP_MS = 10.0
@@ -51,10 +62,13 @@ def measure(rounds_single: int, rounds_many: int, events: int, many: int = 200) 
     steady = f"/v1/chat/completions?k={events}&gap_ms={STEADY_GAP_MS:g}"
     up_port = free_port()
     with serve(baseline_cmd(up_port), up_port, core=CLIENT_CORE) as up, tempfile.TemporaryDirectory() as tmp:
-        port = free_port()
+        port, pipe_port = free_port(), free_port()
         cmd = llmreplay_cmd(port, "--upstream", up.url, "--cassettes", tmp, "--cassette", "bench", command="record")
-        with serve(cmd, port, env={"LLMREPLAY_QUIET": "1"}) as proxy:
-            urls = {"direct": up.url, "proxy": proxy.url}
+        with (
+            serve(cmd, port, env={"LLMREPLAY_QUIET": "1"}) as proxy,
+            serve(pipe_cmd(pipe_port, up.port), pipe_port) as pipe,
+        ):
+            urls = {"direct": up.url, "proxy": proxy.url, "pipe": pipe.url}
             for label, base_url in urls.items():
                 # One stream at a time first, its pool warmed by a few: after a round of 200, the 200 idle pooled
                 # connections expire together 15 s later (the keep-alive), and closing them takes the loop's time
@@ -69,9 +83,14 @@ def measure(rounds_single: int, rounds_many: int, events: int, many: int = 200) 
                 # (docs/performance.md, "Record proxy at scale").
                 run_client(base_url + query, many, body=BODY, gap_ms=GAP_MS, ramp_s=0.05)
             time.sleep(0.5)  # the warm-up's recordings are made and written after its last byte
-            raw[f"direct-{many}"], raw[f"proxy-{many}"], cpu = _bursts(urls, query, many, rounds_many, proxy.proc.pid)
-            raw["proxy-cpu-ms-per-stream"] = cpu * 1000 / (many * rounds_many)
-            for label, base_url in urls.items():
+            pids = {"proxy": proxy.proc.pid, "pipe": pipe.proc.pid}
+            burst, cpu = _bursts(urls, query, many, rounds_many, pids)
+            for label, got in burst.items():
+                raw[f"{label}-{many}"] = got
+            for label, spent in cpu.items():
+                raw[f"{label}-cpu-ms-per-stream"] = spent * 1000 / (many * rounds_many)
+            for label in ("direct", "proxy"):
+                base_url = urls[label]
                 time.sleep(0.5)
                 raw[f"{label}-steady"] = run_client(
                     base_url + steady, many, body=BODY, gap_ms=STEADY_GAP_MS, ramp_s=STEADY_RAMP_S, rounds=rounds_many
@@ -95,6 +114,10 @@ def measure(rounds_single: int, rounds_many: int, events: int, many: int = 200) 
                     )
                 )
         rows.append(Row(f"4. record proxy, {n} concurrent: completed", f"{p['completed']:,}", f"{d['completed']:,}"))
+        f = raw[f"pipe-{n}"]
+        for q in ("p50", "p99"):
+            added = f["ttft_ms"][q] - d["ttft_ms"][q]
+            rows.append(Row(f"4. floor: a TCP pipe, {n} concurrent: added TTFB {q}", added, None, "ms"))
     d, p = raw["direct-steady"], raw["proxy-steady"]
     label = f"4. record proxy, {many} concurrent arriving over {STEADY_RAMP_S:g} s ({STEADY_GAP_MS:g} ms gaps)"
     for q in ("p50", "p99"):
@@ -114,25 +137,30 @@ def measure(rounds_single: int, rounds_many: int, events: int, many: int = 200) 
     rows.append(Row(f"{label}: completed", f"{p['completed']:,}", f"{d['completed']:,}"))
     cpu = raw["proxy-cpu-ms-per-stream"]
     rows.append(Row(f"4. record proxy, {many} concurrent: CPU per proxied stream", cpu, None, "ms"))
+    rows.append(
+        Row(f"4. floor: a TCP pipe, {many} concurrent: CPU per stream", raw["pipe-cpu-ms-per-stream"], None, "ms")
+    )
     return rows, raw
 
 
 def _bursts(
-    urls: dict[str, str], query: str, many: int, rounds: int, proxy_pid: int
-) -> tuple[dict[str, Any], dict[str, Any], float]:
-    """The burst rounds, direct and through the proxy in turn, round by round: this machine's pace drifts over
-    seconds (the same code's CPU per proxied stream moves from 0.95 to 1.5 ms between runs), and the two sides
-    of a difference must see the same drift (docs/performance.md, "The proxy's turns of the loop"). Each side's
-    figures are those of all its rounds' streams together; the proxy's CPU time is counted over its rounds, each
-    with the half second after it in which its recordings are made and written."""
+    urls: dict[str, str], query: str, many: int, rounds: int, pids: dict[str, int]
+) -> tuple[dict[str, dict[str, Any]], dict[str, float]]:
+    """The burst rounds, direct, through the proxy and through the pipe in turn, round by round: this machine's
+    pace drifts over seconds (the same code's CPU per proxied stream moves from 0.95 to 1.5 ms between runs), and
+    the sides of a difference must see the same drift (docs/performance.md, "The proxy's turns of the loop").
+    Each side's figures are those of all its rounds' streams together; the CPU time of each process in ``pids``
+    is counted over its own rounds, each with the half second after it in which the proxy's recordings are made
+    and written."""
     samples: dict[str, dict[str, list[float]]] = {label: {"ttft_ms": [], "ttlb_ms": []} for label in urls}
     completed = dict.fromkeys(urls, 0)
-    cpu = 0.0
+    cpu = dict.fromkeys(pids, 0.0)
     with tempfile.TemporaryDirectory() as tmp:
         dump = f"{tmp}/arrivals.json"
         for _ in range(rounds):
             for label, base_url in urls.items():
-                before = cpu_s(proxy_pid)
+                pid = pids.get(label)
+                before = cpu_s(pid) if pid is not None else 0.0
                 res = run_client(base_url + query, many, body=BODY, gap_ms=GAP_MS, ramp_s=0.05, dump=dump)
                 completed[label] += res["completed"]
                 with open(dump) as f:
@@ -140,14 +168,14 @@ def _bursts(
                         if arrivals:
                             samples[label]["ttft_ms"].append(arrivals[0] / 1000)
                             samples[label]["ttlb_ms"].append(arrivals[-1] / 1000)
-                if label == "proxy":
+                if pid is not None:
                     time.sleep(0.5)
-                    cpu += cpu_s(proxy_pid) - before
+                    cpu[label] += cpu_s(pid) - before
     out = {
         label: {"completed": completed[label], **{k: summary(v) for k, v in got.items()}}
         for label, got in samples.items()
     }
-    return out["direct"], out["proxy"], cpu
+    return out, cpu
 
 
 def main(argv: list[str] | None = None) -> int:
