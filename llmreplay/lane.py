@@ -14,8 +14,9 @@ and nothing is answered out of order:
   (:func:`llmreplay.arrival.handed`);
 - a road that has to wait (a worker thread, say): the handler's task goes on from where it stopped
   (:class:`~llmreplay.resume.Resume`);
-- a request the lane does not take at all (a body still arriving, HTTP/1.0, a query, a path whose parameters
-  would need decoding): aiohttp reads it as it always did.
+- a request the lane does not take at all (a body still arriving, HTTP/1.0, a query or a path that would need
+  decoding): aiohttp reads it as it always did. A query of plain ``name=value`` pairs (Azure's
+  ``api-version``) needs none, and is taken.
 
 With an upstream or shared state in play there is no lane (:meth:`Lane.of`): they wait on I/O at every step.
 
@@ -60,6 +61,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("llmreplay")
 
+Found = tuple["Route", str, Mapping[str, str], Mapping[str, str]]
+"""A request the lane takes: its route, its path, the path's parameters and its query."""
+
 
 class Lane:
     """Answers, on their connections, the calls of ``rt`` whose answers are whole and due at once."""
@@ -89,14 +93,18 @@ class Lane:
         local = rt.deck is None or rt.deck.proxy is None
         return cls(rt, max_body) if local and isinstance(rt.state, MemoryState) else None
 
-    def route_of(self, message: RawRequestMessage) -> tuple[Route, Mapping[str, str]] | None:
-        """The route of a request the lane takes once its body is in, and the path's parameters."""
-        route = self._routes.get(message.path)
+    def route_of(self, message: RawRequestMessage) -> Found | None:
+        """The route of a request the lane takes once its body is in, its path, the path's parameters and the
+        query."""
+        path, _, raw_query = message.path.partition("?")
+        query = _plain_query(raw_query)
+        route = self._routes.get(path)
         params: Mapping[str, str] = _NO_PARAMS
         if route is None and message.method == "POST":
-            route, params = self._with_params(message.path)
+            route, params = self._with_params(path)
         if (
             route is None
+            or query is None
             or message.version != HttpVersion11
             or message.should_close
             or message.upgrade
@@ -104,7 +112,7 @@ class Lane:
             or "Expect" in message.headers  # aiohttp's answers it (a 100 Continue) before the body is read
         ):
             return None
-        return route, params
+        return route, path, params, query
 
     def waits_for(self, message: RawRequestMessage) -> bool:
         size = message.headers.get("Content-Length", "")
@@ -114,7 +122,7 @@ class Lane:
         found = self.route_of(message)
         if found is None or not payload.is_eof():
             return message, payload
-        route, params = found
+        route, path, params, query = found
         body = payload.read_nowait()
         if len(body) > self.max_body:
             return conn.hand_on(message, body, None)
@@ -131,7 +139,7 @@ class Lane:
             return None
         second = int(time.time())
         headers = {k.lower(): v for k, v in message.headers.items()}
-        call = Call("POST", message.path, params, {}, headers, body)
+        call = Call("POST", path, params, query, headers, body)
         request = None
         if route.op is None:
             try:
@@ -173,8 +181,8 @@ class Lane:
 
     def _with_params(self, target: str) -> tuple[Route | None, Mapping[str, str]]:
         """The route of a path with parameters and their values, as aiohttp's router would find them; none for a
-        target with a query, an escape or a dot segment, which aiohttp decodes or normalises first."""
-        if "?" in target or "%" in target or "/." in target or "//" in target:
+        path with an escape or a dot segment, which aiohttp decodes or normalises first."""
+        if "%" in target or "/." in target or "//" in target or "#" in target:
             return None, _NO_PARAMS
         for start, pattern, route in self._patterns:
             if target.startswith(start) and (found := pattern.fullmatch(target)) is not None:
@@ -247,7 +255,26 @@ class Lane:
 
 
 _NO_PARAMS: Mapping[str, str] = MappingProxyType({})
-"""The parameters of a fixed path: one mapping for every call, so it cannot be changed."""
+"""The parameters of a fixed path, and an empty query: one mapping for every call, so it cannot be changed."""
+_PLAIN_PAIR = re.compile(r"([A-Za-z0-9._~-]+)=([A-Za-z0-9._~-]*)")
+"""A query's ``name=value`` pair that reads the same before and after decoding: no escape, no ``+`` (a space to
+aiohttp), no ``;``."""
+
+
+def _plain_query(raw: str) -> Mapping[str, str] | None:
+    """The query ``raw`` as aiohttp would read it, when it is plain ``name=value`` pairs, each name once; else None,
+    and the request is aiohttp's to decode."""
+    if not raw:
+        return _NO_PARAMS
+    query: dict[str, str] = {}
+    for pair in raw.split("&"):
+        found = _PLAIN_PAIR.fullmatch(pair)
+        if found is None or found[1] in query:
+            return None
+        query[found[1]] = found[2]
+    return query
+
+
 _PARAMETER = re.compile(r"\{(\w+)(?::([^{}]*))?\}")
 """A parameter in an aiohttp route's path: ``{name}``, or ``{name:regex}``."""
 

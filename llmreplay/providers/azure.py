@@ -53,9 +53,14 @@ def azure_call(call: Call) -> Call:
     return dataclasses.replace(call, body=dumps({**data, "model": deployment}))
 
 
+def apim_request_id(rid: str) -> str:
+    """Azure's ``apim-request-id``: the answer's request id (32 hex digits) as a UUID."""
+    return str(uuid.UUID(rid))
+
+
 def azure_headers(answer: Answer, opts: RenderOptions) -> Answer:
     """Azure's own headers beside OpenAI's."""
-    extra = (("apim-request-id", str(uuid.UUID(opts.request_id))), ("x-ms-region", REGION))
+    extra = (("apim-request-id", apim_request_id(opts.request_id)), ("x-ms-region", REGION))
     return dataclasses.replace(answer, headers=(*answer.headers, *extra))
 
 
@@ -102,6 +107,9 @@ class _Azure(Codec):
 
     def quota_headers(self, quota: Quota) -> dict[str, str]:
         return quota_headers(quota)
+
+    def request_id_form(self, rid: str) -> str | None:
+        return apim_request_id(rid)
 
 
 class AzureChatCodec(_Azure, openai_chat.OpenAIChatCodec):

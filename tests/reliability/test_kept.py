@@ -100,7 +100,7 @@ def test_a_kept_answer_is_the_answer_the_road_makes(
 ) -> None:
     srv = make_server(**SEEDED)
     (_, made), (kept_head, kept), (road_head, road) = _within_a_second(
-        srv, _post(body, path), _post(body, path), _post(body, path + "?road=1")
+        srv, _post(body, path), _post(body, path), _post(body, path + "?road=%31")
     )
     assert _hits(srv) == 1
     assert kept == made == road

@@ -108,7 +108,7 @@ def _counted(srv: BackgroundServer) -> int:
 def test_the_lane_writes_the_bytes_the_road_writes(seeded: BackgroundServer) -> None:
     for body in (BODY, b'{"model": "claude-x", "messages": [{"role": "user", "content": "caf\\u00e9 \\"q\\""}]}'):
         (lane_head, lane_body), (road_head, road_body) = _exchange(
-            seeded.port, _post(body), _post(body, "/v1/chat/completions?road=1")
+            seeded.port, _post(body), _post(body, "/v1/chat/completions?road=%31")
         )
         assert _same_but_for_time(lane_head) == _same_but_for_time(road_head)
         assert b"content-type: application/json" in lane_head
@@ -120,7 +120,7 @@ def test_the_lane_writes_the_bytes_the_road_writes(seeded: BackgroundServer) -> 
         ("/v1/chat/completions", b'{"model": "gpt-4o", "messages": "not a list"}'),  # the provider's own 400
     ):
         (lane_head, lane_body), (road_head, road_body) = _exchange(
-            seeded.port, _post(body, path), _post(body, path + "?road=1")
+            seeded.port, _post(body, path), _post(body, path + "?road=%31")
         )
         assert _same_but_for_time(lane_head) == _same_but_for_time(road_head)
         assert re.sub(rb'"created(_at)?":\d+', b"", lane_body) == re.sub(rb'"created(_at)?":\d+', b"", road_body)
@@ -135,7 +135,7 @@ def test_a_path_with_parameters_is_taken_as_aiohttp_s_router_takes_it(seeded: Ba
     # Gemini's and Vertex's paths name the model: the lane finds their routes and parameters as aiohttp does.
     for path in ("/v1beta/models/gemini-2.0-flash:generateContent", VERTEX):
         (lane_head, lane_body), (road_head, road_body) = _exchange(
-            seeded.port, _post(GEMINI, path), _post(GEMINI, path + "?road=1")
+            seeded.port, _post(GEMINI, path), _post(GEMINI, path + "?road=%31")
         )
         assert _same_but_for_time(lane_head) == _same_but_for_time(road_head)
         assert lane_body == road_body and json.loads(lane_body)["modelVersion"] == "gemini-2.0-flash"
@@ -151,6 +151,35 @@ def test_a_path_with_parameters_is_taken_as_aiohttp_s_router_takes_it(seeded: Ba
     assert _lane_answered(seeded) == 2
     entries = httpx.get(f"{seeded.url}/api/requests").json()
     assert {e["model"] for e in entries if e["status"] == 200} == {"gemini-2.0-flash"}
+
+
+AZURE = "/openai/deployments/gpt-4o/chat/completions"
+
+
+def test_a_plain_query_is_taken_and_one_that_needs_decoding_is_left_to_aiohttp(seeded: BackgroundServer) -> None:
+    # Azure's SDK sends ?api-version with every call. Plain name=value pairs read the same decoded or not.
+    for query in ("?api-version=2024-10-21", ""):  # and without it, Azure's own 404
+        (lane_head, lane_body), (road_head, road_body) = _exchange(
+            seeded.port, _post(BODY, AZURE + query), _post(BODY, AZURE + (query or "?") + "&road=%31")
+        )
+        assert _same_but_for_time(lane_head) == _same_but_for_time(road_head)
+        assert re.sub(rb'"created":\d+', b"", lane_body) == re.sub(rb'"created":\d+', b"", road_body)
+    assert _lane_answered(seeded) == 2
+    assert lane_head.startswith(b"HTTP/1.1 404")
+    for query in (
+        "?api-version=2024%2D10%2D21",  # an escape
+        "?api-version=2024-10-21&api-version=2024-06-01",  # a name twice
+        "?api-version=2024-10-21&a+b=1",  # "+" is a space to aiohttp
+        "?api-version=2024-10-21&flag",  # a name without a value
+        "?api-version=2024-10-21;x=1",
+    ):
+        ((head, _),) = _exchange(seeded.port, _post(BODY, AZURE + query))
+        assert head.startswith(b"HTTP/1.1 200")
+    assert _lane_answered(seeded) == 2
+    entries = httpx.get(f"{seeded.url}/api/requests").json()
+    sent = [httpx.get(f"{seeded.url}/api/requests/{e['id']}").json()["request"]["query"] for e in entries]
+    # The lane's reading of the query (the first call) is aiohttp's (the escaped one, fifth).
+    assert sent[0] == sent[4] == {"api-version": "2024-10-21"}, sent
 
 
 def test_a_body_written_after_its_head_is_waited_for(seeded: BackgroundServer, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -298,7 +327,7 @@ def test_a_replayed_answer_is_written_as_the_road_writes_it_the_provider_s_date_
     with BackgroundServer(settings(server={"quiet": False}, latency=ZERO, cassettes=cassettes)) as rp:
         with caplog.at_level("INFO", logger="llmreplay.access"):
             (lane_head, lane_body), (road_head, road_body) = _exchange(
-                rp.port, _post(BODY), _post(BODY, "/v1/chat/completions?road=1")
+                rp.port, _post(BODY), _post(BODY, "/v1/chat/completions?road=%31")
             )
             deadline = time.monotonic() + 10  # a line is logged after its answer is written, as the road logs it
             while len([r for r in caplog.records if r.name == "llmreplay.access"]) < 2 and time.monotonic() < deadline:
