@@ -150,8 +150,8 @@ def _bursts(
     pace drifts over seconds (the same code's CPU per proxied stream moves from 0.95 to 1.5 ms between runs), and
     the sides of a difference must see the same drift (docs/performance.md, "The proxy's turns of the loop").
     Each side's figures are those of all its rounds' streams together; the CPU time of each process in ``pids``
-    is counted over its own rounds, each with the half second after it in which the proxy's recordings are made
-    and written."""
+    is counted over its own rounds, the proxy's each with the half second after it in which its recordings are
+    made and written."""
     samples: dict[str, dict[str, list[float]]] = {label: {"ttft_ms": [], "ttlb_ms": []} for label in urls}
     completed = dict.fromkeys(urls, 0)
     cpu = dict.fromkeys(pids, 0.0)
@@ -169,7 +169,8 @@ def _bursts(
                             samples[label]["ttft_ms"].append(arrivals[0] / 1000)
                             samples[label]["ttlb_ms"].append(arrivals[-1] / 1000)
                 if pid is not None:
-                    time.sleep(0.5)
+                    if label == "proxy":
+                        time.sleep(0.5)  # its recordings are made and written after the last byte
                     cpu[label] += cpu_s(pid) - before
     out = {
         label: {"completed": completed[label], **{k: summary(v) for k, v in got.items()}}

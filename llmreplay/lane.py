@@ -97,14 +97,12 @@ class Lane:
         """The route of a request the lane takes once its body is in, its path, the path's parameters and the
         query."""
         path, _, raw_query = message.path.partition("?")
-        query = _plain_query(raw_query)
         route = self._routes.get(path)
         params: Mapping[str, str] = _NO_PARAMS
         if route is None and message.method == "POST":
             route, params = self._with_params(path)
         if (
             route is None
-            or query is None
             or message.version != HttpVersion11
             or message.should_close
             or message.upgrade
@@ -112,7 +110,8 @@ class Lane:
             or "Expect" in message.headers  # aiohttp's answers it (a 100 Continue) before the body is read
         ):
             return None
-        return route, path, params, query
+        query = _plain_query(raw_query)  # read only for a request the lane would take
+        return None if query is None else (route, path, params, query)
 
     def waits_for(self, message: RawRequestMessage) -> bool:
         size = message.headers.get("Content-Length", "")
