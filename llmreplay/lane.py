@@ -9,7 +9,7 @@ body in one write, and tells the observers and the access log as the road's hand
 Whatever the lane cannot write at once goes on to aiohttp, with the work already done, so nothing is done twice
 and nothing is answered out of order:
 
-- a stream, once its request is read: untouched;
+- a stream, once its request is read: untouched (unless it goes upstream, below);
 - an answer that is not whole and due now (a delay, a fault, a 429): the handler sends it when due
   (:func:`llmreplay.arrival.handed`);
 - a road that has to wait (a worker thread, say): the handler's task goes on from where it stopped
@@ -18,7 +18,11 @@ and nothing is answered out of order:
   decoding): aiohttp reads it as it always did. A query of plain ``name=value`` pairs (Azure's
   ``api-version``) needs none, and is taken.
 
-With an upstream or shared state in play there is no lane (:meth:`Lane.of`): they wait on I/O at every step.
+With shared state in play there is no lane (:meth:`Lane.of`): it waits on I/O at every step. A call to an upstream
+(the record proxy's, a live upstream's) is begun here and handed on as a road that has to wait: it leaves for the
+upstream as soon as it is read, before aiohttp's request, middleware and handler, which are made while the
+upstream answers. A request that asks for its connection to close is taken only then, since aiohttp writes its
+answer.
 
 The lane takes a request only while its connection is idle, so a pipelined request never overtakes the one
 before it.
@@ -45,11 +49,12 @@ from llmreplay.heads import head_of, whole
 from llmreplay.kept import Kept, KeptAnswers
 from llmreplay.labels import source_label
 from llmreplay.middleware import log_access
-from llmreplay.model import Call, Reply
+from llmreplay.model import Call, Reply, Wire
 from llmreplay.observers import Done
 from llmreplay.providers import registry
 from llmreplay.resume import Resume, ready
 from llmreplay.runtime import Runtime
+from llmreplay.shaping.directives import SETTLED_HERE
 from llmreplay.shaping.writer import clock
 from llmreplay.sources.cassette import cassette_label, match_of
 from llmreplay.state.memory import MemoryState
@@ -81,17 +86,21 @@ class Lane:
         each one's fixed start, and its path as a regex."""
         self.answered = 0
         """Calls the lane answered itself (the rest of those it took went on to aiohttp)."""
+        self.forwarded = 0
+        """Calls the lane began and handed on while they waited for the upstream's head."""
         self.kept = KeptAnswers(rt)
         self._told: list[tuple[Done, Entry | None, int, float, float]] = []
         """Answers written this turn of the loop whose observers are yet to hear of them."""
+        self._wire = rt.deck is not None and rt.deck.proxy is not None
+        """Calls may go upstream: each is kept as it came too (:class:`~llmreplay.model.Wire`), and begun here so
+        that it is on its way while aiohttp's handler gets ready to write its answer."""
 
     @classmethod
     def of(cls, rt: Runtime, max_body: int) -> Lane | None:
-        """The lane of ``rt``; None where it would only hand every call on: an upstream (forwarded, recorded, its
-        recording settled after the answer) and shared state (Redis) wait on I/O at every step. Cassettes
-        replayed from memory do not."""
-        local = rt.deck is None or rt.deck.proxy is None
-        return cls(rt, max_body) if local and isinstance(rt.state, MemoryState) else None
+        """The lane of ``rt``; None where it would only hand every call on: shared state (Redis) waits on I/O at
+        every step. A call to an upstream is begun here and handed on once it waits for the upstream's head: it is
+        forwarded as soon as it is read, and aiohttp makes its request and handler while the upstream answers."""
+        return cls(rt, max_body) if isinstance(rt.state, MemoryState) else None
 
     def route_of(self, message: RawRequestMessage) -> Found | None:
         """The route of a request the lane takes once its body is in, its path, the path's parameters and the
@@ -104,7 +113,7 @@ class Lane:
         if (
             route is None
             or message.version != HttpVersion11
-            or message.should_close
+            or (message.should_close and not self._wire)  # handed on, to be closed by aiohttp after its answer
             or message.upgrade
             or message.method != "POST"
             or "Expect" in message.headers  # aiohttp's answers it (a 100 Continue) before the body is read
@@ -138,9 +147,13 @@ class Lane:
             return None
         second = int(time.time())
         headers = {k.lower(): v for k, v in message.headers.items()}
-        call = Call("POST", path, params, query, headers, body)
+        wire = None
+        if self._wire:
+            sent = tuple((k, v) for k, v in message.headers.items() if k.lower() not in SETTLED_HERE)
+            wire = Wire(message.path, sent, tuple(query.items()))
+        call = Call("POST", path, params, query, headers, body, wire=wire)
         request = None
-        if route.op is None:
+        if route.op is None and wire is None:
             try:
                 request = route.codec.parse_request(call)
             except ApiError:
@@ -159,9 +172,15 @@ class Lane:
             log.debug("the express lane could not prepare %s; handed on", message.path, exc_info=True)
             return conn.hand_on(message, body, None)
         else:
+            if wire is not None:
+                self.forwarded += 1
             return conn.hand_on(message, body, (t0, Resume(coro, waiting)))
         answer, later, settled = prepared
-        head = head_of(answer, later) if settled is None and isinstance(later, Done) and whole(answer) else None
+        head = (
+            head_of(answer, later)
+            if settled is None and isinstance(later, Done) and whole(answer) and not message.should_close
+            else None
+        )
         if head is None:
             return conn.hand_on(message, body, (t0, ready(prepared)))
         assert isinstance(later, Done)

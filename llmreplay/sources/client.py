@@ -197,7 +197,9 @@ class Client:
                 if reused and exc.kind == "disconnect" and resp.total_bytes == 0 and method in _IDEMPOTENT:
                     continue  # the pooled connection had been closed by the upstream meanwhile
                 raise
-            except asyncio.CancelledError:
+            except BaseException:
+                # Cancelled, or closed unawaited: the answer is nobody's, and the connection cannot be trusted with
+                # the next call.
                 conn.close()
                 raise
             return resp
@@ -226,29 +228,53 @@ class Client:
             if self._tls is None:
                 self._tls = ssl.create_default_context()
             tls = self._tls
+        # A task of its own with a timer rather than asyncio.timeout, which needs a task: the express lane starts a
+        # call in the connection's callback, outside any.
+        opening = loop.create_task(self._open_to(loop, key, tls))
+        expired = False
+
+        def expire() -> None:
+            nonlocal expired
+            expired = True
+            opening.cancel()
+
+        timer = loop.call_later(timeout, expire)
         try:
-            async with asyncio.timeout(timeout):
-                addresses = await self._resolve(loop, host, port)
-                error: OSError | None = None
-                for address in addresses:
-                    try:
-                        _, conn = await loop.create_connection(
-                            lambda: _Conn(self, key, loop), *address, ssl=tls, server_hostname=host if tls else None
-                        )
-                        break
-                    except OSError as exc:
-                        error = exc
-                else:
-                    raise error or OSError(f"no address for {host}")
-        except TimeoutError as exc:
+            conn = await opening
+        except asyncio.CancelledError as exc:
+            if not expired:
+                _abandon(opening)
+                raise
             raise UpstreamError("timeout", f"Connection timeout to host {scheme}://{host}:{port}") from exc
         except OSError as exc:
             raise UpstreamError("connect", f"Cannot connect to host {host}:{port} [{exc.strerror or exc}]") from exc
         except UnicodeError as exc:
             # A name the resolver cannot even encode (an empty or over-long label): no such host.
             raise UpstreamError("connect", f"Cannot connect to host {host}:{port} [{exc}]") from exc
+        except BaseException:
+            _abandon(opening)  # closed unawaited
+            raise
+        finally:
+            timer.cancel()
         self._open.add(conn)
         return conn
+
+    async def _open_to(
+        self, loop: asyncio.AbstractEventLoop, key: tuple[str, str, int], tls: ssl.SSLContext | None
+    ) -> _Conn:
+        """A new connection to the first of the host's addresses that takes one."""
+        _, host, port = key
+        addresses = await self._resolve(loop, host, port)
+        error: OSError | None = None
+        for address in addresses:
+            try:
+                _, conn = await loop.create_connection(
+                    lambda: _Conn(self, key, loop), *address, ssl=tls, server_hostname=host if tls else None
+                )
+                return conn
+            except OSError as exc:
+                error = exc
+        raise error or OSError(f"no address for {host}")
 
     async def _resolve(self, loop: asyncio.AbstractEventLoop, host: str, port: int) -> list[tuple[str, int]]:
         try:
@@ -282,6 +308,12 @@ class Client:
             conn.close()
         self._idle.clear()
         await asyncio.sleep(0)  # the transports' closing callbacks run
+
+
+def _abandon(opening: asyncio.Task[_Conn]) -> None:
+    """A connection being opened for a call that is gone: stopped, or closed if it was made."""
+    if not opening.cancel() and not opening.cancelled() and opening.exception() is None:
+        opening.result().close()
 
 
 def _close_some(conns: list[_Conn]) -> None:

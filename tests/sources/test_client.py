@@ -82,6 +82,44 @@ async def test_the_request_leaves_in_one_send_before_the_loop_turns(threaded: _T
         await client.close()
 
 
+async def test_a_call_begun_outside_any_task_opens_its_connection_and_times_its_connect(threaded: _Threaded) -> None:
+    # The express lane begins a proxied call in its connection's callback, where no task is running.
+    loop = asyncio.get_running_loop()
+    client = Client()
+
+    async def begun_outside_a_task(url: URL, timeout: float) -> object:
+        steps = client.request("POST", url, [], b"{}", timeout).__await__()
+        first: asyncio.Future[object] = loop.create_future()
+
+        def begin() -> None:
+            assert asyncio.current_task() is None
+            try:
+                first.set_result(next(steps))
+            except BaseException as exc:
+                first.set_exception(exc)
+
+        loop.call_soon(begin)
+        return await Resume(steps, await first)  # type: ignore[arg-type]
+
+    full = socket.create_server(("127.0.0.1", 0), backlog=0)
+    queued = [socket.socket() for _ in range(4)]
+    try:
+        resp = await begun_outside_a_task(URL(f"http://127.0.0.1:{threaded.port}/v1/chat/completions"), 10)
+        assert resp.status == 200 and await body_of(resp) == b"{}"  # type: ignore[attr-defined]
+        # A listener whose queue is full answers no new connection: the connect's own timer ends the call.
+        for sock in queued:
+            sock.setblocking(False)
+            sock.connect_ex(full.getsockname())
+        with pytest.raises(UpstreamError) as failed:
+            await begun_outside_a_task(URL(f"http://127.0.0.1:{full.getsockname()[1]}/v1/x"), 0.2)
+        assert failed.value.kind == "timeout"
+    finally:
+        for sock in queued:
+            sock.close()
+        full.close()
+        await client.close()
+
+
 async def test_a_body_larger_than_the_write_buffer_arrives_whole(threaded: _Threaded) -> None:
     client = Client()
     body = bytes(range(256)) * 8192  # 2 MiB
