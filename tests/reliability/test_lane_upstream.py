@@ -15,7 +15,8 @@ import httpx
 from llmreplay.app import LANE
 from llmreplay.cassettes.model import Interaction
 from llmreplay.server import BackgroundServer
-from tests.e2e.common import ZERO, only_cassette, recorder, upstream_server
+from tests.conftest import settings
+from tests.e2e.common import ZERO, cassette_settings, only_cassette, recorder, upstream_server
 from tests.reliability.test_lane import BODY, STREAM, _exchange, _post, _read_answers, _same_but_for_time
 
 ROAD = "/v1/chat/completions?road=%31"
@@ -78,4 +79,25 @@ def test_a_call_asking_to_close_its_connection_is_begun_and_the_connection_close
             assert head.startswith(b"HTTP/1.1 200") and b"data: [DONE]" in body
             assert sock.recv(1) == b""  # closed by the server once its answer was out
         assert _forwarded(rec) == 1
+    assert len(only_cassette(tmp_path)) == 1
+
+
+def test_a_recording_replayed_beside_an_upstream_is_written_by_aiohttp_when_the_connection_asks_to_close(
+    tmp_path: Path,
+) -> None:
+    with upstream_server(ZERO) as up:
+        with recorder(tmp_path, up.url) as rec:
+            ((_, recorded),) = _exchange(rec.port, _post(BODY))
+        # Recordings first, the upstream for a miss: this call's answer is whole at once, from the cassette.
+        cassettes = cassette_settings(tmp_path, upstream=up.url, record_mode="new_episodes", speed=0)
+        with BackgroundServer(settings(server={"quiet": True}, latency=ZERO, cassettes=cassettes)) as rp:
+            ((kept_head, kept),) = _exchange(rp.port, _post(BODY))
+            with socket.create_connection(("127.0.0.1", rp.port), timeout=30) as sock:
+                sock.sendall(_post(BODY, extra=b"Connection: close\r\n"))
+                ((head, body),) = _read_answers(sock, 1)
+                assert sock.recv(1) == b""  # closed by the server once its answer was out
+            assert _forwarded(rp) == 0  # neither went upstream
+            assert rp.app is not None and rp.app[LANE].answered == 1  # the second was handed on, to be closed
+    assert recorded == kept == body  # the recording, byte for byte
+    assert b"x-llmreplay-cassette: recorded#0" in kept_head and b"x-llmreplay-cassette: recorded#0" in head
     assert len(only_cassette(tmp_path)) == 1
