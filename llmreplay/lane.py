@@ -54,7 +54,7 @@ from llmreplay.observers import Done
 from llmreplay.providers import registry
 from llmreplay.resume import Resume, ready
 from llmreplay.runtime import Runtime
-from llmreplay.shaping.directives import SETTLED_HERE
+from llmreplay.shaping.directives import passed_on
 from llmreplay.shaping.writer import clock
 from llmreplay.sources.cassette import cassette_label, match_of
 from llmreplay.state.memory import MemoryState
@@ -149,8 +149,7 @@ class Lane:
         headers = {k.lower(): v for k, v in message.headers.items()}
         wire = None
         if self._wire:
-            sent = tuple((k, v) for k, v in message.headers.items() if k.lower() not in SETTLED_HERE)
-            wire = Wire(message.path, sent, tuple(query.items()))
+            wire = Wire(message.path, passed_on(message.headers.items()), tuple(query.items()))
         call = Call("POST", path, params, query, headers, body, wire=wire)
         request = None
         if route.op is None and wire is None:

@@ -31,7 +31,7 @@ from llmreplay.observers import NOTHING_DONE, Done
 from llmreplay.providers import registry
 from llmreplay.providers.registry import api_key_of
 from llmreplay.runtime import RUNTIME, Runtime
-from llmreplay.shaping.directives import NONE, SETTLED_HERE, TEST_ID, Directives, parse_headers
+from llmreplay.shaping.directives import NONE, SETTLED_HERE, TEST_ID, Directives, parse_headers, passed_on
 from llmreplay.shaping.outcomes import Outcome
 from llmreplay.shaping.scenarios import UnknownScenario
 from llmreplay.shaping.timing import load_factor
@@ -379,8 +379,7 @@ def call_of(
         url = request.rel_url
         qs = url.raw_query_string
         target = url.raw_path + ("?" + qs if qs else "")
-        headers = tuple((k, v) for k, v in request.headers.items() if k.lower() not in leave_out)
-        kept = Wire(target, headers, tuple(request.query.items()))
+        kept = Wire(target, passed_on(request.headers.items(), leave_out), tuple(request.query.items()))
     return Call(
         method=request.method,
         path=request.path,

@@ -19,7 +19,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from annotated_types import Le
@@ -133,3 +133,11 @@ SETTLED_HERE = frozenset(PREFIX + n for n in ("status", "fault", "scenario", "sc
 """The directives whose outcome this server settles for a forwarded request too: they are not sent upstream, so
 that an llmreplay upstream does not act on them a second time. The rest (timing, seed, tool call) shape only a
 synthetic answer, and go upstream with the request."""
+
+
+def passed_on(
+    headers: Iterable[tuple[str, str]], leave_out: frozenset[str] = SETTLED_HERE
+) -> tuple[tuple[str, str], ...]:
+    """The headers of a call as an upstream is sent them: every one as it came but those named in ``leave_out``
+    (lower-case; by default the directives settled here)."""
+    return tuple((k, v) for k, v in headers if k.lower() not in leave_out)

@@ -5,15 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 
+from benchmarks.harness import free_port
 from benchmarks.pipe import serve
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def test_the_pipe_relays_both_ways_and_closes_with_the_upstream() -> None:
@@ -27,7 +21,7 @@ async def test_the_pipe_relays_both_ways_and_closes_with_the_upstream() -> None:
 
     upstream = await asyncio.start_server(answer, "127.0.0.1", 0)
     up_port = upstream.sockets[0].getsockname()[1]
-    port = _free_port()
+    port = free_port()
     piping = asyncio.ensure_future(serve(port, up_port))
     try:
         for _ in range(200):
