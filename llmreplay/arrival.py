@@ -35,6 +35,7 @@ from aiohttp.http_parser import RawRequestMessage
 from aiohttp.streams import StreamReader
 from aiohttp.web_protocol import RequestHandler
 
+from llmreplay.lane_parser import LaneParser
 from llmreplay.shaping.writer import clock
 
 log = logging.getLogger("llmreplay")
@@ -114,7 +115,17 @@ class _StampedHandler(RequestHandler):
     """aiohttp's connection protocol, noting when it last received bytes and closing one whose request head
     is late; where its server has an express lane, the lane answers what it can before aiohttp sees it."""
 
-    __slots__ = ("_handed", "_head_by", "_head_due", "_hold_due", "_kernel_at", "_read", "_sock", "arrived")
+    __slots__ = (
+        "_handed",
+        "_head_by",
+        "_head_due",
+        "_hold_due",
+        "_kernel_at",
+        "_lane_job",
+        "_read",
+        "_sock",
+        "arrived",
+    )
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
@@ -127,6 +138,8 @@ class _StampedHandler(RequestHandler):
         self._read: Callable[[], None] | None = None
         self._handed: dict[StreamReader, Begun] | None = None
         self._hold_due: asyncio.TimerHandle | None = None
+        self._lane_job: asyncio.Task[Any] | None = None
+        """The lane's answer being written on this connection, in a task of its own (:meth:`lane_keeps`)."""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
@@ -136,7 +149,7 @@ class _StampedHandler(RequestHandler):
                 self._drop()
                 return
             if server.lane is not None and self._parser is not None:
-                self._parser = _LaneParser(self._parser, self, server.lane)
+                self._parser = LaneParser(self._parser, self, server.lane)
             self._expect_head(server.header_timeout_s)
             self._sock = kernel_stamps(transport)
             if self._sock is not None:
@@ -153,7 +166,7 @@ class _StampedHandler(RequestHandler):
     def data_received(self, data: bytes) -> None:
         self.arrived = self._kernel_at or clock()
         server = self._manager
-        idle = not self._head_by and not self._messages and not self._request_in_progress
+        idle = not self._head_by and not self._messages and not self._request_in_progress and not self._lane_job
         if idle and isinstance(server, _StampingServer):
             # The first bytes of a request on a kept-alive connection: its head now has a deadline.
             self._expect_head(server.header_timeout_s)
@@ -186,7 +199,7 @@ class _StampedHandler(RequestHandler):
             self._head_due = self._loop.call_at(due, self._head_late)
             return
         self._head_by = 0.0
-        if self._messages or self._request_in_progress or self._upgraded:
+        if self._messages or self._request_in_progress or self._upgraded or self._lane_job:
             return
         log.debug("closed a connection whose request head did not arrive in time")
         self._drop()
@@ -209,6 +222,7 @@ class _StampedHandler(RequestHandler):
             and not self._close
             and not self._upgraded
             and not self._paused
+            and self._lane_job is None
             and self.transport is not None
             and not self.transport.is_closing()
         )
@@ -237,7 +251,49 @@ class _StampedHandler(RequestHandler):
             # A request is held for its body: the connection is not idle, though aiohttp has no request on it yet.
             self._keepalive_handle = self._loop.call_later(HOLD_S, self._process_keepalive)
             return
+        if self._lane_job is not None:
+            # The lane is answering on it (a stream may outlast the keep-alive): idle from the answer's end only.
+            self._keepalive_handle = self._loop.call_later(self._keepalive_timeout, self._process_keepalive)
+            return
         super()._process_keepalive()
+
+    def lane_busy(self) -> bool:
+        """Whether the lane is answering a request on this connection in a task of its own."""
+        return self._lane_job is not None
+
+    def lane_keeps(self, job: asyncio.Task[Any]) -> None:
+        """The lane answers the request it just took in ``job``, which ends with :meth:`lane_done`: until then the
+        connection is the lane's, and a request that comes after waits (:class:`LaneParser`)."""
+        self._lane_job = job
+
+    def lane_done(self, handed: Parsed | None) -> None:
+        """The lane's answer is out, or is aiohttp's to write after all (``handed``); then the requests that came
+        while it was written are aiohttp's, in order."""
+        self._lane_job = None
+        parser = self._parser
+        if self._manager is None or self._force_close or self._close or not isinstance(parser, LaneParser):
+            return  # the connection is gone, or going: nothing more is answered on it
+        if handed is None:
+            parser.message_consumed()
+            self.lane_answered()
+        else:
+            self._messages.append(handed)
+            self._request_count += 1
+            if self._waiter is not None and not self._waiter.done():
+                self._waiter.set_result(None)
+        if parser.waiting:
+            # Read again through aiohttp's own handling, as if just read: the lane may take the first (the
+            # connection is idle again), and whatever it does not take is aiohttp's, in order.
+            RequestHandler.data_received(self, b"")
+
+    async def shutdown(self, timeout: float | None = 15.0) -> None:
+        job = self._lane_job
+        if job is not None:
+            # aiohttp sees no request on the connection, and would close it at once: the lane's answer gets the
+            # time a handler's would.
+            await asyncio.wait((job,), timeout=timeout)
+            job.cancel()  # past the drain's time it is cut, as aiohttp cuts a handler
+        await super().shutdown(timeout)
 
     def _hold_over(self) -> None:
         """The body of the request the lane held did not come in time: aiohttp has the request, as if its parser
@@ -259,52 +315,6 @@ class _StampedHandler(RequestHandler):
                 self._handed = {}
             self._handed[payload] = begun
         return message, payload
-
-
-class _LaneParser:
-    """A connection's HTTP parser, whose requests the express lane sees first: those it answers aiohttp never
-    sees; from the first it does not, every later one goes to aiohttp, in order. A request the lane would take
-    whose body is still to come is held until the next read (which brings it, or else aiohttp has the request
-    then) or for :data:`HOLD_S` at most."""
-
-    __slots__ = ("_conn", "_held", "_lane", "_parser")
-
-    def __init__(self, parser: Any, conn: _StampedHandler, lane: Lane) -> None:
-        self._parser = parser
-        self._conn = conn
-        self._lane = lane
-        self._held: Parsed | None = None
-
-    def feed_data(self, data: bytes) -> tuple[list[Parsed], bool, bytes]:
-        messages, upgraded, tail = self._parser.feed_data(data)
-        conn = self._conn
-        held, self._held = self._held, None
-        if held is not None:
-            conn.held(False)
-            messages = [held, *messages]
-        if not messages or not conn.lane_open():
-            return messages, upgraded, tail
-        passed: list[Parsed] = []
-        for parsed in messages:
-            message, payload = parsed
-            if passed or not conn.lane_open():
-                kept: Parsed | None = parsed
-            elif parsed is not held and not payload.is_eof() and self._lane.waits_for(message):
-                # Only the last request read can still want its body: nothing comes after it yet.
-                self._held = parsed
-                conn.held(True)
-                continue
-            else:
-                kept = self._lane.take(conn, message, payload)
-            if kept is None:
-                self._parser.message_consumed()  # the parser counts the requests waiting for aiohttp
-                conn.lane_answered()
-            else:
-                passed.append(kept)
-        return passed, upgraded, tail
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._parser, name)
 
 
 def handed(request: web.BaseRequest) -> Begun | None:

@@ -19,10 +19,10 @@ and nothing is answered out of order:
   ``api-version``) needs none, and is taken.
 
 With shared state in play there is no lane (:meth:`Lane.of`): it waits on I/O at every step. A call to an upstream
-(the record proxy's, a live upstream's) is begun here and handed on as a road that has to wait: it leaves for the
-upstream as soon as it is read, before aiohttp's request, middleware and handler, which are made while the
-upstream answers. A request that asks for its connection to close is taken only then, since aiohttp writes its
-answer.
+(the record proxy's, a live upstream's) is begun here, and leaves for the upstream as soon as it is read; its
+answer is written by a task of the lane's own (:mod:`llmreplay.lane_relay`), which keeps the connection until it
+is out, and hands it to aiohttp only where a stage stands between the upstream and the client. A request that
+asks for its connection to close is taken only then.
 
 The lane takes a request only while its connection is idle, so a pipelined request never overtakes the one
 before it.
@@ -48,6 +48,7 @@ from llmreplay.errors import ApiError
 from llmreplay.heads import head_of, whole
 from llmreplay.kept import Kept, KeptAnswers
 from llmreplay.labels import source_label
+from llmreplay.lane_relay import relayed
 from llmreplay.middleware import log_access
 from llmreplay.model import Call, Reply, Wire
 from llmreplay.observers import Done
@@ -87,7 +88,9 @@ class Lane:
         self.answered = 0
         """Calls the lane answered itself (the rest of those it took went on to aiohttp)."""
         self.forwarded = 0
-        """Calls the lane began and handed on while they waited for the upstream's head."""
+        """Calls the lane sent upstream."""
+        self.relayed = 0
+        """Calls sent upstream whose answers the lane wrote too (the rest went to aiohttp to write)."""
         self.kept = KeptAnswers(rt)
         self._told: list[tuple[Done, Entry | None, int, float, float]] = []
         """Answers written this turn of the loop whose observers are yet to hear of them."""
@@ -171,9 +174,14 @@ class Lane:
             log.debug("the express lane could not prepare %s; handed on", message.path, exc_info=True)
             return conn.hand_on(message, body, None)
         else:
-            if wire is not None:
-                self.forwarded += 1
-            return conn.hand_on(message, body, (t0, Resume(coro, waiting)))
+            begun = Resume(coro, waiting)
+            if wire is None:
+                return conn.hand_on(message, body, (t0, begun))
+            self.forwarded += 1
+            job = asyncio.get_running_loop().create_task(relayed(rt, conn, message, body, route, t0, started, begun))
+            job.add_done_callback(self._relayed)
+            conn.lane_keeps(job)
+            return None
         answer, later, settled = prepared
         head = (
             head_of(answer, later)
@@ -195,6 +203,16 @@ class Lane:
             match = match_of(later.answered_by) if cassette is not None else None
             log_access("POST", call.path, answer.status, started, source_label(later), match, cassette)
         return None
+
+    def _relayed(self, job: asyncio.Task[bool]) -> None:
+        if job.cancelled():
+            return
+        exc = job.exception()
+        if exc is not None:
+            # Past its head an answer has no error left to give; the handler's middleware says the same of its own.
+            log.error("unexpected error relaying an upstream's answer", exc_info=exc)
+        elif job.result():
+            self.relayed += 1
 
     def _with_params(self, target: str) -> tuple[Route | None, Mapping[str, str]]:
         """The route of a path with parameters and their values, as aiohttp's router would find them; none for a

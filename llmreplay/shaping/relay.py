@@ -14,12 +14,17 @@ import asyncio
 from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
-from aiohttp import web
-
 from llmreplay.shaping.chunked import chunk
 
 _DRAIN_POLL_S = 0.005
 """How often a relay paused for a slow client looks whether the client's connection has taken its writes."""
+
+
+class Paused(Protocol):
+    """The client connection's protocol, which says when its transport's buffer is full."""
+
+    @property
+    def writing_paused(self) -> bool: ...
 
 
 @runtime_checkable
@@ -34,9 +39,11 @@ class Relay:
 
     __slots__ = ("_chunked", "_now", "_protocol", "_transport", "first", "lost", "n")
 
-    def __init__(self, request: web.BaseRequest, chunked: bool, now: Callable[[], float]) -> None:
-        self._transport = request.transport
-        self._protocol = request.protocol
+    def __init__(
+        self, transport: asyncio.Transport | None, protocol: Paused, chunked: bool, now: Callable[[], float]
+    ) -> None:
+        self._transport = transport
+        self._protocol = protocol
         self._chunked = chunked
         self._now = now
         self.first: float | None = None

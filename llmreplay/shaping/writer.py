@@ -64,7 +64,7 @@ class Writer:
             await _sleep_until(t0 + answer.headers_at, self._now)
         cut = answer.cut
         if cut is not None and cut.before_headers:
-            await _carry_out(request, cut, t0, self._now)
+            await carry_out(request.transport, cut, t0, self._now)
             return _Dead()
         # Pairs, not a CIMultiDict: aiohttp makes its own of whatever it is given.
         headers = answer.headers + extra if extra else answer.headers
@@ -109,7 +109,7 @@ class Writer:
             if job.lost:
                 raise ConnectionResetError("client gone mid-stream")
             if cut is not None:
-                await _carry_out(request, cut, t0, self._now)
+                await carry_out(request.transport, cut, t0, self._now)
                 return _Dead()
             await resp.write_eof()
         except ConnectionError:
@@ -133,7 +133,8 @@ class Writer:
             await resp.write(b"".join(f.data for f in answer.frames))
             first = self._now() if n else None
             if isinstance(live, Piped):
-                relay = Relay(request, "chunked" in resp.headers.get("Transfer-Encoding", "").lower(), self._now)
+                chunked = "chunked" in resp.headers.get("Transfer-Encoding", "").lower()
+                relay = Relay(request.transport, request.protocol, chunked, self._now)
                 try:
                     await relay.run(live)
                 finally:
@@ -158,7 +159,7 @@ class Writer:
                 marks["chunks"] = n
         cut = answer.cut or live.cut
         if cut is not None:
-            await _carry_out(request, cut, t0, self._now)
+            await carry_out(request.transport, cut, t0, self._now)
             return _Dead()
         with contextlib.suppress(ConnectionError):  # a client that leaves after the last byte had it all
             await resp.write_eof()
@@ -324,8 +325,8 @@ async def _sleep_until(deadline: float, now: Callable[[], float]) -> None:
         await asyncio.sleep(delay)
 
 
-async def _carry_out(request: web.Request, cut: Cut, t0: float, now: Callable[[], float]) -> None:
-    transport = request.transport
+async def carry_out(transport: asyncio.Transport | None, cut: Cut, t0: float, now: Callable[[], float]) -> None:
+    """End the answer on ``transport`` as ``cut`` says, when it says (``t0``: the exchange's start)."""
     if cut.how == "hang":
         deadline = t0 + (cut.at if cut.at is not None else float("inf"))
         while transport is not None and not transport.is_closing() and now() < deadline:
