@@ -47,8 +47,7 @@ from llmreplay.drawn import Drawn
 from llmreplay.errors import ApiError
 from llmreplay.heads import head_of, whole
 from llmreplay.kept import Kept, KeptAnswers
-from llmreplay.labels import source_label
-from llmreplay.lane_relay import relayed
+from llmreplay.lane_relay import logged, relayed
 from llmreplay.middleware import log_access
 from llmreplay.model import Call, Reply, Wire
 from llmreplay.observers import Done
@@ -57,7 +56,6 @@ from llmreplay.resume import Resume, ready
 from llmreplay.runtime import Runtime
 from llmreplay.shaping.directives import passed_on
 from llmreplay.shaping.writer import clock
-from llmreplay.sources.cassette import cassette_label, match_of
 from llmreplay.state.memory import MemoryState
 
 if TYPE_CHECKING:
@@ -199,9 +197,7 @@ class Lane:
         self.kept.keep(key, second, call, route, request, answer, later, head)
         rt.writer.poll()
         if not rt.settings.server.quiet:
-            cassette = cassette_label(later.answered_by)
-            match = match_of(later.answered_by) if cassette is not None else None
-            log_access("POST", call.path, answer.status, started, source_label(later), match, cassette)
+            logged(call.path, answer.status, started, later)
         return None
 
     def _relayed(self, job: asyncio.Task[bool]) -> None:

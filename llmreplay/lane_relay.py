@@ -146,9 +146,15 @@ async def _answer(
     rt.observers.finished(done, answer.status, answer.stream, marks, t0, clock())
     rt.writer.poll()
     if not rt.settings.server.quiet:
-        cassette = cassette_label(done.answered_by)
-        match = match_of(done.answered_by) if cassette is not None else None
-        log_access("POST", path, answer.status, started, source_label(done), match, cassette)
+        logged(path, answer.status, started, done)
+
+
+def logged(path: str, status: int, started: float, done: Done) -> None:
+    """The access log's line for a call the lane answered (``started``: its reading, on ``time.perf_counter()``),
+    from what answered it, as the road's middleware writes it from the answer's headers."""
+    cassette = cassette_label(done.answered_by)
+    match = match_of(done.answered_by) if cassette is not None else None
+    log_access("POST", path, status, started, source_label(done), match, cassette)
 
 
 async def _raise(exc: Exception) -> NoReturn:
